@@ -1,0 +1,29 @@
+# Two commands on a fresh machine (Python 3.11 and nothing else prepared):
+#   make demo   set up .venv if needed, run the whole study offline (local profile), show the results
+#   make test   set up .venv if needed, run the test suite (the command CI runs)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow bench
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/rdtui config show --profile local
+	$(VENV)/bin/rdtui run --all --profile local
+	$(VENV)/bin/rdtui results
+	@if [ -t 0 ] && [ -t 1 ]; then $(VENV)/bin/rdtui; else $(VENV)/bin/rdtui ls; fi
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	for script in bench/bench_*.py; do $(VENV)/bin/python $$script || exit 1; done

@@ -1,0 +1,163 @@
+"""The `rdtui` command line: argument parsing and dispatch only.
+
+Start-up cost matters (`rdtui --version`, `rdtui ls` are run in loops by scripts), so this module
+imports nothing but the standard library; each subcommand's module in `core.commands` is imported
+only when that subcommand runs, and heavy libraries only inside the work that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from core import __version__
+from core.errors import ConfigError
+from core.errors import RdtuiError
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+class CommandError(Exception):
+    """A command that cannot go on: printed as one line, exit status 1 (or `status`)."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def _add_config_options(p: argparse.ArgumentParser, *, profile_default: str | None = "local") -> None:
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="study config (default: ./config.yaml, or RDTUI_CONFIG)")
+    p.add_argument("--profile", default=profile_default, metavar="P", help="profile to apply (default: %(default)s)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a resolved value; VALUE is read as YAML (repeatable)")
+    p.add_argument("--overrides", dest="overrides_file", default=None, metavar="FILE",
+                   help="YAML file of overrides, shaped like the resolved config")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rdtui",
+        description="Terminal experiment manager for reasoning-trace distillation studies. "
+                    "Without a subcommand it opens the dashboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"rdtui {__version__}")
+    parser.add_argument("--runs-dir", default=None, metavar="DIR",
+                        help="runs folder (default: ./runs, or RDTUI_RUNS)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    config = sub.add_parser("config", help="show or check the layered config")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = config_sub.add_parser("show", help="print the resolved config of a condition")
+    show.add_argument("condition", nargs="?", default=None, help="condition (default: defaults only)")
+    _add_config_options(show)
+    show.add_argument("--explain", action="store_true", help="print each leaf with the layer and line that set it")
+    show.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    check = config_sub.add_parser("check", help="validate every condition under every profile")
+    check.add_argument("file", nargs="?", default=None, help="config file (default: ./config.yaml)")
+
+    run = sub.add_parser("run", help="launch conditions (detached local processes or Modal)")
+    run.add_argument("conditions", nargs="*", metavar="CONDITION")
+    run.add_argument("--all", action="store_true", help="every condition, base_model included")
+    _add_config_options(run)
+    run.add_argument("--detach", action="store_true", help="return at once instead of following progress")
+    run.add_argument("--yes", "-y", action="store_true", help="skip the cost confirmation (Modal)")
+
+    ls = sub.add_parser("ls", help="list runs")
+    ls.add_argument("--json", action="store_true", help="one JSON array of run records")
+    ls.add_argument("--condition", default=None, help="only runs of this condition")
+    ls.add_argument("--status", default=None, help="only runs with this status")
+
+    logs = sub.add_parser("logs", help="print a run's log")
+    logs.add_argument("run", metavar="RUN")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=None, help="only the last N lines")
+
+    cancel = sub.add_parser("cancel", help="stop a run and its children")
+    cancel.add_argument("runs", nargs="+", metavar="RUN")
+
+    resume = sub.add_parser("resume", help="restart a lost, failed or cancelled run from its last checkpoint")
+    resume.add_argument("runs", nargs="+", metavar="RUN")
+    resume.add_argument("--detach", action="store_true")
+
+    ev = sub.add_parser("eval", help="evaluate a run or a model on the benchmarks")
+    ev.add_argument("target", metavar="RUN|MODEL")
+    _add_config_options(ev)
+    ev.add_argument("--benchmark", action="append", default=None, metavar="B")
+    ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--start-from", type=int, default=0, metavar="I")
+    ev.add_argument("--samples", type=int, default=None, metavar="n")
+    ev.add_argument("--k", default=None, metavar="1,4,8")
+    ev.add_argument("--quick", action="store_true", help="print 5 problems with full completions and verdicts")
+
+    results = sub.add_parser("results", help="the study's table: one row per condition")
+    results.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    results.add_argument("--run", action="append", default=[], metavar="RUN", help="use this run for its condition")
+
+    grade = sub.add_parser("grade", help="grade JSONL completions (completion, answer, benchmark)")
+    grade.add_argument("input", nargs="?", default="-", help="JSONL file, or - for stdin")
+    grade.add_argument("--allow-last-number", action="store_true", help="fall back to the last number")
+
+    sync = sub.add_parser("sync", help="mirror Modal runs into the local run store")
+    sync.add_argument("runs", nargs="*", metavar="RUN")
+    sync.add_argument("--follow", action="store_true", help="keep syncing until the runs end")
+
+    worker = sub.add_parser("_worker", help=argparse.SUPPRESS)
+    worker.add_argument("runs", nargs="+")
+    return parser
+
+
+# subcommand -> module in core.commands exposing main(args) -> int
+COMMANDS = {
+    "config": "config",
+    "run": "run",
+    "ls": "ls",
+    "logs": "logs",
+    "cancel": "control",
+    "resume": "control",
+    "eval": "eval",
+    "results": "results",
+    "grade": "grade",
+    "sync": "sync",
+    "_worker": "worker",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if sys.stdout.isatty() and sys.stdin.isatty() and importlib.util.find_spec("tui.app") is not None:
+            args.command = "app"
+            from core.commands import app as module
+        else:
+            parser.print_help()
+            return 0
+    else:
+        module = importlib.import_module(f"core.commands.{COMMANDS[args.command]}")
+    try:
+        return int(module.main(args) or 0)
+    except UsageError as exc:
+        print(f"rdtui: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"rdtui: {exc}", file=sys.stderr)
+        return exc.status
+    except RdtuiError as exc:
+        print(str(exc) if isinstance(exc, ConfigError) else f"rdtui: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `rdtui ls | head`: the reader left; say nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

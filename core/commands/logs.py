@@ -1,0 +1,54 @@
+"""`rdtui logs RUN [-f] [-n N]`: print a run's log, optionally following it as it grows."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from core.logtail import read_last_lines
+from core.runstore import FINISHED, RunStore, default_runs_dir
+
+POLL_SECONDS = 0.5
+
+
+def main(args) -> int:
+    run = RunStore(default_runs_dir(args.runs_dir)).get(args.run)
+    path = run.log_path
+    out = sys.stdout.buffer
+    if args.lines is not None:
+        data, offset = read_last_lines(path, args.lines)
+        out.write(data)
+    else:
+        offset = _copy_from(path, 0, out)
+    out.flush()
+    if not args.follow:
+        return 0
+    while True:
+        finished = run.reload().effective_status in FINISHED | {"lost"}
+        offset = _copy_from(path, offset, out)
+        out.flush()
+        if finished:
+            return 0
+        time.sleep(POLL_SECONDS)
+
+
+def _copy_from(path, offset: int, out) -> int:
+    """Write the file's bytes from `offset` on; start over if it was truncated."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return offset
+    try:
+        size = os.fstat(fd).st_size
+        if size < offset:
+            offset = 0
+        while offset < size:
+            chunk = os.pread(fd, min(1 << 20, size - offset), offset)
+            if not chunk:
+                break
+            out.write(chunk)
+            offset += len(chunk)
+    finally:
+        os.close(fd)
+    return offset

@@ -1,0 +1,157 @@
+"""The typed schema of a resolved config (one condition under one profile).
+
+Strict: unknown keys are errors, types are not coerced (an int is accepted where a float is
+expected, nothing else), ranges are checked. Cross-field rules live in `rules.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Stage = Literal["sft", "grpo", "eval"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class StudyCfg(Section):
+    name: str = "study"
+    seed: int = Field(default=42, ge=0)
+
+
+class ConditionMeta(Section):
+    name: str
+    description: str = ""
+    stages: list[Stage] = Field(min_length=1)
+
+
+class ProfileMeta(Section):
+    name: str
+    description: str = ""
+
+
+class ModelCfg(Section):
+    name: str = Field(min_length=1)
+    revision: str = "main"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
+    enable_thinking: bool = True
+
+
+class LoraCfg(Section):
+    enabled: bool = True
+    r: int = Field(default=64, gt=0)
+    alpha: float = Field(default=64, gt=0)
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    use_rslora: bool = True
+    target_modules: list[str] = Field(min_length=1)
+
+
+class _TrainerCommon(Section):
+    dataset: str | None = None
+    learning_rate: float = Field(gt=0)
+    max_steps: int = Field(default=-1, ge=-1)
+    per_device_train_batch_size: int = Field(gt=0)
+    gradient_accumulation_steps: int = Field(default=1, gt=0)
+    logging_steps: int = Field(default=1, gt=0)
+    save_steps: int = Field(default=100, gt=0)
+    sample_every: int = Field(default=0, ge=0)
+
+
+class SFTCfg(_TrainerCommon):
+    num_train_epochs: float = Field(default=1, gt=0)
+    max_length: int = Field(gt=0)
+    packing: bool = True
+    completion_only_loss: bool = True
+    warmup_ratio: float = Field(default=0.0, ge=0, le=1)
+    lr_scheduler_type: Literal["linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr"] = "cosine"
+    weight_decay: float = Field(default=0.0, ge=0)
+
+
+class GRPOCfg(_TrainerCommon):
+    num_generations: int = Field(ge=2)
+    max_completion_length: int = Field(gt=0)
+    temperature: float = Field(ge=0)
+    beta: float = Field(default=0.0, ge=0)
+    reward_weights: dict[str, float] = Field(min_length=1)
+    format_partial_credit: float = Field(default=0.5, ge=0, le=1)
+    overlong_buffer: int = Field(default=0, ge=0)
+    allow_last_number: bool = False
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
+    after_sft: Literal["merge", "continue"] = "merge"
+
+
+class EvaluationCfg(Section):
+    benchmarks: list[str] = Field(min_length=1)
+    samples: int = Field(default=1, gt=0)
+    k: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_new_tokens: int = Field(gt=0)
+    batch_size: int = Field(default=32, gt=0)
+    limit: int | None = Field(default=None, gt=0)
+    system_prompt: str | None = None
+    allow_last_number: bool = False
+
+
+class TelemetryCfg(Section):
+    wandb: bool = False
+    wandb_project: str = "rdtui"
+    samples_per_log: int = Field(default=4, ge=0)
+
+
+class DatasetSpec(Section):
+    hub: str | None = None
+    config: str | None = None
+    split: str = "train"
+    path: str | None = None
+    synthetic: Literal["answer_only", "traces", "verified_traces", "grpo_problems", "heldout"] | None = None
+    size: int | None = Field(default=None, gt=0)
+    seed: int = Field(default=0, ge=0)
+    wrong_step_rate: float = Field(default=0.0, ge=0, le=1)
+    limit: int | None = Field(default=None, gt=0)
+    filter: Literal["math_verified"] | None = None
+    formatter: Literal["orca_math", "s1k", "openr1", "gsm8k", "math500"] | None = None
+
+
+class GpuCfg(Section):
+    sft: str = "L40S"
+    grpo: str = "H100"
+    eval: str = "L40S"
+
+
+class ModalCfg(Section):
+    app_name: str = Field(default="rdtui", min_length=1)
+    volume: str = Field(default="rdtui-runs", min_length=1)
+    secrets: list[str] = Field(default_factory=list)
+    optional_secrets: list[str] = Field(default_factory=list)
+    timeout_hours: float = Field(default=12, gt=0, le=24)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class CostCfg(Section):
+    gpu_hourly_usd: dict[str, float] = Field(default_factory=dict)
+    expected_hours: dict[Stage, float] = Field(default_factory=dict)
+
+
+class ResolvedConfig(Section):
+    study: StudyCfg = StudyCfg()
+    condition: ConditionMeta
+    profile: ProfileMeta
+    backend: Literal["local", "modal"] = "local"
+    max_parallel: int = Field(default=1, gt=0)
+    model: ModelCfg
+    lora: LoraCfg
+    sft: SFTCfg | None = None
+    grpo: GRPOCfg | None = None
+    evaluation: EvaluationCfg
+    telemetry: TelemetryCfg = TelemetryCfg()
+    datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
+    gpu: GpuCfg | None = None
+    modal: ModalCfg | None = None
+    cost: CostCfg | None = None

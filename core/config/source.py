@@ -1,0 +1,98 @@
+"""Reading YAML while remembering where every key came from.
+
+PyYAML's composer gives nodes with their line numbers; we turn a document into plain Python
+values plus a table from key path to line, which is what provenance and error messages need.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import ConfigError, ConfigIssue
+
+Path_ = tuple[str, ...]
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader that also reads `2e-4` as a float (YAML 1.2), as researchers write learning rates."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+@dataclass
+class YamlDocument:
+    data: Any
+    lines: dict[Path_, int]   # key path -> 1-based line of the key (or of the item)
+    file: str
+
+
+def parse_yaml_text(text: str, file: str) -> YamlDocument:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError([ConfigIssue(file, line, "", f"YAML syntax error: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigIssue(file, None, "", f"YAML error: {exc}")]) from None
+    lines: dict[Path_, int] = {}
+    issues: list[ConfigIssue] = []
+    data = _build(node, (), lines, issues, file) if node is not None else {}
+    if issues:
+        raise ConfigError(issues)
+    return YamlDocument(data, lines, file)
+
+
+def load_yaml_file(path: str | Path, display: str | None = None) -> YamlDocument:
+    path = Path(path)
+    display = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(display, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigIssue(display, None, "", f"cannot read: {exc}")]) from None
+    return parse_yaml_text(text, display)
+
+
+def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], issues: list[ConfigIssue], file: str) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str) or key_node.tag == "tag:yaml.org,2002:merge":
+                issues.append(ConfigIssue(file, line, ".".join(path), "keys must be plain names"))
+                continue
+            if key in out:
+                issues.append(ConfigIssue(file, line, ".".join(path + (key,)), "duplicate key (the later one would silently win)"))
+                continue
+            lines[path + (key,)] = line
+            out[key] = _build(value_node, path + (key,), lines, issues, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        # Lists are leaves: a layer replaces a list whole, it never merges items.
+        return [_plain(item) for item in node.value]
+    return _plain(node)
+
+
+def _plain(node: yaml.Node) -> Any:
+    return yaml.constructor.SafeConstructor().construct_document(node)
+
+
+def parse_value(text: str) -> Any:
+    """A `--set` value, typed as YAML would type it (`0.9` -> float, `[a, b]` -> list, `null`)."""
+    try:
+        return yaml.load(text, Loader=_Loader) if text.strip() else ""
+    except yaml.YAMLError:
+        return text

@@ -1,0 +1,189 @@
+"""Validation of a layered config: the schema, then the rules that span several fields.
+
+Every problem is turned into a `ConfigIssue` pointing at the file and line of the layer that set
+the offending value, so a typo in `profiles.local.sft` is reported on that line even though it is
+found while checking the resolved tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from core.errors import ConfigIssue
+from core.config.layers import Layered, Path_, did_you_mean
+from core.config.schema import ResolvedConfig
+
+STAGE_ORDER = ("sft", "grpo", "eval")
+# GPU names Modal accepts in `gpu=` (https://modal.com/docs/guide/gpu).
+MODAL_GPUS = {"T4", "L4", "A10G", "A10", "A100", "A100-40GB", "A100-80GB", "L40S", "H100", "H100!", "H200", "B200"}
+BUILTIN_MODELS = {"builtin:tiny-qwen3"}
+
+
+def issue_at(layered: Layered, path: Path_, message: str) -> ConfigIssue:
+    source = layered.source_of(path)
+    if source is None or source.file is None:
+        return ConfigIssue(source.file if source and source.file else "config", None, ".".join(path), message)
+    # Report the key as it is written in its file when the problem is that exact leaf or below it.
+    key = source.key
+    own = layered.leaves.get(path)
+    if own is None or own.source != source:
+        key = ".".join(path) if not source.key else source.key + _suffix(layered, path, source)
+    return ConfigIssue(source.file, source.line, key, message)
+
+
+def _suffix(layered: Layered, path: Path_, source) -> str:
+    for n in range(len(path), 0, -1):
+        head = path[:n]
+        node = layered.leaves[head].source if head in layered.leaves else layered.nodes.get(head)
+        if node == source:
+            rest = path[n:]
+            return "." + ".".join(rest) if rest else ""
+    return ""
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The schema model that holds the field at `loc` (to suggest the right spelling)."""
+    model: Any = ResolvedConfig
+    parts, i = [str(p) for p in loc[:-1]], 0
+    while i < len(parts):
+        field = model.model_fields.get(parts[i]) if _is_model(model) else None
+        if field is None:
+            return None
+        annotation = _unwrap(field.annotation)
+        if get_origin(annotation) is dict:
+            model, i = get_args(annotation)[1], i + 2
+        else:
+            model, i = annotation, i + 1
+    return model if _is_model(model) else None
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) not in (dict, list) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        hint = did_you_mean(str(loc[-1]), model.model_fields) if model else ""
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "required value is missing"
+    if kind == "literal_error":
+        return f"must be one of {error['ctx']['expected']} (got {error.get('input')!r})"
+    if kind.endswith("_type") or kind in {"model_type", "dict_type", "list_type"}:
+        expected = kind.removesuffix("_type").replace("_", " ")
+        names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
+                 "model": "a mapping", "dict": "a mapping", "list": "a list"}
+        return f"must be {names.get(expected, expected)} (got {error.get('input')!r})"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return f"{error['msg'].lower()} (got {error.get('input')!r})"
+    if kind in {"too_short", "too_long"}:
+        return error["msg"].replace("List", "list").replace("Dictionary", "mapping")
+    return error["msg"]
+
+
+def schema_issues(layered: Layered, tree: dict[str, Any]) -> tuple[ResolvedConfig | None, list[ConfigIssue]]:
+    try:
+        return ResolvedConfig.model_validate(tree), []
+    except ValidationError as exc:
+        issues = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+            path = tuple(str(p) for p in loc if not isinstance(p, int))
+            issues.append(issue_at(layered, path, _message(error, loc)))
+        return None, issues
+
+
+def rule_issues(layered: Layered, cfg: ResolvedConfig) -> list[ConfigIssue]:
+    out: list[ConfigIssue] = []
+
+    def err(path: Path_, message: str) -> None:
+        out.append(issue_at(layered, path, message))
+
+    stages = cfg.condition.stages
+    order = [s for s in STAGE_ORDER if s in stages]
+    if list(stages) != order:
+        err(("condition", "stages"), f"stages must run in the order {', '.join(order)} without repeats")
+
+    for stage in ("sft", "grpo"):
+        section = getattr(cfg, stage)
+        if stage not in stages:
+            continue
+        if section is None:
+            err(("condition", "stages"), f"the {stage} stage needs a `{stage}` section (in defaults or the condition)")
+            continue
+        if section.dataset is None:
+            err((stage, "dataset"), f"the {stage} stage needs a dataset")
+        elif section.dataset not in cfg.datasets:
+            err((stage, "dataset"), f"unknown dataset {section.dataset!r}{did_you_mean(section.dataset, cfg.datasets)}")
+
+    if cfg.grpo is not None and "grpo" in stages:
+        g = cfg.grpo
+        batch = g.per_device_train_batch_size * g.gradient_accumulation_steps
+        if batch % g.num_generations:
+            err(("grpo", "per_device_train_batch_size"),
+                f"per_device_train_batch_size x gradient_accumulation_steps = {batch} is not divisible by "
+                f"num_generations = {g.num_generations}")
+        if g.temperature == 0:
+            err(("grpo", "temperature"), "must be > 0: greedy generations are identical, so every group has zero reward spread")
+        from core.rewards import REWARD_FUNCTIONS
+
+        for name in g.reward_weights:
+            if name not in REWARD_FUNCTIONS:
+                err(("grpo", "reward_weights"), f"unknown reward {name!r}{did_you_mean(name, REWARD_FUNCTIONS)}; "
+                                                 f"known: {', '.join(sorted(REWARD_FUNCTIONS))}")
+        if all(w == 0 for w in g.reward_weights.values()):
+            err(("grpo", "reward_weights"), "at least one reward weight must be non-zero")
+        if g.max_steps == 0:
+            err(("grpo", "max_steps"), "must be -1 (whole epochs) or a positive number of steps")
+    if cfg.sft is not None and "sft" in stages and cfg.sft.max_steps == 0:
+        err(("sft", "max_steps"), "must be -1 (whole epochs) or a positive number of steps")
+
+    ev = cfg.evaluation
+    for n, bench in enumerate(ev.benchmarks):
+        if bench not in cfg.datasets:
+            err(("evaluation", "benchmarks"), f"unknown dataset {bench!r}{did_you_mean(bench, cfg.datasets)}")
+    if max(ev.k) > ev.samples:
+        err(("evaluation", "k"), f"pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem (samples = {ev.samples})")
+    if any(k <= 0 for k in ev.k):
+        err(("evaluation", "k"), "every k must be positive")
+    if ev.samples > 1 and ev.temperature == 0:
+        err(("evaluation", "temperature"), f"samples = {ev.samples} with greedy decoding gives identical samples; set a temperature > 0")
+
+    for name, spec in cfg.datasets.items():
+        sources = [s for s in ("hub", "path", "synthetic") if getattr(spec, s) is not None]
+        if len(sources) != 1:
+            err(("datasets", name), "set exactly one of hub, path or synthetic"
+                if sources else "needs one of hub, path or synthetic")
+        if (spec.hub or spec.path) and spec.formatter is None:
+            err(("datasets", name), "a hub or path dataset needs a formatter")
+        if spec.synthetic and spec.size is None:
+            err(("datasets", name), "a synthetic dataset needs a size")
+
+    if cfg.model.name.startswith("builtin:") and cfg.model.name not in BUILTIN_MODELS:
+        err(("model", "name"), f"unknown built-in model{did_you_mean(cfg.model.name, BUILTIN_MODELS)}; "
+                               f"known: {', '.join(sorted(BUILTIN_MODELS))}")
+
+    if cfg.backend == "modal":
+        if cfg.gpu is None:
+            err(("backend",), "the modal backend needs a `gpu` section (sft, grpo, eval)")
+        if cfg.modal is None:
+            err(("backend",), "the modal backend needs a `modal` section (app_name, volume, secrets)")
+    if cfg.gpu is not None:
+        for stage in STAGE_ORDER:
+            gpu = getattr(cfg.gpu, stage)
+            base = gpu.split(":")[0]
+            if base not in MODAL_GPUS:
+                err(("gpu", stage), f"Modal offers no GPU {gpu!r}{did_you_mean(base, MODAL_GPUS)}")
+    return out

@@ -1,0 +1,52 @@
+"""Errors that reach the user as one line each (the command line prints them without a traceback).
+
+Config problems are reported all at once as `FILE:LINE: dotted.key: message`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RdtuiError(Exception):
+    """A failure caused by input or environment, explained in one line."""
+
+    exit_status = 1
+
+
+class RunNotFound(RdtuiError):
+    pass
+
+
+class InvalidRunId(RdtuiError):
+    exit_status = 2
+
+
+class InvalidTransition(RdtuiError):
+    pass
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(RdtuiError):
+    exit_status = 2
+
+    def __init__(self, issues: list[ConfigIssue]):
+        unique = list(dict.fromkeys(issues))
+        unique.sort(key=lambda i: (i.file, i.line or 0, i.key))
+        self.issues = unique
+        super().__init__("\n".join(str(i) for i in unique))
+
+    @property
+    def errors(self) -> list[str]:
+        return [str(i) for i in self.issues]

@@ -1,0 +1,285 @@
+"""The run store: one folder per run, `run.json` replaced atomically, append-only JSONL beside it.
+
+Layout and statuses are a contract (DESIGN.md, "Run store"): the app, the command line, the
+trainers and the Modal sync loop all read and write runs through this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import re
+import secrets
+import socket
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from core.errors import InvalidRunId, InvalidTransition, RunNotFound
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+# Where a status may go next. A finished run may be queued again (resume, or a new evaluation).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"queued", "running", "cancelled", "failed"}),
+    "running": frozenset({"running", "succeeded", "failed", "cancelled"}),
+    "succeeded": frozenset({"succeeded", "queued"}),
+    "failed": frozenset({"failed", "queued", "running"}),
+    "cancelled": frozenset({"cancelled", "queued", "running"}),
+}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+RUN_FILE = "run.json"
+
+
+def validate_name(name: str, what: str = "run id") -> str:
+    """Names from users become folder names: no separators, no `..`, nothing hidden."""
+    if not _NAME_RE.match(name) or ".." in name:
+        raise InvalidRunId(f"invalid {what} {name!r}: use letters, digits, '-', '_' and '.', no '..' or '/'")
+    return name
+
+
+def default_runs_dir(cli_value: str | None = None) -> Path:
+    return Path(cli_value or os.environ.get("RDTUI_RUNS") or "runs")
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The kernel's start time of a process, to tell it apart from a later process reusing its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def process_alive(pid: int, start_ticks: int | None = None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start_ticks is None:
+        return True
+    current = process_start_ticks(pid)
+    return current is None or current == start_ticks
+
+
+@dataclass
+class RunRecord:
+    id: str
+    condition: str
+    profile: str
+    backend: str
+    status: str = "queued"
+    stage: str | None = None
+    description: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    host: str | None = None
+    pid: int | None = None
+    pid_start: int | None = None
+    modal_call_id: str | None = None
+    error: str | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+        names = {f.name for f in dataclasses.fields(cls)}
+        known = {k: v for k, v in data.items() if k in names and k != "extra"}
+        extra = dict(data.get("extra") or {})
+        extra.update({k: v for k, v in data.items() if k not in names})
+        return cls(**known, extra=extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if not data["extra"]:
+            del data["extra"]
+        return data
+
+    @property
+    def effective_status(self) -> str:
+        """`lost` for a local run marked running whose process is gone (on this host)."""
+        if (self.status == "running" and self.backend == "local" and self.pid is not None
+                and self.host == socket.gethostname() and not process_alive(self.pid, self.pid_start)):
+            return "lost"
+        return self.status
+
+
+class Run:
+    def __init__(self, path: Path, record: RunRecord | None = None):
+        self.dir = path
+        self._record = record
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def record(self) -> RunRecord:
+        if self._record is None:
+            self._record = read_record(self.dir)
+        return self._record
+
+    def reload(self) -> RunRecord:
+        self._record = read_record(self.dir)
+        return self._record
+
+    metrics_path = property(lambda self: self.dir / "metrics.jsonl")
+    samples_path = property(lambda self: self.dir / "samples.jsonl")
+    log_path = property(lambda self: self.dir / "log.txt")
+    config_path = property(lambda self: self.dir / "config.yaml")
+    eval_dir = property(lambda self: self.dir / "eval")
+    checkpoints_dir = property(lambda self: self.dir / "checkpoints")
+
+    def config(self):
+        from core.config import load_snapshot
+
+        return load_snapshot(self.config_path)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def update(self, **fields: Any) -> RunRecord:
+        """Change fields of run.json under a lock, replacing the file atomically."""
+        with self._locked():
+            record = read_record(self.dir)
+            new_status = fields.get("status")
+            if new_status is not None:
+                if new_status not in STATUSES:
+                    raise InvalidTransition(f"unknown status {new_status!r}")
+                if new_status not in TRANSITIONS[record.status]:
+                    raise InvalidTransition(f"run {record.id}: cannot go from {record.status} to {new_status}")
+            for key, value in fields.items():
+                if not hasattr(record, key):
+                    raise AttributeError(f"run.json has no field {key!r}")
+                setattr(record, key, value)
+            write_record(self.dir, record)
+        self._record = record
+        return record
+
+
+def read_record(run_dir: Path) -> RunRecord:
+    try:
+        data = json.loads((run_dir / RUN_FILE).read_text())
+    except FileNotFoundError:
+        raise RunNotFound(f"run {run_dir.name!r} not found in {run_dir.parent}") from None
+    except (ValueError, OSError) as exc:
+        raise RunNotFound(f"{run_dir / RUN_FILE}: unreadable run record ({exc})") from None
+    return RunRecord.from_dict(data)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_record(run_dir: Path, record: RunRecord) -> None:
+    write_json_atomic(run_dir / RUN_FILE, record.to_dict())
+
+
+def new_run_id(condition: str, now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
+    return f"{condition}-{stamp}-{secrets.token_hex(2)}"
+
+
+class RunStore:
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def create(self, condition: str, profile: str, backend: str, config_snapshot: str,
+               description: str | None = None) -> Run:
+        """Create a run folder fully populated, then publish it with one rename.
+
+        Readers never see a half-made run, and two processes that pick the same id cannot both
+        win: renaming onto an existing non-empty folder fails, and the loser draws a new id.
+        """
+        validate_name(condition, "condition")
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = self.root / f".creating-{os.getpid()}-{secrets.token_hex(6)}"
+        staging.mkdir()
+        try:
+            now = time.time()
+            record = RunRecord(id="", condition=condition, profile=profile, backend=backend,
+                               description=description, created_at=now, host=socket.gethostname())
+            (staging / "config.yaml").write_text(config_snapshot)
+            (staging / "log.txt").touch()
+            for _ in range(100):
+                record.id = new_run_id(condition, now)
+                write_record(staging, record)
+                target = self.root / record.id
+                try:
+                    os.rename(staging, target)
+                except OSError:
+                    if not target.exists():
+                        raise
+                    continue
+                return Run(target, record)
+            raise RuntimeError("could not find a free run id after 100 tries")
+        except BaseException:
+            _remove_tree(staging)
+            raise
+
+    def get(self, run_id: str) -> Run:
+        """A run by id, or by a prefix that names exactly one run."""
+        validate_name(run_id)
+        path = self.root / run_id
+        if (path / RUN_FILE).exists():
+            return Run(path)
+        matches = [p for p in self._run_dirs() if p.name.startswith(run_id)]
+        if len(matches) == 1:
+            return Run(matches[0])
+        if len(matches) > 1:
+            names = ", ".join(sorted(p.name for p in matches)[:5])
+            raise RunNotFound(f"run {run_id!r} is ambiguous: {names}")
+        raise RunNotFound(f"run {run_id!r} not found in {self.root}")
+
+    def _run_dirs(self) -> list[Path]:
+        try:
+            entries = os.scandir(self.root)
+        except FileNotFoundError:
+            return []
+        with entries:
+            return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+    def list(self, condition: str | None = None, status: str | None = None) -> list[Run]:
+        """Runs oldest first; folders without a readable run.json are skipped."""
+        runs = []
+        for path in self._run_dirs():
+            try:
+                record = read_record(path)
+            except RunNotFound:
+                continue
+            if condition is not None and record.condition != condition:
+                continue
+            if status is not None and record.effective_status != status:
+                continue
+            runs.append(Run(path, record))
+        runs.sort(key=lambda r: (r.record.created_at, r.id))
+        return runs
+
+    def latest(self, condition: str, status: str | None = "succeeded") -> Run | None:
+        runs = self.list(condition=condition, status=status)
+        return runs[-1] if runs else None
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,29 @@
+"""Shared fixtures: the repository's config, a temporary runs folder, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+CONFIG = REPO / "config.yaml"
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "runs"
+    path.mkdir()
+    return path
+
+
+def rdtui(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None,
+          timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a subprocess, as a user's shell would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=cwd or REPO, env=full_env,
+                          input=input, capture_output=True, text=True, errors="replace", timeout=timeout)
