@@ -160,4 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m core.cli` this file is `__main__`; the commands raise core.cli's errors,
+    # so dispatch through the imported module for `except UsageError` to catch them.
+    from core.cli import main as entry
+
+    sys.exit(entry())

@@ -84,14 +84,14 @@ class Resolution:
 
 def resolve_full(study: Study, condition: str, profile: str, overrides: list[str] | None = None,
                  overrides_file: str | os.PathLike[str] | None = None) -> Resolution:
-    from core.config.validate import rule_issues, schema_issues
+    from core.config.validate import TreeView, rule_issues, schema_issues
 
     layered = layer_study(study, condition, profile)
     apply_overrides(layered, overrides or [], overrides_file)
     _absolutize_paths(layered, study.path.parent)
-    cfg, issues = schema_issues(layered, layered.tree())
-    if cfg is not None:
-        issues = rule_issues(layered, cfg)
+    tree = layered.tree()
+    cfg, issues = schema_issues(layered, tree)
+    issues += rule_issues(layered, cfg if cfg is not None else TreeView(tree))
     if issues:
         raise ConfigError(issues)
     return Resolution(cfg, layered)

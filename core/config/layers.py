@@ -26,6 +26,10 @@ CONDITION_META = {"description": ("condition", "description"), "stages": ("condi
 PROFILE_META = {"description": ("profile", "description")}
 
 
+def _is_atomic(path: Path_) -> bool:
+    return path in ATOMIC_PATHS or path[:-1] in ATOMIC_PARENTS
+
+
 @dataclass(frozen=True)
 class Provenance:
     layer: str            # defaults | conditions.<name> | profiles.<name> | override | selection
@@ -89,6 +93,9 @@ class Layered:
 
     def set_leaf(self, path: Path_, value: Any, source: Provenance) -> None:
         self._drop_under(path)
+        n = len(path)
+        for key in [k for k in self.nodes if len(k) > n and k[:n] == path]:
+            del self.nodes[key]
         for n in range(1, len(path)):
             self.leaves.pop(path[:n], None)
         self.leaves[path] = Leaf(value, source)
@@ -104,12 +111,17 @@ class Layered:
             src = src_prefix + (key,)
             dst = renames[key] if renames and key in renames else dst_prefix + (key,)
             source = Provenance(layer, doc.file if doc else None, doc.lines.get(src) if doc else None, ".".join(src))
-            if dst in ATOMIC_PATHS or dst[:-1] in ATOMIC_PARENTS:
+            if _is_atomic(dst):
                 self.set_leaf(dst, copy.deepcopy(value), source)
+                # Keep the lines of the entry's own keys, so errors inside it point at the right line.
+                for sub in value if isinstance(value, dict) else ():
+                    self.nodes[dst + (sub,)] = Provenance(layer, source.file, doc.lines.get(src + (sub,)) if doc else None,
+                                                          f"{source.key}.{sub}")
             elif isinstance(value, dict) and value:
                 if dst in self.leaves:
                     del self.leaves[dst]
-                self.nodes[dst] = source
+                # The first layer that opened a section keeps it: a missing key is reported there.
+                self.nodes.setdefault(dst, source)
                 self.apply(value, doc, layer, src, dst)
             else:
                 self.set_leaf(dst, copy.deepcopy(value), source)
@@ -118,7 +130,7 @@ class Layered:
         """A dotted override; inside an atomic value it edits one key of it."""
         for n in range(1, len(path)):
             head = path[:n]
-            if head in ATOMIC_PATHS or head[:-1] in ATOMIC_PARENTS:
+            if _is_atomic(head):
                 leaf = self.leaves.get(head)
                 current = copy.deepcopy(leaf.value) if leaf and isinstance(leaf.value, dict) else {}
                 target = current
@@ -127,7 +139,7 @@ class Layered:
                 target[path[-1]] = value
                 self.set_leaf(head, current, source)
                 return
-        if isinstance(value, dict) and value and path not in ATOMIC_PATHS:
+        if isinstance(value, dict) and value and not _is_atomic(path):
             self.nodes[path] = source
             for key, sub in value.items():
                 self.apply_override(path + (key,), sub, source)
@@ -232,7 +244,7 @@ def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | Pat
 
 
 def _apply_doc_override(layered: Layered, path: Path_, value: Any, doc: YamlDocument, source: Provenance) -> None:
-    if isinstance(value, dict) and value and path not in ATOMIC_PATHS and path[:-1] not in ATOMIC_PARENTS:
+    if isinstance(value, dict) and value and not _is_atomic(path):
         layered.nodes[path] = source
         for key, sub in value.items():
             sub_path = path + (key,)

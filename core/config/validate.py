@@ -7,7 +7,7 @@ found while checking the resolved tree.
 
 from __future__ import annotations
 
-from typing import Any, get_args, get_origin
+from typing import Any, Iterator, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -105,85 +105,112 @@ def schema_issues(layered: Layered, tree: dict[str, Any]) -> tuple[ResolvedConfi
         return None, issues
 
 
-def rule_issues(layered: Layered, cfg: ResolvedConfig) -> list[ConfigIssue]:
+class TreeView(dict):
+    """Attribute access over a raw resolved tree, so the cross-field rules also run when the
+    schema rejected some values (every problem is reported at once); missing keys read as None."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return TreeView(value) if isinstance(value, dict) else value
+
+
+def rule_issues(layered: Layered, cfg: ResolvedConfig | TreeView) -> list[ConfigIssue]:
     out: list[ConfigIssue] = []
+    for rule in RULES:
+        try:
+            for path, message in rule(cfg):
+                out.append(issue_at(layered, path, message))
+        except (TypeError, AttributeError, ValueError):
+            # A value this rule reads is malformed; the schema has already reported it.
+            continue
+    return out
 
-    def err(path: Path_, message: str) -> None:
-        out.append(issue_at(layered, path, message))
 
-    stages = cfg.condition.stages
+def _stage_rules(cfg) -> Iterator[tuple[Path_, str]]:
+    stages = list(cfg.condition.stages)
     order = [s for s in STAGE_ORDER if s in stages]
-    if list(stages) != order:
-        err(("condition", "stages"), f"stages must run in the order {', '.join(order)} without repeats")
-
+    if stages != order:
+        yield ("condition", "stages"), f"stages must run in the order {', '.join(order)} without repeats"
     for stage in ("sft", "grpo"):
         section = getattr(cfg, stage)
         if stage not in stages:
             continue
         if section is None:
-            err(("condition", "stages"), f"the {stage} stage needs a `{stage}` section (in defaults or the condition)")
-            continue
-        if section.dataset is None:
-            err((stage, "dataset"), f"the {stage} stage needs a dataset")
+            yield ("condition", "stages"), f"the {stage} stage needs a `{stage}` section (in defaults or the condition)"
+        elif section.dataset is None:
+            yield (stage, "dataset"), f"the {stage} stage needs a dataset"
         elif section.dataset not in cfg.datasets:
-            err((stage, "dataset"), f"unknown dataset {section.dataset!r}{did_you_mean(section.dataset, cfg.datasets)}")
+            yield (stage, "dataset"), f"unknown dataset {section.dataset!r}{did_you_mean(section.dataset, cfg.datasets)}"
+        elif section.max_steps == 0:
+            yield (stage, "max_steps"), "must be -1 (whole epochs) or a positive number of steps"
 
-    if cfg.grpo is not None and "grpo" in stages:
-        g = cfg.grpo
-        batch = g.per_device_train_batch_size * g.gradient_accumulation_steps
-        if batch % g.num_generations:
-            err(("grpo", "per_device_train_batch_size"),
-                f"per_device_train_batch_size x gradient_accumulation_steps = {batch} is not divisible by "
-                f"num_generations = {g.num_generations}")
-        if g.temperature == 0:
-            err(("grpo", "temperature"), "must be > 0: greedy generations are identical, so every group has zero reward spread")
-        from core.rewards import REWARD_FUNCTIONS
 
-        for name in g.reward_weights:
-            if name not in REWARD_FUNCTIONS:
-                err(("grpo", "reward_weights"), f"unknown reward {name!r}{did_you_mean(name, REWARD_FUNCTIONS)}; "
-                                                 f"known: {', '.join(sorted(REWARD_FUNCTIONS))}")
-        if all(w == 0 for w in g.reward_weights.values()):
-            err(("grpo", "reward_weights"), "at least one reward weight must be non-zero")
-        if g.max_steps == 0:
-            err(("grpo", "max_steps"), "must be -1 (whole epochs) or a positive number of steps")
-    if cfg.sft is not None and "sft" in stages and cfg.sft.max_steps == 0:
-        err(("sft", "max_steps"), "must be -1 (whole epochs) or a positive number of steps")
+def _grpo_rules(cfg) -> Iterator[tuple[Path_, str]]:
+    g = cfg.grpo
+    if g is None or "grpo" not in cfg.condition.stages:
+        return
+    if g.temperature == 0:
+        yield ("grpo", "temperature"), "must be > 0: greedy generations are identical, so every group has zero reward spread"
+    from core.rewards import REWARD_FUNCTIONS
 
+    for name in g.reward_weights:
+        if name not in REWARD_FUNCTIONS:
+            yield ("grpo", "reward_weights"), (f"unknown reward {name!r}{did_you_mean(name, REWARD_FUNCTIONS)}; "
+                                               f"known: {', '.join(sorted(REWARD_FUNCTIONS))}")
+    if all(w == 0 for w in g.reward_weights.values()):
+        yield ("grpo", "reward_weights"), "at least one reward weight must be non-zero"
+    batch = g.per_device_train_batch_size * g.gradient_accumulation_steps
+    if batch % g.num_generations:
+        yield ("grpo", "per_device_train_batch_size"), (
+            f"per_device_train_batch_size x gradient_accumulation_steps = {batch} is not divisible by "
+            f"num_generations = {g.num_generations}")
+
+
+def _evaluation_rules(cfg) -> Iterator[tuple[Path_, str]]:
     ev = cfg.evaluation
-    for n, bench in enumerate(ev.benchmarks):
+    for bench in ev.benchmarks:
         if bench not in cfg.datasets:
-            err(("evaluation", "benchmarks"), f"unknown dataset {bench!r}{did_you_mean(bench, cfg.datasets)}")
+            yield ("evaluation", "benchmarks"), f"unknown dataset {bench!r}{did_you_mean(bench, cfg.datasets)}"
     if max(ev.k) > ev.samples:
-        err(("evaluation", "k"), f"pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem (samples = {ev.samples})")
+        yield ("evaluation", "k"), f"pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem (samples = {ev.samples})"
     if any(k <= 0 for k in ev.k):
-        err(("evaluation", "k"), "every k must be positive")
+        yield ("evaluation", "k"), "every k must be positive"
     if ev.samples > 1 and ev.temperature == 0:
-        err(("evaluation", "temperature"), f"samples = {ev.samples} with greedy decoding gives identical samples; set a temperature > 0")
+        yield ("evaluation", "temperature"), (f"samples = {ev.samples} with greedy decoding gives identical samples; "
+                                              "set a temperature > 0")
 
+
+def _dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
     for name, spec in cfg.datasets.items():
+        spec = TreeView(spec) if isinstance(spec, dict) else spec
         sources = [s for s in ("hub", "path", "synthetic") if getattr(spec, s) is not None]
         if len(sources) != 1:
-            err(("datasets", name), "set exactly one of hub, path or synthetic"
-                if sources else "needs one of hub, path or synthetic")
+            yield ("datasets", name), ("set exactly one of hub, path or synthetic" if sources
+                                       else "needs one of hub, path or synthetic")
         if (spec.hub or spec.path) and spec.formatter is None:
-            err(("datasets", name), "a hub or path dataset needs a formatter")
+            yield ("datasets", name), "a hub or path dataset needs a formatter"
         if spec.synthetic and spec.size is None:
-            err(("datasets", name), "a synthetic dataset needs a size")
+            yield ("datasets", name), "a synthetic dataset needs a size"
 
-    if cfg.model.name.startswith("builtin:") and cfg.model.name not in BUILTIN_MODELS:
-        err(("model", "name"), f"unknown built-in model{did_you_mean(cfg.model.name, BUILTIN_MODELS)}; "
-                               f"known: {', '.join(sorted(BUILTIN_MODELS))}")
 
+def _model_rules(cfg) -> Iterator[tuple[Path_, str]]:
+    name = cfg.model.name
+    if name.startswith("builtin:") and name not in BUILTIN_MODELS:
+        yield ("model", "name"), (f"unknown built-in model{did_you_mean(name, BUILTIN_MODELS)}; "
+                                  f"known: {', '.join(sorted(BUILTIN_MODELS))}")
+
+
+def _modal_rules(cfg) -> Iterator[tuple[Path_, str]]:
     if cfg.backend == "modal":
         if cfg.gpu is None:
-            err(("backend",), "the modal backend needs a `gpu` section (sft, grpo, eval)")
+            yield ("backend",), "the modal backend needs a `gpu` section (sft, grpo, eval)"
         if cfg.modal is None:
-            err(("backend",), "the modal backend needs a `modal` section (app_name, volume, secrets)")
+            yield ("backend",), "the modal backend needs a `modal` section (app_name, volume, secrets)"
     if cfg.gpu is not None:
         for stage in STAGE_ORDER:
             gpu = getattr(cfg.gpu, stage)
-            base = gpu.split(":")[0]
-            if base not in MODAL_GPUS:
-                err(("gpu", stage), f"Modal offers no GPU {gpu!r}{did_you_mean(base, MODAL_GPUS)}")
-    return out
+            if gpu is not None and gpu.split(":")[0] not in MODAL_GPUS:
+                yield ("gpu", stage), f"Modal offers no GPU {gpu!r}{did_you_mean(gpu.split(':')[0], MODAL_GPUS)}"
+
+
+RULES = (_stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules, _model_rules, _modal_rules)

@@ -1,0 +1,171 @@
+"""Find the final answer in a model completion.
+
+The answer region is the text after the last ``</think>``. A completion that opened a think block
+and never closed it was cut off mid-thought and has no answer, whatever numbers it contains.
+Within the region the rules run in a fixed order and the first that finds something wins:
+the last balanced ``\\boxed{}``/``\\fbox{}``, ``#### N``, "the answer is ...", "A: N", and, only
+when the caller allows it, the last number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+
+# How many boxes to try, from the last backwards, when the later ones are unbalanced or empty.
+# Bounded so that a huge completion full of unclosed boxes stays linear.
+_MAX_BOX_CANDIDATES = 8
+
+_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.S)
+_HASH = re.compile(r"####[ \t]*([^\n]*)")
+_ANSWER_IS = re.compile(
+    r"answer(?:\*\*|\s)*(?:(?:is|was|would\s+be|will\s+be)\b|:|=)(?:\*\*|[ \t:])*", re.I
+)
+_A_COLON = re.compile(r"(?:^|\n)[ \t*]*A[ \t]*:[ \t]*([^\n]*)")
+_LAST_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_BARE_TOKEN = re.compile(r"[^\s$]+")
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+# A sentence ends at a period/semicolon followed by a space or the end (a decimal point is not
+# followed by a space), or at a comma that starts a clause ("18, so she ...").
+_SENTENCE_END = re.compile(r"[.;](?=\s|$)|,\s+(?=[A-Za-z]{2})|\s+(?:because|since|which|as)\s")
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """The answer as the model wrote it (None when there is none) and the rule that found it.
+
+    rule is one of boxed, hash, answer_is, a_colon, last_number; "truncated" when the think block
+    never closed; None when no rule matched.
+    """
+
+    text: str | None
+    rule: str | None
+
+
+def answer_region(completion: str, think_prefilled: bool = False) -> str | None:
+    """The text after the last ``</think>``, or None when the completion is still thinking.
+
+    ``think_prefilled`` says the prompt already opened the think block, so a completion without
+    ``</think>`` never left it. Without either tag the whole completion is the answer region.
+    """
+    close = completion.rfind(THINK_CLOSE)
+    if close >= 0:
+        region = completion[close + len(THINK_CLOSE):]
+        # A second think block opened after the last close and never closed: cut off again.
+        return None if THINK_OPEN in region else region
+    if think_prefilled or THINK_OPEN in completion:
+        return None
+    return completion
+
+
+def matching_brace(text: str, open_pos: int) -> int | None:
+    """Index of the brace closing the one at ``open_pos``; escaped ``\\{``/``\\}`` do not count."""
+    depth = 0
+    for m in _BRACE_TOKEN.finditer(text, open_pos):
+        token = m.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                return m.start()
+    return None
+
+
+def _box_content(region: str, end_of_command: int) -> str | None:
+    pos = end_of_command
+    n = len(region)
+    while pos < n and region[pos] in " \t":
+        pos += 1
+    if pos >= n:
+        return None
+    if region[pos] == "{":
+        close = matching_brace(region, pos)
+        return None if close is None else region[pos + 1:close]
+    if pos == end_of_command:  # `\boxedx`: not a box
+        return None
+    # `\boxed 5`: TeX takes the next token.
+    m = _BARE_TOKEN.match(region, pos)
+    return m.group() if m else None
+
+
+def _box_starts_from_end(region: str):
+    """End positions of ``\\boxed``/``\\fbox`` commands, last first (rfind: no scan of the whole text)."""
+    end = len(region)
+    for _ in range(_MAX_BOX_CANDIDATES):
+        boxed, fbox = region.rfind("\\boxed", 0, end), region.rfind("\\fbox", 0, end)
+        start = max(boxed, fbox)
+        if start < 0:
+            return
+        m = _BOX.match(region, start)
+        if m:
+            yield m.end()
+        end = start
+
+
+def last_boxed(region: str) -> str | None:
+    """Content of the last balanced, non-empty ``\\boxed{}``/``\\fbox{}`` in ``region``."""
+    for end in _box_starts_from_end(region):
+        content = _box_content(region, end)
+        if content is not None and content.strip():
+            return content.strip()
+    return None
+
+
+def trim_sentence(value: str) -> str:
+    """Cut "18 dollars. She then ..." to "18 dollars"; a leading math span wins when present."""
+    value = value.strip().strip("*").strip()
+    m = _MATH_SPAN.match(value)
+    if m:
+        return next(g for g in m.groups() if g is not None).strip()
+    end = _SENTENCE_END.search(value)
+    if end:
+        value = value[:end.start()]
+    return value.strip().strip("*").strip()
+
+
+def _answer_is(region: str) -> str | None:
+    last = None
+    for last in _ANSWER_IS.finditer(region):
+        pass
+    if last is None:
+        return None
+    rest = region[last.end():]
+    line, _, after = rest.partition("\n")
+    if not line.strip().strip("*").strip():
+        # "Final answer:\n\n18": the value sits on the next non-empty line.
+        line = next((ln for ln in after.split("\n", 3)[:3] if ln.strip()), "")
+    value = trim_sentence(line)
+    return value or None
+
+
+def extract_answer(completion: str, allow_last_number: bool = False, think_prefilled: bool = False) -> Extraction:
+    """Apply the extraction rules, in order, to the answer region of ``completion``."""
+    region = answer_region(completion, think_prefilled)
+    if region is None:
+        return Extraction(None, "truncated")
+    boxed = last_boxed(region)
+    if boxed is not None:
+        return Extraction(boxed, "boxed")
+    if "####" in region:
+        for m in reversed(_HASH.findall(region)):
+            value = trim_sentence(m)
+            if value:
+                return Extraction(value, "hash")
+    value = _answer_is(region)
+    if value:
+        return Extraction(value, "answer_is")
+    matches = _A_COLON.findall(region)
+    if matches:
+        value = trim_sentence(matches[-1])
+        if value:
+            return Extraction(value, "a_colon")
+    if allow_last_number:
+        numbers = _LAST_NUMBER.findall(region)
+        if numbers:
+            return Extraction(numbers[-1], "last_number")
+    return Extraction(None, None)
