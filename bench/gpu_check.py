@@ -1,0 +1,284 @@
+"""GPU check for a machine without network: a Qwen3-1.7B-shaped model with random weights.
+
+Measures, on whatever the machine has:
+- LoRA SFT (r=64, rsLoRA, all linear projections, bf16) on packed rows of GSM8K text: tokens/s;
+- batched generation over the 1,319 GSM8K test prompts: new tokens/s;
+for each attention path that imports (flash-attn 2, SDPA) and with vLLM when it imports. Nothing is
+downloaded: the model is built from its config and the tokenizer is rdtui's builtin one (its ids
+are far below the real vocabulary, which is all the throughput needs). Random weights never emit
+an end token, so every completion runs to the token limit and the figures are for full batches.
+
+    python bench/gpu_check.py [--data gsm8k_test.jsonl] [--json out.json]
+    python bench/gpu_check.py --smoke      # a tiny model and 32 prompts, to check the script on CPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# Qwen/Qwen3-1.7B's config.json values.
+QWEN3_1_7B = dict(hidden_size=2048, num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=8,
+                  intermediate_size=6144, vocab_size=151936, head_dim=128, tie_word_embeddings=True,
+                  max_position_embeddings=40960, rms_norm_eps=1e-6)
+SMOKE = dict(QWEN3_1_7B, hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+             intermediate_size=256, head_dim=32)
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+DATA_CANDIDATES = [REPO.parent / "shared" / "data" / "gsm8k_test.jsonl", REPO / "shared" / "data" / "gsm8k_test.jsonl",
+                   REPO / "bench" / "data" / "gsm8k_test.jsonl"]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=None, help="GSM8K test JSONL (question, answer)")
+    p.add_argument("--seq-len", type=int, default=2048, help="packed SFT row length")
+    p.add_argument("--batch", type=int, default=4, help="SFT rows per step")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--steps", type=int, default=6, help="timed SFT steps per path")
+    p.add_argument("--gen-batch", type=int, default=256, help="prompts per generate() call")
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--smoke", action="store_true", help="tiny model, 32 prompts: checks the script on CPU")
+    return p.parse_args()
+
+
+def find_data(path: Path | None) -> Path:
+    for candidate in ([path] if path else DATA_CANDIDATES):
+        if candidate.is_file():
+            return candidate
+    sys.exit(f"gpu_check: no GSM8K test file; pass --data (looked in {', '.join(map(str, DATA_CANDIDATES))})")
+
+
+def load_rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def build_tokenizer():
+    from core.models.tiny import build_tokenizer as builtin
+
+    tokenizer = builtin()
+    tokenizer.padding_side = "left"          # decoder-only batched generation pads on the left
+    return tokenizer
+
+
+def chat(tokenizer, question: str, answer: str | None = None) -> str:
+    messages = [{"role": "user", "content": question}]
+    if answer is not None:
+        messages.append({"role": "assistant", "content": answer})
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=answer is None)
+
+
+def packed_rows(tokenizer, rows: list[dict], seq_len: int, count: int):
+    """`count` rows of exactly `seq_len` tokens: examples back to back, positions restarting per example
+    (so flash-attn's varlen path keeps examples apart, as TRL's packing does)."""
+    import torch
+
+    ids: list[int] = []
+    positions: list[int] = []
+    i = 0
+    while len(ids) < seq_len * count:
+        row = rows[i % len(rows)]
+        i += 1
+        example = tokenizer(chat(tokenizer, row["question"], row["answer"]), add_special_tokens=False)["input_ids"]
+        example = example[:seq_len]
+        ids += example
+        positions += list(range(len(example)))
+    n = seq_len * count
+    return (torch.tensor(ids[:n]).view(count, seq_len), torch.tensor(positions[:n]).view(count, seq_len))
+
+
+def new_model(shape: dict, attn: str, device: str, dtype):
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    config = Qwen3Config(**shape, rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
+                         attn_implementation=attn, dtype=dtype, pad_token_id=0)
+    torch.manual_seed(0)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            model = Qwen3ForCausalLM(config)
+    finally:
+        torch.set_default_dtype(previous)
+    return model
+
+
+def attention_paths(device: str) -> list[str]:
+    paths = []
+    if device == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        paths.append("flash_attention_2")
+    paths.append("sdpa")
+    return paths
+
+
+def sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_sft(model, rows_ids, rows_pos, args, device: str) -> dict:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(r=64, lora_alpha=64, lora_dropout=0.05, use_rslora=True, target_modules=LORA_TARGETS,
+                      task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, lora)
+    peft_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    peft_model.enable_input_require_grads()
+    peft_model.train()
+    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=2e-4)
+    times = []
+    for step in range(args.warmup + args.steps):
+        lo = (step * args.batch) % rows_ids.shape[0]
+        ids = rows_ids[lo:lo + args.batch].to(device)
+        pos = rows_pos[lo:lo + args.batch].to(device)
+        sync(device)
+        start = time.perf_counter()
+        output = peft_model(input_ids=ids, position_ids=pos, labels=ids)
+        output.loss.backward()
+        loss = output.loss.detach()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        sync(device)
+        if step >= args.warmup:
+            times.append(time.perf_counter() - start)
+    step_s = statistics.median(times)
+    tokens = args.batch * args.seq_len
+    peft_model.unload()
+    model.gradient_checkpointing_disable()
+    return {"step_s": step_s, "tokens_per_s": tokens / step_s, "tokens_per_step": tokens, "loss": loss.item()}
+
+
+def bench_generate(model, tokenizer, prompts: list[str], args, device: str) -> dict:
+    import torch
+
+    model.eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    new_tokens = 0
+    batch_rates = []
+    start_all = time.perf_counter()
+    with torch.inference_mode():
+        for lo in range(0, len(prompts), args.gen_batch):
+            batch = tokenizer(prompts[lo:lo + args.gen_batch], return_tensors="pt", padding=True,
+                              add_special_tokens=False).to(device)
+            sync(device)
+            start = time.perf_counter()
+            out = model.generate(**batch, max_new_tokens=args.max_new_tokens, min_new_tokens=args.max_new_tokens,
+                                 do_sample=True, temperature=0.7, top_p=1.0, eos_token_id=None)
+            sync(device)
+            made = (out.shape[1] - batch["input_ids"].shape[1]) * out.shape[0]
+            new_tokens += made
+            batch_rates.append(made / (time.perf_counter() - start))
+    total = time.perf_counter() - start_all
+    return {"prompts": len(prompts), "new_tokens": new_tokens, "seconds": total, "tokens_per_s": new_tokens / total,
+            "median_batch_tokens_per_s": statistics.median(batch_rates)}
+
+
+def bench_vllm(model, tokenizer, prompts: list[str], args) -> dict:
+    """vLLM reads a model folder: save the random weights locally, then generate all prompts in one call."""
+    from vllm import LLM, SamplingParams
+
+    with tempfile.TemporaryDirectory(prefix="gpu_check_model_") as folder:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        llm = LLM(model=folder, dtype="bfloat16", gpu_memory_utilization=0.6, seed=0)
+        params = SamplingParams(max_tokens=args.max_new_tokens, temperature=0.7, ignore_eos=True)
+        llm.generate(prompts[:8], params)           # warm-up: CUDA graphs, kernels
+        start = time.perf_counter()
+        outputs = llm.generate(prompts, params)
+        seconds = time.perf_counter() - start
+    new_tokens = sum(len(o.outputs[0].token_ids) for o in outputs)
+    return {"prompts": len(prompts), "new_tokens": new_tokens, "seconds": seconds, "tokens_per_s": new_tokens / seconds}
+
+
+def free(device: str) -> None:
+    import torch
+
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+
+
+def main() -> int:
+    args = parse_args()
+    import torch
+    import transformers
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.smoke:
+        args.seq_len, args.batch, args.warmup, args.steps = 256, 2, 1, 2
+        args.gen_batch, args.max_new_tokens = 16, 8
+    shape = SMOKE if args.smoke else QWEN3_1_7B
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    results: dict = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+                     "torch": torch.__version__, "transformers": transformers.__version__,
+                     "shape": shape, "sft": {}, "generate": {}, "skipped": {}}
+    print(f"device {results['device']}, torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
+
+    t0 = time.perf_counter()
+    tokenizer = build_tokenizer()
+    rows = load_rows(find_data(args.data))
+    if args.smoke:
+        rows = rows[:32]
+    prompts = [chat(tokenizer, row["question"]) for row in rows]
+    rows_ids, rows_pos = packed_rows(tokenizer, rows, args.seq_len, args.batch * 4)
+    print(f"tokenizer and data ready in {time.perf_counter() - t0:.1f}s: {len(prompts)} prompts, "
+          f"{rows_ids.shape[0]} packed rows of {args.seq_len}", flush=True)
+
+    if importlib.util.find_spec("flash_attn") is None:
+        results["skipped"]["flash_attention_2"] = "flash_attn does not import"
+    for attn in attention_paths(device):
+        t0 = time.perf_counter()
+        model = new_model(shape, attn, device, dtype)
+        params = sum(p.numel() for p in model.parameters())
+        print(f"[{attn}] model built in {time.perf_counter() - t0:.1f}s: {params / 1e9:.2f} B parameters, random weights",
+              flush=True)
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        sft = bench_sft(model, rows_ids, rows_pos, args, device)
+        if device == "cuda":
+            sft["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        results["sft"][attn] = sft
+        print(f"[{attn}] LoRA SFT, packed {args.batch} x {args.seq_len}: {sft['tokens_per_s']:,.0f} tokens/s "
+              f"(median step {sft['step_s']:.3f}s over {args.steps}" +
+              (f", peak {sft['peak_gib']:.1f} GiB)" if "peak_gib" in sft else ")"), flush=True)
+        gen = bench_generate(model, tokenizer, prompts, args, device)
+        results["generate"][f"transformers+{attn}"] = gen
+        print(f"[{attn}] generate {gen['prompts']} prompts x {args.max_new_tokens} new tokens, batch {args.gen_batch}: "
+              f"{gen['tokens_per_s']:,.0f} new tokens/s ({gen['seconds']:.1f}s; median batch "
+              f"{gen['median_batch_tokens_per_s']:,.0f}/s)", flush=True)
+        if attn == "sdpa" and device == "cuda" and importlib.util.find_spec("vllm") is not None:
+            try:
+                vllm_result = bench_vllm(model, tokenizer, prompts, args)
+                results["generate"]["vllm"] = vllm_result
+                print(f"[vllm] generate {vllm_result['prompts']} prompts x {args.max_new_tokens} new tokens: "
+                      f"{vllm_result['tokens_per_s']:,.0f} new tokens/s ({vllm_result['seconds']:.1f}s)", flush=True)
+            except Exception as exc:
+                results["skipped"]["vllm"] = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
+        del model
+        free(device)
+    if "vllm" not in results["generate"] and "vllm" not in results["skipped"]:
+        results["skipped"]["vllm"] = "vllm does not import" if importlib.util.find_spec("vllm") is None else "needs CUDA"
+    for name, why in results["skipped"].items():
+        print(f"[{name}] skipped: {why}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

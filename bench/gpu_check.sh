@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# GPU check on a machine with a GPU and no network: LoRA SFT and batched generation throughput of a
+# Qwen3-1.7B-shaped model with random weights (bench/gpu_check.py), for each attention path that
+# imports there (flash-attn 2, SDPA) and vLLM when it imports. Installs nothing: it uses the
+# machine's own python3 with torch, transformers and peft (override with PYTHON=...).
+#
+#   bench/gpu_check.sh [--data PATH/gsm8k_test.jsonl] [--json OUT.json] [any gpu_check.py option]
+#
+# The GSM8K test file is looked for in ../shared/data, shared/data and bench/data; a device machine
+# that receives only this checkout needs it copied into bench/data/ (or passed with --data).
+# Takes about 2-4 minutes on an H100; GPU_CHECK_TIMEOUT (seconds, default 360) bounds it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+"$PYTHON" - <<'PY'
+import importlib.util
+for name in ("torch", "transformers", "peft", "flash_attn", "vllm"):
+    spec = importlib.util.find_spec(name)
+    version = "missing"
+    if spec is not None:
+        from importlib.metadata import PackageNotFoundError, version as dist_version
+        try:
+            version = dist_version(name.replace("_", "-"))
+        except PackageNotFoundError:
+            version = "present"
+    print(f"{name}: {version}")
+PY
+exec timeout "${GPU_CHECK_TIMEOUT:-360}" "$PYTHON" bench/gpu_check.py "$@"

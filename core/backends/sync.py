@@ -1,0 +1,277 @@
+"""Mirroring a run folder from a Modal Volume into the local run store, incrementally.
+
+The remote side writes the same layout as a local run (DESIGN.md, "Run store"). Each pass lists the
+remote folder and copies:
+- append-only files (`log.txt`, `*.jsonl`): only the bytes past what was copied before, written at
+  their own offsets, so a pass repeated after a kill writes the same bytes again instead of
+  duplicating them; a remote file that shrank, or whose bytes before the copied offset changed,
+  was replaced, and is copied whole into a fresh local file (readers see a new inode and restart);
+- `run.json`: parsed and replaced atomically, unless the local record is newer (see `_merge_record`);
+- other files (`config.yaml`, `eval/*.json`): replaced whole when their size or mtime changed.
+Checkpoints stay on the Volume (gigabytes; `modal volume get` fetches one when needed).
+
+What was copied is kept in `.sync-state.json` in the run folder, written atomically only after the
+data it describes was fsynced, so a sync killed at any point loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol
+
+from core.runstore import RUN_FILE, RunRecord, read_record, write_json_atomic, write_record
+from core.errors import RunNotFound
+
+STATE_FILE = ".sync-state.json"
+RUNS_PREFIX = "runs"
+SKIPPED_DIRS = ("checkpoints/",)
+# Bytes just before the copied offset whose digest tells an appended file from a replaced one.
+TAIL_CHECK_BYTES = 256
+
+
+@dataclass(frozen=True)
+class RemoteEntry:
+    path: str          # relative to the volume's root, '/'-separated
+    is_file: bool
+    size: int
+    mtime: int
+
+
+class RemoteFolder(Protocol):
+    """The part of `modal.Volume` the sync reads through (see `ModalVolumeFolder`)."""
+
+    def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
+        """Entries under `path`; FileNotFoundError when it does not exist."""
+
+    def read_file(self, path: str) -> Iterable[bytes]:
+        """The file's bytes in chunks, from its start; FileNotFoundError when it does not exist."""
+
+
+class ModalVolumeFolder:
+    """`RemoteFolder` over a real `modal.Volume` (imported lazily by the caller)."""
+
+    def __init__(self, volume: Any):
+        self.volume = volume
+
+    def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
+        from modal.exception import NotFoundError
+        from modal.volume import FileEntryType
+
+        try:
+            entries = self.volume.listdir(path, recursive=recursive)
+        except NotFoundError as exc:
+            raise FileNotFoundError(path) from exc
+        return [RemoteEntry(e.path.lstrip("/"), e.type == FileEntryType.FILE, e.size, e.mtime) for e in entries]
+
+    def read_file(self, path: str) -> Iterator[bytes]:
+        from modal.exception import NotFoundError
+
+        try:
+            yield from self.volume.read_file(path)
+        except NotFoundError as exc:
+            raise FileNotFoundError(path) from exc
+
+
+def remote_run_path(run_id: str) -> str:
+    return f"{RUNS_PREFIX}/{run_id}"
+
+
+def is_append_only(relpath: str) -> bool:
+    return relpath == "log.txt" or relpath.endswith(".jsonl")
+
+
+@dataclass
+class SyncResult:
+    bytes_copied: int = 0
+    files_replaced: int = 0
+    record_updated: bool = False
+    remote_missing: bool = False
+    remote_status: str | None = None
+
+
+class SyncState:
+    """Per-file progress of the mirror, saved atomically next to the run's files."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            data = {}
+        self.files: dict[str, dict[str, Any]] = data.get("files", {})
+
+    def save(self) -> None:
+        write_json_atomic(self.path, {"files": self.files})
+
+
+def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
+    """One pass over one run; safe to repeat, to interrupt and to run again after a kill."""
+    result = SyncResult()
+    prefix = remote_run_path(run_id)
+    try:
+        entries = remote.listdir(prefix, recursive=True)
+    except FileNotFoundError:
+        result.remote_missing = True
+        return result
+    local_dir.mkdir(parents=True, exist_ok=True)
+    state = SyncState(local_dir / STATE_FILE)
+    record_entry = None
+    for entry in entries:
+        relpath = entry.path[len(prefix):].lstrip("/") if entry.path.startswith(prefix) else entry.path
+        if not entry.is_file or not _wanted(relpath):
+            continue
+        if relpath == RUN_FILE:
+            record_entry = entry
+        elif is_append_only(relpath):
+            result.bytes_copied += _sync_append_only(remote, entry, relpath, local_dir, state)
+        elif _changed(entry, state.files.get(relpath)):
+            _replace_whole(local_dir / relpath, remote.read_file(entry.path))
+            state.files[relpath] = {"size": entry.size, "mtime": entry.mtime}
+            state.save()
+            result.files_replaced += 1
+    # run.json last: a reader that sees the final status finds every file it describes already here.
+    if record_entry is not None:
+        result.record_updated, result.remote_status = _sync_record(remote, record_entry, local_dir)
+    return result
+
+
+def _wanted(relpath: str) -> bool:
+    name = relpath.rsplit("/", 1)[-1]
+    return not name.startswith(".") and not relpath.startswith(SKIPPED_DIRS)
+
+
+def _changed(entry: RemoteEntry, seen: dict[str, Any] | None) -> bool:
+    return seen is None or seen.get("size") != entry.size or seen.get("mtime") != entry.mtime
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _sync_append_only(remote: RemoteFolder, entry: RemoteEntry, relpath: str, local_dir: Path,
+                      state: SyncState) -> int:
+    seen = state.files.get(relpath) or {}
+    offset = int(seen.get("offset", 0))
+    local = local_dir / relpath
+    local_size = local.stat().st_size if local.exists() else -1
+    if offset and local_size < offset:
+        offset = 0  # the local copy lost bytes (deleted or truncated by hand): copy it again
+    if offset and entry.size == offset and entry.mtime == seen.get("mtime"):
+        return 0
+    if entry.size < offset:
+        offset = 0  # truncated or replaced by a shorter file
+    data = _read_from(remote.read_file(entry.path), max(0, offset - TAIL_CHECK_BYTES))
+    if offset:
+        tail_len = min(offset, TAIL_CHECK_BYTES)
+        if _digest(data[:tail_len]) != seen.get("tail"):
+            offset = 0  # the bytes already copied changed: the file was replaced
+            data = _read_from(remote.read_file(entry.path), 0)
+        else:
+            data = data[tail_len:]
+    if offset == 0:
+        _replace_whole(local, [data])
+    else:
+        _write_at(local, offset, data)
+    end = offset + len(data)
+    tail_start = max(0, end - TAIL_CHECK_BYTES)
+    tail = data[tail_start - offset:] if tail_start >= offset else _read_tail(local, tail_start, end)
+    state.files[relpath] = {"offset": end, "mtime": entry.mtime, "tail": _digest(tail)}
+    state.save()
+    return len(data)
+
+
+def _read_from(chunks: Iterable[bytes], start: int) -> bytes:
+    """The stream's bytes from `start` on (the Volume API reads whole files; we keep only the new part)."""
+    out = bytearray()
+    pos = 0
+    for chunk in chunks:
+        end = pos + len(chunk)
+        if end > start:
+            out += chunk[max(0, start - pos):]
+        pos = end
+    return bytes(out)
+
+
+def _read_tail(path: Path, start: int, end: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        return fh.read(end - start)
+
+
+def _write_at(path: Path, offset: int, data: bytes) -> None:
+    """Write `data` at `offset` and cut anything past it (bytes left by a pass that was killed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        pos = offset
+        while view:
+            written = os.pwrite(fd, view, pos)
+            view, pos = view[written:], pos + written
+        if os.fstat(fd).st_size > pos:
+            os.ftruncate(fd, pos)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_whole(path: Path, chunks: Iterable[bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _sync_record(remote: RemoteFolder, entry: RemoteEntry, local_dir: Path) -> tuple[bool, str | None]:
+    try:
+        data = json.loads(_read_from(remote.read_file(entry.path), 0))
+        remote_record = RunRecord.from_dict(data)
+    except (ValueError, TypeError):
+        return False, None  # caught mid-write on the remote side: the next pass reads it whole
+    try:
+        local_record = read_record(local_dir)
+    except RunNotFound:
+        local_record = None
+    merged = _merge_record(local_record, remote_record)
+    if merged is None:
+        return False, remote_record.status
+    if local_record is not None and merged.to_dict() == local_record.to_dict():
+        return False, remote_record.status
+    write_record(local_dir, merged)
+    return True, remote_record.status
+
+
+def launch_number(record: RunRecord) -> int:
+    return int(record.extra.get("launch", 0))
+
+
+def _merge_record(local: RunRecord | None, remote: RunRecord) -> RunRecord | None:
+    """The record to keep locally, or None to keep the local one as it is.
+
+    The remote record wins, except while it describes an older launch than the local one (a resume
+    was sent and its container has not started yet) and after a local cancel the remote side has
+    not recorded (its container was stopped before it could).
+    """
+    if local is None:
+        return remote
+    if launch_number(remote) < launch_number(local):
+        return None
+    if local.status == "cancelled" and remote.status in ("queued", "running"):
+        return None
+    if remote.modal_call_id is None:
+        remote.modal_call_id = local.modal_call_id
+    return remote
+

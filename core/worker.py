@@ -1,0 +1,23 @@
+"""Entry point of one run's process: `python -m core.worker RUN_DIR [--resume]`.
+
+Its stdout and stderr are the run's log.txt (the local backend opens it); Modal containers call
+`core.pipeline.execute_run` directly with their own tee.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.pipeline import execute_run
+from core.runstore import Run
+
+
+def main(argv: list[str]) -> int:
+    run = Run(Path(argv[0]))
+    status = execute_run(run, resume="--resume" in argv[1:])
+    return 0 if status == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,133 @@
+"""The Modal app: `modal deploy -m modal_jobs.app` (rdtui's launch runs exactly that).
+
+Modal reads a function's GPU, timeout and retries from its decorator when the module is imported,
+so the app is built by a factory, `build_app(settings)`, from `JobSettings` (app name, Volume,
+Secrets, GPU per stage, timeout, retries; see core/backends/modal_backend.py). At import this
+module builds it from `JobSettings.from_environment()`:
+- `rdtui run --profile modal` deploys with RDTUI_MODAL_SETTINGS holding the run's settings;
+- by hand, `RDTUI_PROFILE=modal modal deploy -m modal_jobs.app` reads ./config.yaml (or RDTUI_CONFIG);
+- inside a container the same variable is set through each function's `env`, so the container
+  rebuilds the identical app before Modal looks its function up by name.
+The driver also applies each run's own GPU, timeout and retries per call (`with_options`), so a
+`--set gpu.grpo=A100-80GB` takes effect even when the deployed defaults differ.
+
+Functions: `run_condition` (the driver: a small CPU container that calls the stages in order),
+and `stage_sft`, `stage_grpo`, `stage_eval` (one per stage kind, on that stage's GPU and image).
+They are plain module-level functions registered by the factory; Modal finds the app again
+through its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.backends.modal_backend import (
+    DRIVER_FUNCTION,
+    DRIVER_TIMEOUT_S,
+    SETTINGS_ENV,
+    STAGE_FUNCTIONS,
+    VOLUME_MOUNT,
+    JobSettings,
+)
+from modal_jobs import remote
+
+STAGE_IMAGE = {"sft": "train", "grpo": "grpo", "eval": "train"}
+
+
+@dataclass
+class JobsApp:
+    app: Any                            # modal.App
+    volume: Any                         # modal.Volume
+    secrets: list[Any]                  # modal.Secret, in settings order
+    images: dict[str, Any]              # modal.Image by kind
+    functions: dict[str, Any]           # modal.Function by name
+    options: dict[str, dict[str, Any]]  # the decorator arguments each function was registered with
+    settings: JobSettings
+
+
+def build_app(settings: JobSettings) -> JobsApp:
+    import modal
+
+    from modal_jobs.images import build_images
+
+    app = modal.App(settings.app_name)
+    volume = modal.Volume.from_name(settings.volume, create_if_missing=True)
+    secrets = [modal.Secret.from_name(name) for name in settings.secrets]
+    images = build_images()
+    common = {"volumes": {VOLUME_MOUNT: volume}, "env": {SETTINGS_ENV: settings.to_json()},
+              "retries": settings.retries}
+    options = {
+        DRIVER_FUNCTION: {**common, "image": images["train"], "cpu": 1.0, "timeout": DRIVER_TIMEOUT_S},
+    }
+    for stage, name in STAGE_FUNCTIONS.items():
+        options[name] = {**common, "image": images[STAGE_IMAGE[stage]], "gpu": settings.gpu[stage],
+                         "timeout": settings.timeout_s, "secrets": secrets}
+    bodies = {DRIVER_FUNCTION: run_condition, "stage_sft": stage_sft, "stage_grpo": stage_grpo,
+              "stage_eval": stage_eval}
+    functions = {name: app.function(**options[name])(bodies[name]) for name in options}
+    return JobsApp(app, volume, secrets, images, functions, options, settings)
+
+
+def _current_call_id() -> str | None:
+    import modal
+
+    return modal.current_function_call_id()
+
+
+def _stage(stage: str, request: dict[str, Any]) -> str:
+    from modal.exception import InputCancellation
+
+    return remote.run_stage(Path(VOLUME_MOUNT), request["run_id"], stage, commit=jobs.volume.commit,
+                            call_id=_current_call_id(), cancelled_by=(InputCancellation,))
+
+
+def stage_sft(request: dict[str, Any]) -> str:
+    return _stage("sft", request)
+
+
+def stage_grpo(request: dict[str, Any]) -> str:
+    return _stage("grpo", request)
+
+
+def stage_eval(request: dict[str, Any]) -> str:
+    return _stage("eval", request)
+
+
+def run_condition(request: dict[str, Any]) -> str:
+    """The driver: each remaining stage as a call on its own GPU, waited for in turn."""
+    import modal
+    from modal.exception import InputCancellation
+
+    from core.runstore import Run
+
+    volume_root = Path(VOLUME_MOUNT)
+    run = Run(remote.runs_root(volume_root) / request["run_id"])
+    current: dict[str, Any] = {}
+
+    def run_stage(stage: str) -> str:
+        cfg = run.config()
+        # A re-run of this driver (Modal retried it) first stops a stage call the last one left going.
+        stale = run.reload().extra.get("stage_call_id")
+        if stale:
+            modal.FunctionCall.from_id(stale).cancel()
+        function = jobs.functions[STAGE_FUNCTIONS[stage]].with_options(
+            gpu=getattr(cfg.gpu, stage), timeout=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries)
+        current["call"] = function.spawn({"run_id": request["run_id"], "stage": stage, "launch": request["launch"]})
+        return current["call"].get()
+
+    try:
+        return remote.drive(volume_root, request, run_stage=run_stage, commit=jobs.volume.commit,
+                            reload=jobs.volume.reload, call_id=_current_call_id())
+    except InputCancellation:
+        if "call" in current:
+            current["call"].cancel()
+        jobs.volume.reload()
+        remote.mark_finished(run, "cancelled", None)
+        jobs.volume.commit()
+        raise
+
+
+jobs = build_app(JobSettings.from_environment())
+app = jobs.app

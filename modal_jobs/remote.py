@@ -1,0 +1,225 @@
+"""What the Modal containers do, as plain Python over a folder (the mounted Volume).
+
+Nothing here imports `modal`: `modal_jobs/app.py` wraps these bodies in Modal functions and passes
+in the Volume's commit, and tests call them directly with a temporary folder as the Volume.
+
+- `prepare_run_folder`: the driver writes the run folder from what the launch sent (the resolved
+  config snapshot and run record), so nothing about a run is baked into the image.
+- `run_stage`: one stage of a run in its GPU container. It tees the process's stdout and stderr
+  (file descriptors, so trainer subprocesses and vLLM are captured too) into log.txt, commits the
+  Volume every few seconds, always resumes from the stage's last checkpoint (Modal re-runs the same
+  input in a new container after a preemption), and leaves the run `running` when the container is
+  stopped, so that the re-run carries on.
+- `drive`: the stages in order, each through a caller-supplied `run_stage` (a Modal call on the
+  stage's GPU), skipping those already done; a stage that fails for good fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from core.backends.modal_backend import HF_CACHE_DIR
+from core.backends.sync import RUNS_PREFIX, launch_number
+from core.errors import RunNotFound
+from core.runstore import FINISHED, Run, RunRecord, read_record, write_record
+
+COMMIT_INTERVAL_S = 5.0
+# Single-GPU vLLM colocate still goes through torch.distributed: it needs a world of one.
+COLOCATE_ENV = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+
+
+class Stopped(BaseException):
+    """The container is being shut down (preemption): leave the run as it is for the re-run."""
+
+
+def runs_root(volume_root: Path) -> Path:
+    return Path(volume_root) / RUNS_PREFIX
+
+
+def prepare_run_folder(volume_root: Path, request: dict[str, Any], call_id: str | None) -> Run:
+    """Create or update the run's folder on the Volume for this launch.
+
+    A first launch writes the record it was sent; a later launch (a resume) keeps the Volume's
+    record, which knows which stages are done, and queues it again. A re-run of the same launch
+    (Modal retrying the driver) changes nothing.
+    """
+    run_dir = runs_root(volume_root) / request["run_id"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_text_atomic(run_dir / "config.yaml", request["snapshot"])
+    (run_dir / "log.txt").touch()
+    try:
+        record = read_record(run_dir)
+    except RunNotFound:
+        record = RunRecord.from_dict(request["record"])
+        record.extra.pop("launch", None)
+    if launch_number(record) < request["launch"]:
+        record.status, record.error, record.finished_at = "queued", None, None
+        record.extra["launch"] = request["launch"]
+        record.modal_call_id = call_id
+        write_record(run_dir, record)
+    return Run(run_dir)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def drive(volume_root: Path, request: dict[str, Any], *, run_stage: Callable[[str], str],
+          commit: Callable[[], None], reload: Callable[[], None], call_id: str | None = None) -> str:
+    """Run the condition's remaining stages one call each; returns the run's final status."""
+    run = prepare_run_folder(volume_root, request, call_id)
+    commit()
+    for stage in run.config().condition.stages:
+        reload()
+        record = run.reload()
+        if record.status in ("cancelled", "failed"):
+            return record.status
+        if stage in record.extra.get("stages_done", []):
+            continue
+        print(f"[rdtui] {run.id}: {stage} stage on Modal", flush=True)
+        try:
+            status = run_stage(stage)
+        except Exception as exc:
+            reload()
+            message = f"stage {stage} failed on Modal: {type(exc).__name__}: {exc}".splitlines()[0]
+            mark_finished(run, "failed", message)
+            commit()
+            return "failed"
+        reload()
+        if status in ("failed", "cancelled"):
+            return status
+        if stage not in run.reload().extra.get("stages_done", []):
+            mark_finished(run, "failed", f"stage {stage} ended without finishing (status {status})")
+            commit()
+            return "failed"
+    return run.reload().status
+
+
+def mark_finished(run: Run, status: str, error: str | None) -> None:
+    if run.reload().status not in FINISHED:
+        run.update(status=status, error=error, finished_at=time.time())
+
+
+def stage_environment(volume_root: Path) -> dict[str, str]:
+    return {"HF_HOME": str(Path(volume_root) / HF_CACHE_DIR), "PYTHONUNBUFFERED": "1",
+            "TOKENIZERS_PARALLELISM": "false", **COLOCATE_ENV}
+
+
+def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[], None],
+              call_id: str | None = None, cancelled_by: tuple[type[BaseException], ...] = (),
+              commit_interval: float = COMMIT_INTERVAL_S) -> str:
+    """Execute one stage of a run whose folder is on the Volume; returns the run's status after it.
+
+    `cancelled_by`: the exceptions Modal raises in this thread when the call is cancelled; they
+    record the run as cancelled before going on up.
+    """
+    from core.pipeline import execute_run
+
+    for key, value in stage_environment(volume_root).items():
+        os.environ.setdefault(key, value)
+    run = Run(runs_root(volume_root) / run_id)
+    if call_id:
+        run.update(extra={**run.reload().extra, "stage_call_id": call_id})
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with periodic_commit(commit, commit_interval), tee_output(run.log_path):
+            try:
+                return execute_run(run, resume=True, stages=[stage], cancel_on_sigterm=False)
+            except Stopped:
+                print(f"[rdtui] {run_id}: container stopped during {stage}; Modal re-runs it from the last checkpoint",
+                      flush=True)
+                raise
+            except cancelled_by:
+                print(f"[rdtui] {run_id}: cancelled", flush=True)
+                mark_finished(run, "cancelled", None)
+                raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_stopped(signum, frame) -> None:
+    raise Stopped()
+
+
+@contextmanager
+def periodic_commit(commit: Callable[[], None], interval: float) -> Iterator[None]:
+    """Commit every `interval` seconds from a thread, and once more at the end."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            _commit_quietly(commit)
+
+    thread = threading.Thread(target=loop, name="volume-commit", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        _commit_quietly(commit)
+
+
+def _commit_quietly(commit: Callable[[], None]) -> None:
+    # A failed commit is retried on the next tick; it must not stop the training.
+    try:
+        commit()
+    except Exception as exc:
+        print(f"[rdtui] volume commit failed: {exc}", file=sys.__stderr__, flush=True)
+
+
+@contextmanager
+def tee_output(log_path: Path) -> Iterator[None]:
+    """Copy everything written to fds 1 and 2 (this process and its children) into `log_path` too."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_fd, write_fd = os.pipe()
+    saved = (os.dup(1), os.dup(2))
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    saved_streams = (sys.stdout, sys.stderr)
+    os.dup2(write_fd, 1)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    # Python-level streams may not be on fds 1/2 (e.g. under pytest): point them at the pipe too.
+    sys.stdout = open(os.dup(1), "w", buffering=1, encoding="utf-8", errors="replace")
+    sys.stderr = open(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+
+    def pump() -> None:
+        while chunk := os.read(read_fd, 1 << 16):
+            _write_all(log_fd, chunk)
+            _write_all(saved[0], chunk)
+
+    thread = threading.Thread(target=pump, name="log-tee", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+            stream.close()
+        sys.stdout, sys.stderr = saved_streams
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        # Once every writer is gone the pump reads EOF; a leftover child holding the pipe is not waited for.
+        thread.join(timeout=5)
+        for fd in (*saved, log_fd):
+            os.close(fd)
+        if not thread.is_alive():
+            os.close(read_fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+

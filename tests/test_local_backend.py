@@ -1,0 +1,106 @@
+"""Local runs as a user drives them: detached processes, progress, cancel, kill -9 and resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from core.jsonl import read_jsonl
+from core.runstore import RunStore
+from tests.conftest import rdtui
+
+# Small enough for a few seconds of CPU per stage, real enough to train, checkpoint and evaluate.
+QUICK = ["--set", "sft.max_steps=8", "--set", "sft.save_steps=4", "--set", "sft.sample_every=4",
+         "--set", "evaluation.benchmarks=[synth_test]", "--set", "evaluation.limit=8",
+         "--set", "evaluation.max_new_tokens=24"]
+
+
+def wait_for(predicate, timeout: float = 240, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached in time")
+
+
+def launch(runs_dir: Path, *args: str) -> str:
+    proc = rdtui("--runs-dir", str(runs_dir), "run", *args, "--detach")
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()[1]
+
+
+def status(runs_dir: Path, run_id: str) -> str:
+    return RunStore(runs_dir).get(run_id).record.effective_status
+
+
+def test_detached_run_trains_evaluates_and_succeeds(runs_dir):
+    run_id = launch(runs_dir, "baseline", "--profile", "local", *QUICK)
+    run = RunStore(runs_dir).get(run_id)
+    record = wait_for(lambda: run.reload().pid and run.record)
+    assert os.getsid(record.pid) != os.getsid(0)        # its own session: a closed terminal does not stop it
+    wait_for(lambda: status(runs_dir, run_id) in ("succeeded", "failed"))
+    record = run.reload()
+    assert record.status == "succeeded", record.error
+    assert record.extra["stages_done"] == ["sft", "eval"]
+    steps = [m["step"] for m in read_jsonl(run.metrics_path) if m.get("stage") == "sft" and "loss" in m]
+    assert steps and steps == sorted(set(steps)) and steps[-1] == 8
+    log = run.log_path.read_text()
+    assert "stage sft starts" in log and "succeeded" in log
+    assert (run.eval_dir / "synth_test.json").exists()
+
+
+def test_cancel_stops_the_run_and_its_process_group(runs_dir):
+    run_id = launch(runs_dir, "grpo_only", "--profile", "local", "--set", "grpo.max_steps=500", *QUICK)
+    run = RunStore(runs_dir).get(run_id)
+    wait_for(lambda: run.reload().status == "running" and run.record.pid)
+    pid = run.record.pid
+    proc = rdtui("--runs-dir", str(runs_dir), "cancel", run_id)
+    assert proc.returncode == 0, proc.stderr
+    assert run.reload().status == "cancelled"
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z",
+             timeout=20)
+    proc = rdtui("--runs-dir", str(runs_dir), "cancel", run_id)
+    assert proc.returncode == 1 and "cancelled" in proc.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_reads_lost_and_resume_finishes_without_duplicate_steps(runs_dir):
+    run_id = launch(runs_dir, "sft_traces", "--profile", "local", "--set", "sft.max_steps=40",
+                    "--set", "sft.save_steps=5", *QUICK[4:])
+    run = RunStore(runs_dir).get(run_id)
+    wait_for(lambda: any(m.get("step", 0) >= 12 for m in read_jsonl(run.metrics_path)))
+    os.killpg(run.reload().pid, signal.SIGKILL)
+    wait_for(lambda: status(runs_dir, run_id) in ("lost", "failed"), timeout=30)
+    ls = json.loads(rdtui("--runs-dir", str(runs_dir), "ls", "--json").stdout)
+    assert ls[0]["status"] in ("lost", "failed")
+    proc = rdtui("--runs-dir", str(runs_dir), "resume", run_id, "--detach")
+    assert proc.returncode == 0, proc.stderr
+    wait_for(lambda: status(runs_dir, run_id) in ("succeeded", "failed"), timeout=400)
+    assert run.reload().status == "succeeded", run.record.error
+    steps = [m["step"] for m in read_jsonl(run.metrics_path) if m.get("stage") == "sft" and "loss" in m]
+    assert steps == sorted(set(steps)) and steps[-1] == 40
+    assert "resuming" in run.log_path.read_text().lower() or (run.checkpoints_dir / "sft").exists()
+
+
+def test_missing_local_dataset_fails_before_training_with_one_line(runs_dir, tmp_path):
+    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_traces", "--profile", "local",
+                 "--set", "datasets.s1k={path: /nonexistent/s1k.jsonl, formatter: s1k}", *QUICK)
+    assert proc.returncode == 1
+    assert "/nonexistent/s1k.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+    (run,) = RunStore(runs_dir).list()
+    assert run.record.status == "failed" and "/nonexistent/s1k.jsonl" in run.record.error
+    assert not run.checkpoints_dir.exists() and not run.metrics_path.exists()
+
+
+def test_unknown_reward_is_refused_before_any_run_exists(runs_dir):
+    proc = rdtui("--runs-dir", str(runs_dir), "run", "grpo_only", "--profile", "local",
+                 "--set", "grpo.reward_weights={correctness: 1.0, brevity: 0.5}")
+    assert proc.returncode == 2 and "unknown reward 'brevity'" in proc.stderr
+    assert RunStore(runs_dir).list() == []

@@ -1,0 +1,95 @@
+"""Importing modal_jobs defines the Modal app without credentials, from the resolved modal config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.backends.modal_backend import JobSettings
+from core.config import load_study, resolve
+from tests.conftest import CONFIG, REPO
+
+# Reads the app back through Modal's own objects (the function specs) in a fresh process.
+DESCRIBE = """
+import json
+import os
+from modal._utils.async_utils import synchronizer
+import modal_jobs.app as module
+jobs = module.jobs
+kinds = {id(synchronizer._translate_in(image)): kind for kind, image in jobs.images.items()}
+out = {"app": module.app.name, "functions": {}}
+for name, function in module.app.registered_functions.items():
+    spec = function._spec_
+    out["functions"][name] = {
+        "gpu": spec.gpus,
+        "image": kinds.get(id(spec.image)),
+        "volumes": {mount: volume.name for mount, volume in spec.volumes.items()},
+        "secrets": [repr(s) for s in spec.secrets],
+        "timeout": jobs.options[name]["timeout"],
+        "retries": jobs.options[name]["retries"],
+        "env": jobs.options[name]["env"],
+    }
+print(json.dumps(out))
+"""
+
+
+def describe_app(tmp_path: Path, env: dict[str, str]) -> dict:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODAL_", "RDTUI_"))}
+    proc = subprocess.run([sys.executable, "-c", DESCRIBE], cwd=REPO, env={**clean, "HOME": str(home), **env},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def modal_cfg(condition: str = "grpo_only", overrides: list[str] | None = None):
+    return resolve(load_study(CONFIG), condition, "modal", overrides=overrides)
+
+
+def test_the_app_is_defined_from_the_modal_profile_without_credentials(tmp_path):
+    cfg = modal_cfg()
+    described = describe_app(tmp_path, {"RDTUI_CONFIG": str(CONFIG), "RDTUI_PROFILE": "modal"})
+    assert described["app"] == cfg.modal.app_name
+    functions = described["functions"]
+    assert set(functions) == {"run_condition", "stage_sft", "stage_grpo", "stage_eval"}
+    expected_image = {"stage_sft": "train", "stage_grpo": "grpo", "stage_eval": "train"}
+    for stage in ("sft", "grpo", "eval"):
+        fn = functions[f"stage_{stage}"]
+        assert fn["gpu"] == getattr(cfg.gpu, stage)
+        assert fn["image"] == expected_image[f"stage_{stage}"]
+        assert fn["timeout"] == cfg.modal.timeout_hours * 3600
+        assert fn["retries"] == cfg.modal.retries
+        assert fn["volumes"] == {"/vol": cfg.modal.volume}
+        assert [f"modal.Secret.from_name({n!r})" for n in cfg.modal.secrets] == fn["secrets"][:len(cfg.modal.secrets)]
+        # The containers rebuild the same app from these settings, not from a baked config file.
+        assert JobSettings.from_json(fn["env"]["RDTUI_MODAL_SETTINGS"]) == JobSettings.from_config(cfg)
+    driver = functions["run_condition"]
+    assert driver["gpu"] is None and driver["image"] == "train" and driver["volumes"] == {"/vol": cfg.modal.volume}
+    assert not any("from_name" in s for s in driver["secrets"])      # the driver needs no hub token
+
+
+def test_the_app_follows_overridden_settings(tmp_path):
+    cfg = modal_cfg(overrides=["gpu.grpo=A100-80GB", "modal.timeout_hours=2", "modal.retries=1",
+                               "telemetry.wandb=true", "modal.app_name=rdtui-test"])
+    described = describe_app(tmp_path, {"RDTUI_MODAL_SETTINGS": JobSettings.from_config(cfg).to_json()})
+    grpo = described["functions"]["stage_grpo"]
+    assert described["app"] == "rdtui-test"
+    assert (grpo["gpu"], grpo["timeout"], grpo["retries"]) == ("A100-80GB", 7200, 1)
+    assert "modal.Secret.from_name('wandb')" in grpo["secrets"]    # optional secret, needed once W&B is on
+
+
+@pytest.mark.parametrize("condition,expected", [("grpo_only", 6.0 * 3.95 + 0.75 * 1.95),
+                                                ("sft_then_grpo", 1.5 * 1.95 + 6.0 * 3.95 + 0.75 * 1.95),
+                                                ("base_model", 0.75 * 1.95)])
+def test_the_cost_estimate_prices_each_stage_on_its_gpu(condition, expected):
+    from core.backends.modal_backend import ModalBackend
+
+    estimate = ModalBackend().estimate_cost(modal_cfg(condition))
+    assert estimate.total_usd == pytest.approx(expected)
+    assert str(estimate).startswith(f"{condition}: ") and f"${expected:,.2f}" in str(estimate)

@@ -1,0 +1,199 @@
+"""The Modal sync loop against a folder standing in for the Volume: incremental, idempotent,
+tolerant of torn lines and replaced files, and exact after being killed at any point."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.backends import sync
+from core.backends.sync import STATE_FILE, sync_run
+from core.jsonl import JsonlTail, read_jsonl
+from core.runstore import RunRecord, read_record, write_record
+from tests.conftest import REPO
+from tests.volume_standin import FolderVolume, append
+
+RUN_ID = "grpo_only-20260101-000000-abcd"
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    path = tmp_path / "volume" / "runs" / RUN_ID
+    path.mkdir(parents=True)
+    write_record(path, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                 status="running", extra={"launch": 1}))
+    (path / "config.yaml").write_text("model: {}\n")
+    return path
+
+
+@pytest.fixture
+def volume(tmp_path: Path, remote: Path) -> FolderVolume:
+    return FolderVolume(tmp_path / "volume")
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Path:
+    return tmp_path / "store" / RUN_ID
+
+
+def same_tree(remote: Path, local: Path, names: list[str]) -> None:
+    for name in names:
+        assert (local / name).read_bytes() == (remote / name).read_bytes(), name
+
+
+def test_copies_only_the_new_bytes_of_append_only_files(volume, remote, local):
+    append(remote / "log.txt", b"step 1\n" * 50)
+    append(remote / "metrics.jsonl", b'{"step": 1, "loss": 2.0}\n')
+    first = sync_run(volume, RUN_ID, local)
+    assert first.bytes_copied == 350 + 25
+    append(remote / "log.txt", b"step 2\n")
+    append(remote / "metrics.jsonl", b'{"step": 2, "loss": 1.5}\n')
+    second = sync_run(volume, RUN_ID, local)
+    assert second.bytes_copied == 7 + 25
+    same_tree(remote, local, ["log.txt", "metrics.jsonl", "config.yaml"])
+    assert [r["step"] for r in read_jsonl(local / "metrics.jsonl")] == [1, 2]
+    assert read_record(local).status == "running"
+
+
+def test_a_second_pass_with_nothing_new_changes_nothing(volume, remote, local):
+    append(remote / "log.txt", b"hello\n")
+    append(remote / "eval" / "gsm8k_test.jsonl", b'{"i": 0, "correct": true}\n')
+    sync_run(volume, RUN_ID, local)
+    before = {p: p.stat().st_mtime_ns for p in local.rglob("*") if p.is_file() and p.name != STATE_FILE}
+    volume.reads.clear()
+    again = sync_run(volume, RUN_ID, local)
+    assert again.bytes_copied == 0 and again.files_replaced == 0 and not again.record_updated
+    assert volume.reads == [f"runs/{RUN_ID}/run.json"]     # unchanged files are not even read
+    assert before == {p: p.stat().st_mtime_ns for p in local.rglob("*") if p.is_file() and p.name != STATE_FILE}
+
+
+def test_a_torn_last_line_is_completed_by_the_next_pass(volume, remote, local):
+    append(remote / "metrics.jsonl", b'{"step": 1}\n{"step": 2, "lo')
+    sync_run(volume, RUN_ID, local)
+    tail = JsonlTail(local / "metrics.jsonl")
+    assert [r["step"] for r in tail.read_new()] == [1]
+    append(remote / "metrics.jsonl", b'ss": 0.5}\n{"step": 3}\n')
+    sync_run(volume, RUN_ID, local)
+    assert [r["step"] for r in tail.read_new()] == [2, 3]
+    same_tree(remote, local, ["metrics.jsonl"])
+
+
+@pytest.mark.parametrize("replacement", [b'{"step": 9}\n', b'{"step": 7, "note": "rewritten from scratch"}\n' * 40],
+                         ids=["shorter", "longer"])
+def test_a_file_replaced_under_the_sync_is_copied_again_whole(volume, remote, local, replacement):
+    append(remote / "samples.jsonl", b'{"step": 1, "completion": "abc"}\n' * 20)
+    sync_run(volume, RUN_ID, local)
+    reader = JsonlTail(local / "samples.jsonl")
+    assert len(reader.read_new()) == 20
+    tmp = remote / "samples.jsonl.new"
+    tmp.write_bytes(replacement)
+    os.replace(tmp, remote / "samples.jsonl")
+    sync_run(volume, RUN_ID, local)
+    same_tree(remote, local, ["samples.jsonl"])
+    polled = reader.poll()
+    assert polled.reset and polled.records == read_jsonl(remote / "samples.jsonl")
+
+
+def test_checkpoints_and_hidden_files_stay_on_the_volume(volume, remote, local):
+    (remote / "checkpoints" / "grpo-final").mkdir(parents=True)
+    (remote / "checkpoints" / "grpo-final" / "adapter_model.safetensors").write_bytes(b"\0" * 1000)
+    (remote / ".lock").touch()
+    sync_run(volume, RUN_ID, local)
+    assert not (local / "checkpoints").exists() and not (local / ".lock").exists()
+
+
+def test_the_remote_record_replaces_the_local_one_unless_the_local_one_is_newer(volume, remote, local):
+    local.mkdir(parents=True)
+    write_record(local, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                  status="queued", modal_call_id="fc-123", extra={"launch": 1}))
+    sync_run(volume, RUN_ID, local)
+    record = read_record(local)
+    assert record.status == "running" and record.modal_call_id == "fc-123"   # the call id set at launch stays
+
+    # A resume was sent (launch 2) but its container has not written yet: the old remote record waits.
+    write_record(local, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                  status="queued", modal_call_id="fc-456", extra={"launch": 2}))
+    write_record(remote, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                   status="failed", error="boom", extra={"launch": 1}))
+    assert not sync_run(volume, RUN_ID, local).record_updated
+    assert read_record(local).status == "queued"
+
+    # A local cancel stands while the stopped container's record still says running.
+    write_record(local, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                  status="cancelled", extra={"launch": 2}))
+    write_record(remote, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                   status="running", extra={"launch": 2}))
+    sync_run(volume, RUN_ID, local)
+    assert read_record(local).status == "cancelled"
+
+    write_record(remote, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                   status="succeeded", extra={"launch": 3}))
+    assert sync_run(volume, RUN_ID, local).remote_status == "succeeded"
+    assert read_record(local).status == "succeeded"
+
+
+def test_a_run_not_on_the_volume_yet_is_reported_missing(tmp_path, local):
+    result = sync_run(FolderVolume(tmp_path / "empty"), RUN_ID, local)
+    assert result.remote_missing and not local.exists()
+
+
+def test_a_pass_killed_after_writing_data_but_before_saving_offsets_repeats_nothing(volume, remote, local, monkeypatch):
+    append(remote / "log.txt", b"a" * 100 + b"\n")
+    sync_run(volume, RUN_ID, local)
+    append(remote / "log.txt", b"b" * 50 + b"\n")
+
+    def killed(self):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(sync.SyncState, "save", killed)
+        with pytest.raises(KeyboardInterrupt):
+            sync_run(volume, RUN_ID, local)
+    assert (local / "log.txt").stat().st_size == 152       # the data landed, the offset did not
+    sync_run(volume, RUN_ID, local)
+    same_tree(remote, local, ["log.txt"])
+
+
+SYNC_LOOP = """
+import sys, time
+from pathlib import Path
+from core.backends.sync import sync_run
+sys.path.insert(0, sys.argv[3])
+from tests.volume_standin import FolderVolume
+while True:
+    sync_run(FolderVolume(Path(sys.argv[1])), sys.argv[2], Path(sys.argv[4]))
+"""
+
+
+def test_killing_the_sync_process_at_random_moments_loses_and_repeats_nothing(tmp_path, volume, remote, local):
+    rng = random.Random(7)
+    line = 0
+
+    def write_some(n: int) -> None:
+        nonlocal line
+        for _ in range(n):
+            line += 1
+            append(remote / "metrics.jsonl", json.dumps({"step": line, "loss": 1 / line}).encode() + b"\n")
+            append(remote / "log.txt", f"step {line} " .encode() + b"x" * rng.randrange(0, 300) + b"\n")
+
+    for _ in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", SYNC_LOOP, str(tmp_path / "volume"), RUN_ID, str(REPO), str(local)],
+                                cwd=REPO)
+        deadline = time.monotonic() + rng.uniform(0.6, 1.2)
+        while time.monotonic() < deadline:
+            write_some(5)
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert (local / "metrics.jsonl").exists()        # the killed loops did copy
+    sync_run(volume, RUN_ID, local)
+    same_tree(remote, local, ["metrics.jsonl", "log.txt"])
+    assert [r["step"] for r in read_jsonl(local / "metrics.jsonl")] == list(range(1, line + 1))

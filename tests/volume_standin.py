@@ -1,0 +1,50 @@
+"""A stand-in for `modal.Volume` backed by a local folder, with the methods the sync reads through.
+
+It streams files in small chunks (as the real Volume streams blocks) so the sync's offset
+arithmetic across chunk edges is exercised.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from core.backends.sync import RemoteEntry
+
+CHUNK = 7
+
+
+class FolderVolume:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.reads: list[str] = []
+
+    def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
+        base = self.root / path
+        if not base.exists():
+            raise FileNotFoundError(path)
+        paths = base.rglob("*") if recursive else base.iterdir()
+        out = []
+        for p in sorted(paths):
+            st = p.stat()
+            out.append(RemoteEntry(p.relative_to(self.root).as_posix(), p.is_file(), st.st_size, int(st.st_mtime_ns)))
+        return out
+
+    def read_file(self, path: str) -> Iterator[bytes]:
+        self.reads.append(path)
+        target = self.root / path
+        if not target.is_file():
+            raise FileNotFoundError(path)
+        data = target.read_bytes()
+        for i in range(0, len(data), CHUNK):
+            yield data[i:i + CHUNK]
+
+
+def append(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
