@@ -1,0 +1,135 @@
+"""Formatters: rows in a real dataset's column schema -> prompt (chat messages), completion, gold answer.
+
+The same formatter serves the hub dataset and a local JSONL/Parquet copy of it. A formatter returns
+None for a row that the study does not use (e.g. an OpenR1 row without a math-verified generation).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+INSTRUCTION = "Put the final answer in \\boxed{}."
+
+
+@dataclass(frozen=True)
+class FormattedRow:
+    prompt: list[dict[str, str]]   # chat messages ending with the user's question
+    completion: str                # the assistant's reply to learn (may open with a <think> block)
+    answer: str                    # the gold answer, as the grader compares it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class MissingColumn(KeyError):
+    """A row lacks a column its formatter needs (the registry names the dataset in the message)."""
+
+    def __init__(self, column: str, present: list[str]):
+        super().__init__(column)
+        self.column = column
+        self.present = present
+
+
+def user_prompt(question: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"{question.strip()}\n{INSTRUCTION}"}]
+
+
+def think_block(reasoning: str) -> str:
+    return f"<think>\n{reasoning.strip()}\n</think>\n\n"
+
+
+def answer_sentence(answer: str) -> str:
+    return f"The answer is \\boxed{{{answer}}}."
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last \\boxed{...} in `text`, braces balanced."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return None
+    depth, i = 0, start + len("\\boxed")
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1:j].strip()
+    return None
+
+
+def _col(row: dict[str, Any], column: str) -> Any:
+    if column not in row or row[column] is None:
+        raise MissingColumn(column, sorted(row))
+    return row[column]
+
+
+_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def _last_number(text: str) -> str:
+    numbers = _NUMBER_RE.findall(text)
+    return numbers[-1].replace(",", "") if numbers else ""
+
+
+def orca_math(row: dict[str, Any]) -> FormattedRow:
+    """microsoft/orca-math-word-problems-200k: `question`, `answer` (a worked answer, no think trace)."""
+    answer_text = str(_col(row, "answer")).strip()
+    gold = last_boxed(answer_text) or _last_number(answer_text)
+    return FormattedRow(user_prompt(_col(row, "question")), answer_text, gold)
+
+
+def s1k(row: dict[str, Any]) -> FormattedRow:
+    """simplescaling/s1K-1.1: R1's `deepseek_thinking_trajectory` in <think>, then `deepseek_attempt`."""
+    trajectory = str(_col(row, "deepseek_thinking_trajectory"))
+    attempt = str(_col(row, "deepseek_attempt")).strip()
+    solution = str(row.get("solution") or "")
+    gold = last_boxed(solution) or last_boxed(attempt) or solution.strip()
+    return FormattedRow(user_prompt(_col(row, "question")), think_block(trajectory) + attempt, gold)
+
+
+def openr1(row: dict[str, Any], verified_only: bool = True) -> FormattedRow | None:
+    """open-r1/OpenR1-Math-220k: the first generation that math-verify marked correct (or None)."""
+    generations = list(_col(row, "generations"))
+    if verified_only:
+        verdicts = list(_col(row, "correctness_math_verify"))
+        chosen = next((g for g, ok in zip(generations, verdicts) if ok), None)
+    else:
+        chosen = generations[0] if generations else None
+    if chosen is None:
+        return None
+    completion = chosen.strip()
+    if "</think>" in completion and not completion.startswith("<think>"):
+        completion = "<think>\n" + completion
+    return FormattedRow(user_prompt(_col(row, "problem")), completion, str(_col(row, "answer")).strip())
+
+
+_CALC_NOTE_RE = re.compile(r"<<[^>]*>>")
+
+
+def gsm8k(row: dict[str, Any]) -> FormattedRow:
+    """openai/gsm8k: `question`, `answer` = worked solution with <<calc>> notes, ending `#### N`."""
+    solution = str(_col(row, "answer"))
+    body, sep, final = solution.rpartition("####")
+    if not sep:
+        raise ValueError("gsm8k answer has no '#### N' line")
+    gold = final.strip().replace(",", "")
+    worked = _CALC_NOTE_RE.sub("", body).strip()
+    return FormattedRow(user_prompt(_col(row, "question")), f"{worked}\n{answer_sentence(gold)}", gold)
+
+
+def math500(row: dict[str, Any]) -> FormattedRow:
+    """HuggingFaceH4/MATH-500: `problem`, `solution`, `answer`."""
+    return FormattedRow(user_prompt(_col(row, "problem")), str(row.get("solution") or "").strip(),
+                        str(_col(row, "answer")).strip())
+
+
+FORMATTERS: dict[str, Callable[..., FormattedRow | None]] = {
+    "orca_math": orca_math,
+    "s1k": s1k,
+    "openr1": openr1,
+    "gsm8k": gsm8k,
+    "math500": math500,
+}

@@ -1,0 +1,143 @@
+"""The dataset registry: the config's `datasets` section -> formatted rows and trainer-ready datasets.
+
+A DatasetSpec is a hub dataset (`hub`, `config`, `split`), a local JSONL/Parquet file (`path`) or a
+seeded synthetic stand-in (`synthetic`). Every failure to get rows is an RdtuiError naming the
+config key to fix, raised before any training starts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from core.data import synthetic
+from core.data.formatters import FORMATTERS, FormattedRow, MissingColumn
+from core.errors import RdtuiError
+
+PURPOSES = ("sft", "grpo", "eval")
+DEFAULT_SYNTHETIC_SIZE = 256
+
+
+def dataset_spec(cfg, name: str):
+    spec = cfg.datasets.get(name)
+    if spec is None:
+        known = ", ".join(sorted(cfg.datasets)) or "none"
+        raise RdtuiError(f"datasets.{name}: no such dataset in the config (defined: {known})")
+    return spec
+
+
+def _local_records(path: Path, name: str) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        raise RdtuiError(f"datasets.{name}.path: file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        yield from pq.read_table(path).to_pylist()
+        return
+    if suffix not in (".jsonl", ".json"):
+        raise RdtuiError(f"datasets.{name}.path: {path}: expected a .jsonl, .json or .parquet file")
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise RdtuiError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise RdtuiError(f"{path}:{lineno}: expected a JSON object per line")
+            yield record
+
+
+def _hub_error(spec, name: str, exc: BaseException) -> RdtuiError:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return RdtuiError(
+        f"datasets.{name}: cannot load {spec.hub!r} from the Hugging Face hub ({reason}); "
+        f"to use a local copy, set datasets.{name}.path to a JSONL or Parquet file"
+    )
+
+
+def _hub_records(spec, name: str) -> Iterator[dict[str, Any]]:
+    import datasets
+
+    # With a limit, stream: the study uses the first rows only, so never fetch a whole 200k-row set.
+    streaming = spec.limit is not None
+    try:
+        yield from datasets.load_dataset(spec.hub, spec.config, split=spec.split, streaming=streaming)
+    except Exception as exc:  # datasets raises many types (connection, not found, offline mode, ...)
+        raise _hub_error(spec, name, exc) from None
+
+
+def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str) -> Iterator[FormattedRow]:
+    if spec.formatter is None:
+        raise RdtuiError(f"datasets.{name}.formatter: required for a hub or local dataset "
+                         f"(one of {', '.join(FORMATTERS)})")
+    formatter = FORMATTERS[spec.formatter]
+    kwargs = {"verified_only": spec.filter == "math_verified"} if spec.formatter == "openr1" else {}
+    if spec.filter == "math_verified" and spec.formatter != "openr1":
+        raise RdtuiError(f"datasets.{name}.filter: math_verified needs the openr1 formatter")
+    for index, record in enumerate(records):
+        try:
+            row = formatter(record, **kwargs)
+        except MissingColumn as exc:
+            raise RdtuiError(f"datasets.{name}: row {index} of {source} has no {exc.column!r} column, which the "
+                             f"{spec.formatter} formatter needs (columns: {', '.join(exc.present)})") from None
+        except (TypeError, ValueError) as exc:
+            raise RdtuiError(f"datasets.{name}: row {index} of {source}: {exc}") from None
+        if row is not None:
+            yield row
+
+
+def load_dataset_rows(spec, purpose: str, *, name: str = "dataset") -> list[FormattedRow]:
+    """Formatted rows (prompt messages, completion, gold answer) of one DatasetSpec.
+
+    `purpose` is "sft", "grpo" or "eval"; SFT keeps only rows with a completion to learn.
+    `name` is the spec's key under `datasets`, used in error messages.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
+    if spec.synthetic is not None:
+        size = spec.size or DEFAULT_SYNTHETIC_SIZE
+        rows: Iterable[FormattedRow] = synthetic.generate(spec.synthetic, size, spec.seed, spec.wrong_step_rate)
+    elif spec.path is not None:
+        path = Path(spec.path)
+        rows = _format(_local_records(path, name), spec, name, str(path))
+    elif spec.hub is not None:
+        rows = _format(_hub_records(spec, name), spec, name, spec.hub)
+    else:
+        raise RdtuiError(f"datasets.{name}: set one of hub, path or synthetic")
+    out: list[FormattedRow] = []
+    for row in rows:
+        if purpose == "sft" and not row.completion.strip():
+            continue
+        out.append(row)
+        if spec.limit is not None and len(out) >= spec.limit:
+            break
+    if not out:
+        raise RdtuiError(f"datasets.{name}: no usable rows for {purpose}")
+    return out
+
+
+def build_sft_dataset(cfg, name: str | None = None):
+    """A TRL prompt-completion dataset in chat form for SFT on `cfg.datasets[name]` (default cfg.sft.dataset)."""
+    from datasets import Dataset
+
+    name = name or cfg.sft.dataset
+    rows = load_dataset_rows(dataset_spec(cfg, name), "sft", name=name)
+    template_kwargs = {"enable_thinking": cfg.model.enable_thinking}
+    return Dataset.from_list([
+        {"prompt": row.prompt, "completion": [{"role": "assistant", "content": row.completion}],
+         "chat_template_kwargs": template_kwargs}
+        for row in rows
+    ])
+
+
+def build_grpo_dataset(cfg, name: str | None = None):
+    """Prompts (chat form) with their gold `answer`, which TRL hands to the reward functions."""
+    from datasets import Dataset
+
+    name = name or cfg.grpo.dataset
+    rows = load_dataset_rows(dataset_spec(cfg, name), "grpo", name=name)
+    return Dataset.from_list([{"prompt": row.prompt, "answer": row.answer} for row in rows])

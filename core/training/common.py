@@ -1,0 +1,78 @@
+"""What the SFT and GRPO stages share: trainer arguments, W&B checks, checkpoints and final saves."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from core.errors import RdtuiError
+
+
+def check_wandb(cfg) -> None:
+    """Fail before training, not after minutes of it, when W&B reporting cannot work."""
+    if not cfg.telemetry.wandb:
+        return
+    if not os.environ.get("WANDB_API_KEY"):
+        raise RdtuiError("telemetry.wandb is on but WANDB_API_KEY is not set; export it or set telemetry.wandb: false")
+    if importlib.util.find_spec("wandb") is None:
+        raise RdtuiError("telemetry.wandb is on but the wandb package is not installed (pip install wandb)")
+
+
+def on_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def trainer_arguments(cfg, stage_cfg, run, output_dir: Path) -> dict[str, Any]:
+    """TrainingArguments fields common to SFTConfig and GRPOConfig."""
+    import torch
+
+    from core.models.loading import pick_dtype
+
+    cuda = on_cuda()
+    dtype = pick_dtype(cfg.model.dtype, "cuda" if cuda else "cpu")
+    if cfg.telemetry.wandb:
+        os.environ.setdefault("WANDB_PROJECT", cfg.telemetry.wandb_project)
+    return {
+        "output_dir": str(output_dir),
+        "learning_rate": stage_cfg.learning_rate,
+        "max_steps": stage_cfg.max_steps,
+        "per_device_train_batch_size": stage_cfg.per_device_train_batch_size,
+        "gradient_accumulation_steps": stage_cfg.gradient_accumulation_steps,
+        "logging_steps": stage_cfg.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": stage_cfg.save_steps,
+        "save_total_limit": 2,
+        "seed": cfg.study.seed,
+        "data_seed": cfg.study.seed,
+        "report_to": ["wandb"] if cfg.telemetry.wandb else "none",
+        "run_name": run.id,
+        "bf16": dtype == torch.bfloat16,
+        "fp16": dtype == torch.float16,
+        # Checkpointing activations saves GPU memory on the real model; on CPU it only costs time.
+        "activation_checkpointing": cuda,
+        "use_cpu": not cuda,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+    }
+
+
+def last_checkpoint(output_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+
+def save_final(trainer, tokenizer, target: Path) -> Path:
+    """Save the trained model (or adapter) and tokenizer; publish the folder with one rename."""
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    tokenizer.save_pretrained(str(staging))
+    shutil.rmtree(target, ignore_errors=True)
+    os.rename(staging, target)
+    return target

@@ -1,0 +1,108 @@
+"""The GRPO stage: TRL's GRPOTrainer with the study's reward functions, from the base or an SFT result."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from core.data.registry import build_grpo_dataset
+from core.errors import RdtuiError
+from core.models.loading import lora_config, load_model_and_tokenizer
+from core.training.common import check_wandb, last_checkpoint, on_cuda, save_final, trainer_arguments
+from core.training.telemetry import RewardRecorder, TelemetryCallback
+
+STAGE = "grpo"
+
+
+def grpo_output_dirs(run) -> tuple[Path, Path]:
+    """(checkpoints folder, final model folder) of a run's GRPO stage."""
+    return run.checkpoints_dir / STAGE, run.checkpoints_dir / f"{STAGE}-final"
+
+
+def use_vllm(grpo_cfg) -> bool:
+    """vLLM only where configured, importable and on a GPU; plain `generate` everywhere else."""
+    if not grpo_cfg.use_vllm:
+        return False
+    available = importlib.util.find_spec("vllm") is not None and on_cuda()
+    print(f"[rdtui] generation: {'vLLM ' + grpo_cfg.vllm_mode if available else 'transformers generate'}"
+          f"{'' if available else ' (vLLM not importable or no GPU)'}", flush=True)
+    if available and grpo_cfg.vllm_mode == "colocate":
+        # vLLM colocate builds a one-process distributed group even on a single GPU.
+        for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"),
+                           ("MASTER_ADDR", "localhost"), ("MASTER_PORT", "12355")):
+            os.environ.setdefault(key, value)
+    return available
+
+
+def _model_for_grpo(cfg, init_model: str | Path | None):
+    """(model, tokenizer, peft_config) for the GRPO trainer.
+
+    After LoRA SFT, `grpo.after_sft` says whether the SFT adapter is merged into the weights and a
+    fresh LoRA trained on top (`merge`), or the same adapter keeps training (`continue`).
+    """
+    init_path = Path(init_model) if init_model is not None else None
+    sft_adapter = init_path is not None and (init_path / "adapter_config.json").exists()
+    keep_adapter = sft_adapter and cfg.grpo.after_sft == "continue"
+    model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_path, trainable_adapter=keep_adapter)
+    if keep_adapter:
+        return model, tokenizer, None
+    if sft_adapter:
+        model = model.merge_and_unload()
+    return model, tokenizer, lora_config(cfg.lora) if cfg.lora.enabled else None
+
+
+def build_rewards(grpo_cfg) -> tuple[list, list[float]]:
+    from core.rewards import build_reward_functions
+
+    try:
+        funcs, weights = build_reward_functions(grpo_cfg)
+    except (KeyError, ValueError) as exc:
+        raise RdtuiError(str(exc).strip("'\"")) from None
+    if not funcs:
+        raise RdtuiError("grpo.reward_weights: no reward functions configured")
+    return funcs, weights
+
+
+def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = False) -> Path:
+    """Train with GRPO, checkpointing every `grpo.save_steps`; returns the final model or adapter folder.
+
+    `init_model` is the SFT stage's output (sft_then_grpo) or None to start from the base model.
+    """
+    from trl import GRPOConfig, GRPOTrainer
+
+    check_wandb(cfg)
+    funcs, weights = build_rewards(cfg.grpo)
+    dataset = build_grpo_dataset(cfg, cfg.grpo.dataset)
+    model, tokenizer, peft_config = _model_for_grpo(cfg, init_model)
+    checkpoints, final = grpo_output_dirs(run)
+    vllm = use_vllm(cfg.grpo)
+    extra = {"vllm_mode": cfg.grpo.vllm_mode,
+             "vllm_gpu_memory_utilization": cfg.grpo.vllm_gpu_memory_utilization} if vllm else {}
+    args = GRPOConfig(
+        **trainer_arguments(cfg, cfg.grpo, run, checkpoints),
+        num_generations=cfg.grpo.num_generations,
+        max_completion_length=cfg.grpo.max_completion_length,
+        temperature=cfg.grpo.temperature,
+        beta=cfg.grpo.beta,
+        reward_weights=weights,
+        use_vllm=vllm,
+        chat_template_kwargs={"enable_thinking": cfg.model.enable_thinking},
+        **extra,
+    )
+    recorder = RewardRecorder(funcs, weights)
+    telemetry = TelemetryCallback(
+        run, STAGE, sample_every=cfg.grpo.sample_every if cfg.telemetry.samples_per_log else 0,
+        sampler=lambda model, step: recorder.samples(cfg.telemetry.samples_per_log),
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=recorder.wrapped(),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[telemetry],
+    )
+    trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints) if resume else None)
+    return save_final(trainer, tokenizer, final)

@@ -1,0 +1,169 @@
+"""Formatters on rows in the real datasets' schemas and on the real GSM8K/MATH-500 files; the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from core.config import load_study, resolve
+from core.config.schema import DatasetSpec
+from core.data import formatters, synthetic
+from core.data.registry import build_grpo_dataset, build_sft_dataset, load_dataset_rows
+from core.errors import RdtuiError
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+def test_orca_math_row_is_answer_only():
+    row = {"question": "Jungkook has 6 apples and eats 2. How many are left?",
+           "answer": "Jungkook has 6 - 2 = 4 apples left."}
+    out = formatters.orca_math(row)
+    assert out.prompt[-1]["role"] == "user" and out.prompt[-1]["content"].startswith("Jungkook has 6 apples")
+    assert out.completion == "Jungkook has 6 - 2 = 4 apples left." and "<think>" not in out.completion
+    assert out.answer == "4"
+
+
+def test_s1k_row_puts_the_r1_trajectory_in_a_think_block():
+    row = {"question": "Compute 1+1.", "solution": "2", "cot_type": "math",
+           "deepseek_thinking_trajectory": "Okay, 1+1 is 2.\n", "deepseek_attempt": "The sum is $\\boxed{2}$.",
+           "gemini_thinking_trajectory": "ignored", "gemini_attempt": "ignored"}
+    out = formatters.s1k(row)
+    assert out.completion == "<think>\nOkay, 1+1 is 2.\n</think>\n\nThe sum is $\\boxed{2}$."
+    assert out.answer == "2"
+
+
+def test_openr1_keeps_the_first_math_verified_generation_and_drops_unverified_rows():
+    row = {"problem": "Find x if x+1=3.", "solution": "x=2", "answer": "2", "uuid": "u1",
+           "generations": ["<think>\nwrong\n</think>\n\\boxed{3}", "<think>\nfirst good\n</think>\n\\boxed{2}",
+                           "<think>\nsecond good\n</think>\n\\boxed{2}"],
+           "correctness_math_verify": [False, True, True], "is_reasoning_complete": [True, True, True]}
+    out = formatters.openr1(row)
+    assert "first good" in out.completion and out.answer == "2"
+    assert formatters.openr1({**row, "correctness_math_verify": [False, False, False]}) is None
+
+
+def test_gsm8k_row_gold_and_completion():
+    row = {"question": "Q?", "answer": "Tickets cost 2*600=<<2*600=1200>>1200.\n#### 1,200"}
+    out = formatters.gsm8k(row)
+    assert out.answer == "1200"
+    assert out.completion == "Tickets cost 2*600=1200.\nThe answer is \\boxed{1200}."
+
+
+def test_real_gsm8k_test_file_formats_every_row():
+    rows = [json.loads(line) for line in (SHARED / "gsm8k_test.jsonl").open()]
+    formatted = [formatters.gsm8k(r) for r in rows]
+    assert len(formatted) == 1319
+    assert formatted[0].answer == "18"
+    assert all(f.answer.lstrip("-").replace(".", "").isdigit() for f in formatted)
+    assert not any("<<" in f.completion or "####" in f.completion for f in formatted)
+
+
+def test_real_math500_file_keeps_the_answer_column():
+    rows = [json.loads(line) for line in (SHARED / "math500_test.jsonl").open()]
+    formatted = [formatters.math500(r) for r in rows]
+    assert len(formatted) == 500
+    assert [f.answer for f in formatted] == [r["answer"].strip() for r in rows]
+    assert formatted[0].answer == "\\left( 3, \\frac{\\pi}{2} \\right)"
+
+
+def _spec(**fields) -> DatasetSpec:
+    return DatasetSpec(**fields)
+
+
+def test_local_jsonl_and_parquet_give_the_same_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [json.loads(line) for line, _ in zip((SHARED / "gsm8k_test.jsonl").open(), range(20))]
+    parquet = tmp_path / "gsm8k.parquet"
+    pq.write_table(pa.Table.from_pylist(records), parquet)
+    from_jsonl = load_dataset_rows(_spec(path=str(SHARED / "gsm8k_test.jsonl"), formatter="gsm8k", limit=20),
+                                   "eval", name="gsm8k_test")
+    from_parquet = load_dataset_rows(_spec(path=str(parquet), formatter="gsm8k"), "eval", name="gsm8k_test")
+    assert from_jsonl == from_parquet and len(from_jsonl) == 20
+
+
+def test_missing_local_file_names_the_config_key(tmp_path):
+    with pytest.raises(RdtuiError, match=r"datasets\.s1k\.path: file not found: .*nope\.jsonl"):
+        load_dataset_rows(_spec(path=str(tmp_path / "nope.jsonl"), formatter="s1k"), "sft", name="s1k")
+
+
+def test_wrong_schema_names_the_missing_column(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"prompt": "x"}) + "\n")
+    with pytest.raises(RdtuiError, match="no 'answer' column, which the gsm8k formatter needs"):
+        load_dataset_rows(_spec(path=str(path), formatter="gsm8k"), "eval", name="mine")
+
+
+def test_unreachable_hub_dataset_is_one_clear_line(tmp_path):
+    code = textwrap.dedent("""
+        from core.config.schema import DatasetSpec
+        from core.data.registry import load_dataset_rows
+        from core.errors import RdtuiError
+        try:
+            load_dataset_rows(DatasetSpec(hub="openai/gsm8k", config="main", split="train", formatter="gsm8k"),
+                              "grpo", name="gsm8k_train")
+        except RdtuiError as exc:
+            print("ERROR:", exc)
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    lines = [x for x in out.stdout.splitlines() if x.startswith("ERROR:")]
+    assert len(lines) == 1, out.stdout + out.stderr
+    assert "openai/gsm8k" in lines[0] and "datasets.gsm8k_train.path" in lines[0]
+
+
+def test_synthetic_kinds_are_seeded_and_heldout_is_disjoint():
+    a = synthetic.generate("traces", 100, seed=2, wrong_step_rate=0.3)
+    assert a == synthetic.generate("traces", 100, seed=2, wrong_step_rate=0.3)
+    assert a != synthetic.generate("traces", 100, seed=3, wrong_step_rate=0.3)
+    heldout = {r.prompt[-1]["content"] for r in synthetic.generate("heldout", 64, seed=5)}
+    assert len(heldout) == 64
+    for kind in ("answer_only", "traces", "verified_traces", "grpo_problems"):
+        train = {r.prompt[-1]["content"] for r in synthetic.generate(kind, 480, seed=1)}
+        assert not train & heldout
+
+
+def _final(row) -> str:
+    return formatters.last_boxed(row.completion)
+
+
+def test_traces_carry_wrong_steps_and_verified_traces_do_not():
+    raw = synthetic.generate("traces", 400, seed=2, wrong_step_rate=0.3)
+    wrong = sum(_final(r) != r.answer for r in raw) / len(raw)
+    assert 0.2 < wrong < 0.5  # about 0.3 per step; two-step problems compound it
+    verified = synthetic.generate("verified_traces", 400, seed=3)
+    assert all(_final(r) == r.answer for r in verified)
+    assert all(r.completion.startswith("<think>\n") and "</think>" in r.completion for r in verified)
+    answer_only = synthetic.generate("answer_only", 50, seed=1)
+    assert all("<think>" not in r.completion and _final(r) == r.answer for r in answer_only)
+
+
+@pytest.fixture(scope="module")
+def local_cfg():
+    return resolve(load_study(REPO / "config.yaml"), "sft_then_grpo", "local")
+
+
+def test_build_datasets_from_the_local_profile(local_cfg):
+    sft = build_sft_dataset(local_cfg, "s1k")
+    assert len(sft) == local_cfg.datasets["s1k"].size
+    first = sft[0]
+    assert first["prompt"][-1]["role"] == "user"
+    assert first["completion"][0]["role"] == "assistant" and first["completion"][0]["content"].startswith("<think>")
+    assert first["chat_template_kwargs"] == {"enable_thinking": True}
+    grpo = build_grpo_dataset(local_cfg, "gsm8k_train")
+    assert set(grpo.column_names) == {"prompt", "answer"} and grpo[0]["answer"].isdigit()
+    gsm8k = load_dataset_rows(local_cfg.datasets["gsm8k_test"], "eval", name="gsm8k_test")
+    assert len(gsm8k) == local_cfg.datasets["gsm8k_test"].limit and gsm8k[0].answer == "18"
+
+
+def test_unknown_dataset_name_is_a_clear_error(local_cfg):
+    with pytest.raises(RdtuiError, match="datasets.nope: no such dataset"):
+        build_sft_dataset(local_cfg, "nope")
