@@ -1,0 +1,22 @@
+"""`rdtui results [--format table|md|csv|json] [--run RUN]`: the study's table, one row per condition."""
+
+from __future__ import annotations
+
+from core.config import ConfigError, default_config_path, load_study
+from core.paths import default_runs_dir
+from core.results import collect_results, render_results
+from core.runstore import RunStore
+
+
+def main(args) -> int:
+    store = RunStore(default_runs_dir(args.runs_dir))
+    path = default_config_path()
+    try:
+        # The study gives the row order and the conditions that have no results yet; without it
+        # the table still lists every condition found in the store.
+        study = load_study(path) if path.exists() else None
+    except ConfigError:
+        study = None
+    rows = collect_results(store, study, runs=args.run)
+    print(render_results(rows, args.format))
+    return 0

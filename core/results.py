@@ -1,0 +1,218 @@
+"""The study's results table: one row per condition, from the run store's evaluation summaries.
+
+Light on purpose: the app imports this module, so it reads JSON and the runs' config snapshots and
+nothing heavier. `collect_results` picks each condition's run (the latest finished run with
+evaluation results, or the one the caller names), and `render_results` prints the rows as a
+plain table, Markdown, CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.errors import RdtuiError
+from core.jsonl import read_jsonl
+from core.runstore import Run, RunStore
+from core.textable import format_table
+
+FORMATS = ("table", "md", "csv", "json")
+TRAINING_STAGES = ("sft", "grpo")
+ADHOC_CONDITION = "model_eval"   # `rdtui eval MODEL` runs of a model other than the study's base
+
+
+@dataclass
+class BenchmarkResult:
+    n: int
+    correct: int
+    accuracy: float
+    ci95: list[float]
+    samples: int
+    pass_at_k: dict[str, float]
+    maj_at_k: dict[str, float]
+    mean_completion_tokens: float | None
+    share_truncated: float | None
+    share_think_closed: float | None
+    complete: bool
+
+    @classmethod
+    def from_summary(cls, s: dict[str, Any]) -> "BenchmarkResult":
+        return cls(n=s["n_problems"], correct=s["correct"], accuracy=s["accuracy"], ci95=list(s["ci95"]),
+                   samples=s["samples"], pass_at_k={k: v["value"] for k, v in s["pass@k"].items()},
+                   maj_at_k={k: v["value"] for k, v in s["maj@k"].items()},
+                   mean_completion_tokens=s.get("mean_completion_tokens"), share_truncated=s.get("share_truncated"),
+                   share_think_closed=s.get("share_think_closed"), complete=bool(s.get("complete")))
+
+
+@dataclass
+class ResultRow:
+    condition: str
+    description: str = ""
+    run_id: str | None = None
+    status: str | None = None
+    model: str | None = None
+    training_data: list[str] = field(default_factory=list)
+    training_size: int | None = None
+    training_time_s: float | None = None
+    benchmarks: dict[str, BenchmarkResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_summaries(run: Run) -> dict[str, BenchmarkResult]:
+    out = {}
+    for path in sorted(run.eval_dir.glob("*.json")) if run.eval_dir.is_dir() else []:
+        try:
+            out[path.stem] = BenchmarkResult.from_summary(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a summary from another version or a foreign file: not a result
+    return out
+
+
+def training_seconds(run: Run) -> float | None:
+    """Wall time of the training stages, from the first to the last logged step of each."""
+    spans: dict[str, list[float]] = {}
+    for record in read_jsonl(run.metrics_path):
+        stage, t = record.get("stage"), record.get("t")
+        if stage in TRAINING_STAGES and isinstance(t, (int, float)):
+            span = spans.setdefault(stage, [t, t])
+            span[0], span[1] = min(span[0], t), max(span[1], t)
+    return round(sum(end - start for start, end in spans.values()), 1) if spans else None
+
+
+def _row(run: Run, summaries: dict[str, BenchmarkResult]) -> ResultRow:
+    record = run.record
+    row = ResultRow(condition=record.condition, description=record.description or "", run_id=run.id,
+                    status=record.effective_status, model=record.extra.get("model"), benchmarks=summaries,
+                    training_time_s=training_seconds(run))
+    try:
+        cfg = run.config()
+    except RdtuiError:
+        return row
+    # Benchmarks in the config's order, then any evaluated by hand beyond it.
+    order = [b for b in cfg.evaluation.benchmarks if b in summaries] + [b for b in summaries if b not in cfg.evaluation.benchmarks]
+    row.benchmarks = {b: summaries[b] for b in order}
+    row.description = row.description or cfg.condition.description
+    row.model = row.model or cfg.model.name
+    datasets = [getattr(cfg, stage).dataset for stage in TRAINING_STAGES
+                if stage in cfg.condition.stages and getattr(cfg, stage) is not None and getattr(cfg, stage).dataset]
+    row.training_data = datasets
+    sizes = [spec.size or spec.limit for spec in (cfg.datasets.get(d) for d in datasets) if spec is not None]
+    row.training_size = sum(sizes) if sizes and all(sizes) else None
+    return row
+
+
+def _group(run: Run) -> str:
+    record = run.record
+    if record.condition == ADHOC_CONDITION:
+        return f"{ADHOC_CONDITION}:{record.extra.get('model') or run.id}"
+    return record.condition
+
+
+def collect_results(store: RunStore, study=None, runs: list[str] | None = None) -> list[ResultRow]:
+    """One row per condition: the study's conditions in order (rows without results included), then
+    conditions found only in the store. `runs` names runs to use for their conditions."""
+    chosen: dict[str, tuple[Run, dict[str, BenchmarkResult]]] = {}
+    for run in store.list():
+        if run.record.effective_status != "succeeded":
+            continue
+        summaries = read_summaries(run)
+        if summaries:
+            chosen[_group(run)] = (run, summaries)   # list() is oldest first: the latest wins
+    for run_id in runs or []:
+        run = store.get(run_id)
+        summaries = read_summaries(run)
+        if not summaries:
+            raise RdtuiError(f"run {run.id} has no evaluation results (eval/*.json)")
+        chosen[_group(run)] = (run, summaries)
+    order = list(study.conditions) if study is not None else []
+    order += sorted(k for k in chosen if k not in order)
+    rows = []
+    for key in order:
+        if key in chosen:
+            rows.append(_row(*chosen[key]))
+        else:
+            description = (study.section("conditions").get(key) or {}).get("description", "") if study else ""
+            rows.append(ResultRow(condition=key, description=description))
+    return rows
+
+
+def _benchmark_names(rows: list[ResultRow]) -> list[str]:
+    return list(dict.fromkeys(name for row in rows for name in row.benchmarks))
+
+
+def _extra_ks(rows: list[ResultRow], bench: str) -> list[str]:
+    ks = {k for row in rows if bench in row.benchmarks for k in row.benchmarks[bench].pass_at_k if k != "1"}
+    return sorted(ks, key=int)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _display_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]]:
+    """Rows for the table and Markdown: accuracy [95% interval] (N) per benchmark, then pass@k, maj@k."""
+    columns = ["condition", "run"]
+    benches = _benchmark_names(rows)
+    for bench in benches:
+        columns.append(bench)
+        columns += [f"{bench} {m}@{k}" for k in _extra_ks(rows, bench) for m in ("pass", "maj")]
+    out = []
+    for row in rows:
+        cells = {"condition": row.condition, "run": row.run_id or "-"}
+        for bench in benches:
+            result = row.benchmarks.get(bench)
+            if result is None:
+                continue
+            partial = "" if result.complete else " partial"
+            cells[bench] = (f"{_pct(result.accuracy)} [{_pct(result.ci95[0])}, {_pct(result.ci95[1])}] "
+                            f"(N={result.n}{partial})")
+            for k in _extra_ks(rows, bench):
+                cells[f"{bench} pass@{k}"] = _pct(result.pass_at_k.get(k))
+                cells[f"{bench} maj@{k}"] = _pct(result.maj_at_k.get(k))
+        out.append(cells)
+    return out, columns
+
+
+def _markdown(cells: list[dict[str, str]], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(c.get(col, "-").replace("|", "\\|") for col in columns) + " |" for c in cells]
+    return "\n".join(lines)
+
+
+def _csv(rows: list[ResultRow]) -> str:
+    benches = _benchmark_names(rows)
+    columns = ["condition", "description", "run_id", "model", "training_data", "training_size", "training_time_s"]
+    for bench in benches:
+        columns += [f"{bench}.{m}" for m in ("n", "correct", "accuracy", "ci_low", "ci_high", "samples")]
+        columns += [f"{bench}.{m}@{k}" for k in _extra_ks(rows, bench) for m in ("pass", "maj")]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        record: dict[str, Any] = {"condition": row.condition, "description": row.description, "run_id": row.run_id,
+                                  "model": row.model, "training_data": "+".join(row.training_data),
+                                  "training_size": row.training_size, "training_time_s": row.training_time_s}
+        for bench, r in row.benchmarks.items():
+            record.update({f"{bench}.n": r.n, f"{bench}.correct": r.correct, f"{bench}.accuracy": r.accuracy,
+                           f"{bench}.ci_low": r.ci95[0], f"{bench}.ci_high": r.ci95[1], f"{bench}.samples": r.samples})
+            for k in _extra_ks(rows, bench):
+                record[f"{bench}.pass@{k}"] = r.pass_at_k.get(k)
+                record[f"{bench}.maj@{k}"] = r.maj_at_k.get(k)
+        writer.writerow(record)
+    return buffer.getvalue().rstrip("\n")
+
+
+def render_results(rows: list[ResultRow], fmt: str = "table") -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if fmt == "json":
+        return json.dumps([row.to_dict() for row in rows], indent=2)
+    if fmt == "csv":
+        return _csv(rows)
+    cells, columns = _display_rows(rows)
+    return _markdown(cells, columns) if fmt == "md" else format_table(cells, columns)
