@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
+from typing import Callable
 
 from core import __version__
 from core.errors import ConfigError
@@ -128,18 +128,17 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, open_app: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Parse and dispatch. `open_app` is how the `rdtui` script (tui.entry) opens the dashboard
+    when no subcommand is given on a terminal; core itself never imports the app."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        if sys.stdout.isatty() and sys.stdin.isatty() and importlib.util.find_spec("tui.app") is not None:
-            args.command = "app"
-            from core.commands import app as module
-        else:
-            parser.print_help()
-            return 0
-    else:
-        module = importlib.import_module(f"core.commands.{COMMANDS[args.command]}")
+        if open_app is not None and sys.stdout.isatty() and sys.stdin.isatty():
+            return open_app(args)
+        parser.print_help()
+        return 0
+    module = importlib.import_module(f"core.commands.{COMMANDS[args.command]}")
     try:
         return int(module.main(args) or 0)
     except UsageError as exc:

@@ -42,10 +42,6 @@ def validate_name(name: str, what: str = "run id") -> str:
     return name
 
 
-def default_runs_dir(cli_value: str | None = None) -> Path:
-    return Path(cli_value or os.environ.get("RDTUI_RUNS") or "runs")
-
-
 def process_start_ticks(pid: int) -> int | None:
     """The kernel's start time of a process, to tell it apart from a later process reusing its pid."""
     try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core.launch import cancel_run, resume_run
-from core.runstore import RunStore, default_runs_dir
+from core.runstore import RunStore
+from core.paths import default_runs_dir
 
 
 def main(args) -> int:

@@ -7,7 +7,8 @@ import sys
 import time
 
 from core.logtail import read_last_lines
-from core.runstore import FINISHED, RunStore, default_runs_dir
+from core.runstore import FINISHED, RunStore
+from core.paths import default_runs_dir
 
 POLL_SECONDS = 0.5
 

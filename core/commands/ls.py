@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from core.runstore import RunStore, default_runs_dir
+from core.runstore import RunStore
+from core.paths import default_runs_dir
 from core.runview import run_summary
 from core.textable import format_table
 

@@ -8,7 +8,8 @@ import time
 from core.cli import UsageError
 from core.config import load_study
 from core.launch import launch, plan_launch
-from core.runstore import FINISHED, Run, RunStore, default_runs_dir
+from core.runstore import FINISHED, Run, RunStore
+from core.paths import default_runs_dir
 
 POLL_SECONDS = 0.5
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 
-from core.runstore import FINISHED, Run, RunStore, default_runs_dir
+from core.runstore import FINISHED, Run, RunStore
+from core.paths import default_runs_dir
 
 FOLLOW_SECONDS = 5.0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from core.backends.local import run_queue
-from core.runstore import RunStore, default_runs_dir
+from core.runstore import RunStore
+from core.paths import default_runs_dir
 
 
 def main(args) -> int:

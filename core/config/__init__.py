@@ -27,16 +27,13 @@ from core.config.layers import (
 )
 from core.config.schema import DatasetSpec, ResolvedConfig
 from core.config.source import load_yaml_file
+from core.paths import default_config_path
 
 __all__ = [
     "ConfigError", "ConfigIssue", "DatasetSpec", "Leaf", "Provenance", "Resolution", "ResolvedConfig", "Study",
     "check_study", "default_config_path", "load_snapshot", "load_study", "resolve", "resolve_full",
     "snapshot_text",
 ]
-
-
-def default_config_path(cli_value: str | None = None) -> Path:
-    return Path(cli_value or os.environ.get("RDTUI_CONFIG") or "config.yaml")
 
 
 def load_study(path: str | os.PathLike[str] | None = None) -> Study:

@@ -1,0 +1,14 @@
+"""Where rdtui looks for things by default (kept free of heavy imports: the app starts from here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_runs_dir(cli_value: str | None = None) -> Path:
+    return Path(cli_value or os.environ.get("RDTUI_RUNS") or "runs")
+
+
+def default_config_path(cli_value: str | None = None) -> Path:
+    return Path(cli_value or os.environ.get("RDTUI_CONFIG") or "config.yaml")

@@ -1,0 +1,68 @@
+"""SVG snapshots of the key screens (pytest-textual-snapshot); `--snapshot-update` rewrites them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_tui_support import REPO, make_run, wait_for, write_summary
+from tui.app import RdtuiApp
+
+
+@pytest.fixture
+def snapshot_app(tmp_path, monkeypatch):
+    """Finished runs with fixed ids and times, in a runs folder named relative to the test's cwd."""
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    make_run(runs, "grpo_only-20250615-1200-aa11", "grpo_only", metrics=120, log_lines=300, created=1_750_000_100)
+    done = make_run(runs, "sft_traces-20250615-1300-bb22", "sft_traces", stage="eval", metrics=60,
+                    created=1_750_000_200)
+    write_summary(done, "gsm8k_test", accuracy=0.738, pass4=0.81)
+    make_run(runs, "baseline-20250615-1400-cc33", "baseline", status="failed", stage="sft",
+             error="CUDA out of memory", created=1_750_000_300)
+    return RdtuiApp("runs", REPO / "config.yaml", poll_seconds=0.2)
+
+
+async def runs_loaded(pilot) -> None:
+    table = pilot.app.screen.query_one("DataTable")
+    # Every cell that arrives later (trend sparklines, pass@1 from the eval summary) must be in before
+    # the shot: column widths set the horizontal scrollbar's thumb.
+    await wait_for(pilot, lambda: table.row_count == 3 and table.has_focus
+                   and all("▁" in str(table.get_row_at(r)) for r in (1, 2))
+                   and "73.8" in str(table.get_row_at(1)))
+    await pilot.pause(0.2)
+
+
+def test_runs_screen_80x24(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=runs_loaded)
+
+
+def test_run_detail_curves_120x40(snap_compare, snapshot_app):
+    async def open_first(pilot) -> None:
+        await runs_loaded(pilot)
+        pilot.app.screen.query_one("DataTable").move_cursor(row=2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(pilot.app.screen.query("CurvePlot")) >= 3)
+        await pilot.pause(0.3)
+
+    assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_first)
+
+
+def test_run_detail_log_80x24(snap_compare, snapshot_app):
+    async def open_log(pilot) -> None:
+        await runs_loaded(pilot)
+        pilot.app.screen.query_one("DataTable").move_cursor(row=2)
+        await pilot.press("enter", "2")
+        await wait_for(pilot, lambda: len(pilot.app.screen.query_one("LogView").lines) == 300)
+        await pilot.press("slash", *"step 29", "enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=open_log)
+
+
+def test_help_80x24(snap_compare, snapshot_app):
+    async def help_open(pilot) -> None:
+        await runs_loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=help_open)

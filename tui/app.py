@@ -1,0 +1,108 @@
+"""The rdtui dashboard: runs, run detail, config editor, launch and results screens.
+
+Everything shown is read from the run store by one poller thread (`tui.feeds`); the app applies
+what it read on one timer tick. Heavy libraries are never imported here: config validation and
+launching import `core.config` / `core.launch` inside worker threads when first needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from pathlib import Path
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from core.runstore import RunStore
+from tui.feeds import Poller
+
+TICK_SECONDS = 0.5
+
+
+class RdtuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rdtui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys"),
+        Binding("colon", "command_palette", "Commands", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, runs_dir: str | Path, config_path: str | Path, *, poll_seconds: float = 1.0) -> None:
+        super().__init__()
+        self.store = RunStore(runs_dir)
+        self.config_path = Path(config_path)
+        self.poller = Poller(self._wake_from_thread, interval=poll_seconds)
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+
+    def on_mount(self) -> None:
+        from tui.screens.runs import RunsScreen
+
+        self._event_loop = asyncio.get_running_loop()
+        self.poller.start()
+        self.set_interval(TICK_SECONDS, self.flush_feeds)
+        self.push_screen(RunsScreen())
+
+    def on_unmount(self) -> None:
+        self.poller.stop()
+
+    def _wake_from_thread(self) -> None:
+        """A feed has its first data: apply it now rather than at the next tick."""
+        loop = self._event_loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.flush_feeds)
+
+    def flush_feeds(self) -> None:
+        for feed in self.poller.feeds:
+            feed.flush(self._feed_error)
+
+    def _feed_error(self, message: str) -> None:
+        self.notify(message, title="Could not read the run store", severity="error", markup=False)
+
+    # ---- navigation ----
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def open_launch(self, conditions: list[str] | None = None) -> None:
+        from tui.screens.launch import LaunchScreen
+
+        self.push_screen(LaunchScreen(conditions or []))
+
+    def open_config_editor(self) -> None:
+        from tui.screens.config_editor import ConfigEditorScreen
+
+        self.push_screen(ConfigEditorScreen())
+
+    def open_results(self) -> None:
+        from tui.screens.results import ResultsScreen
+
+        self.push_screen(ResultsScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists every key of the current screen, plus the screens to go to."""
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or binding.action == "command_palette":
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(binding.description, f"key: {binding.key_display or key}",
+                                partial(self._run_binding, binding.action, active.node))
+        yield SystemCommand("Launch conditions", "pick conditions, profile and overrides", self.open_launch)
+        yield SystemCommand("Config editor", "edit the layered config with provenance", self.open_config_editor)
+        yield SystemCommand("Results", "the pass@k table across conditions", self.open_results)
+        yield SystemCommand("Theme", "change the colours", self.action_change_theme)
+
+    def _run_binding(self, action: str, node) -> None:
+        self.call_later(self.run_action, action, node)

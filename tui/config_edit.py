@@ -1,0 +1,166 @@
+"""Editing the layered config from the app: the overrides layer file or `config.yaml` itself.
+
+Edits are made on a round-trip YAML document (ruamel.yaml), so comments, key order and layout of
+the file survive. A candidate text is validated by the same code as `rdtui config check`, from a
+scratch copy whose name is then replaced by the real file's in every message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+OVERRIDES_DIR = ".rdtui"
+OVERRIDES_NAME = "overrides.yaml"
+
+
+def overrides_path(config_path: Path) -> Path:
+    """The app's override layer lives beside config.yaml, in a folder git is told to ignore."""
+    return config_path.parent / OVERRIDES_DIR / OVERRIDES_NAME
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _value: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return yaml
+
+
+def _flow(value: Any) -> Any:
+    """Lists and small mappings written inline, as the study file writes them."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, list):
+        seq = CommentedSeq(_flow(v) for v in value)
+        seq.fa.set_flow_style()
+        return seq
+    if isinstance(value, dict):
+        mapping = CommentedMap((k, _flow(v)) for k, v in value.items())
+        mapping.fa.set_flow_style()
+        return mapping
+    return value
+
+
+def set_value(text: str, path: list[str], value: Any) -> str:
+    """`text` with the value at `path` replaced (or added), everything else left as it was."""
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = _yaml()
+    doc = yaml.load(text) if text.strip() else None
+    if doc is None:
+        doc = CommentedMap()
+    node = doc
+    for key in path[:-1]:
+        if not isinstance(node.get(key), dict):
+            node[key] = CommentedMap()
+        node = node[key]
+    node[path[-1]] = _flow(value)
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def unified_diff(before: str, after: str, name: str) -> str:
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"{name} (on disk)", tofile=f"{name} (edited)"))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.name == OVERRIDES_DIR and not (path.parent / ".gitignore").exists():
+        (path.parent / ".gitignore").write_text("# rdtui's local override layer: never committed\n*\n")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Checked:
+    """The outcome of validating a candidate: messages as `rdtui config check` prints them, and the
+    explained leaves of the chosen condition and profile: (key, value, layer, where, key in its file)."""
+
+    issues: list[str] = field(default_factory=list)
+    leaves: list[tuple[str, Any, str, str, str]] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+
+
+def check(config_path: Path, condition: str | None, profile: str | None, *,
+          config_text: str | None = None, overrides_text: str | None = None) -> Checked:
+    """Validate the study (and the override layer) with optional edited texts standing in for the files.
+
+    Every condition under every profile is resolved, as `rdtui config check` does; the leaves
+    returned are those of `condition` under `profile` (the first of each when not given).
+    """
+    from core.config import load_study, resolve_full
+    from core.errors import ConfigError
+
+    real = {config_path: display_path(config_path)}
+    over = overrides_path(config_path)
+    real[over] = display_path(over)
+    scratch: list[Path] = []
+
+    def stand_in(path: Path, text: str | None) -> Path:
+        if text is None:
+            return path
+        fd, name = tempfile.mkstemp(dir=path.parent if path.parent.exists() else None,
+                                    prefix=f".{path.stem}.check-", suffix=".yaml")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        scratch.append(Path(name))
+        real[Path(name)] = real[path]
+        return Path(name)
+
+    def rename(message: str) -> str:
+        for path, shown in real.items():
+            for form in {display_path(path), str(path)}:
+                message = message.replace(form, shown)
+        return message
+
+    try:
+        study_file = stand_in(config_path, config_text)
+        over_file = stand_in(over, overrides_text)
+        if overrides_text is None and not over.exists():
+            over_file = None
+        out = Checked()
+        try:
+            study = load_study(study_file)
+        except ConfigError as exc:
+            out.issues = [rename(m) for m in exc.errors]
+            return out
+        out.conditions, out.profiles = study.conditions, study.profiles
+        condition = condition if condition in study.conditions else (study.conditions or [None])[0]
+        profile = profile if profile in study.profiles else (study.profiles or [None])[0]
+        issues: list = []
+        for cond in study.conditions:
+            for prof in study.profiles:
+                try:
+                    resolution = resolve_full(study, cond, prof, overrides_file=over_file)
+                except ConfigError as exc:
+                    issues.extend(exc.issues)
+                    continue
+                if (cond, prof) == (condition, profile):
+                    out.leaves = [(key, value, src.layer, rename(src.where()), src.key)
+                                  for key, value, src in resolution.explain()]
+        out.issues = [rename(m) for m in ConfigError(issues).errors] if issues else []
+        return out
+    finally:
+        for path in scratch:
+            path.unlink(missing_ok=True)

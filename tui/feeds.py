@@ -1,0 +1,502 @@
+"""Reading the run store off the event loop.
+
+One poller thread reads every subscribed source about once a second and leaves what it found in
+each feed; the app takes all pending batches on one timer tick and hands them to the widgets, so
+a burst of log lines or metric points costs one repaint, not one per line. A feed's first result
+wakes the app at once, so a screen fills as soon as its files are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from core.errors import RunNotFound
+from core.jsonl import JsonlTail, parse_lines
+from core.logtail import read_last_lines
+from core.runstore import RUN_FILE, RunRecord, read_record
+from tui.logsource import LogChunk, LogSource
+from tui.series import RunCurves
+
+POLL_SECONDS = 1.0
+READ_CHUNK = 4 << 20
+SPARK_POINTS = 24
+
+
+class Feed:
+    """A source polled in the poller thread; `flush` (app thread) delivers what piled up."""
+
+    def __init__(self, deliver: Callable[[Any], None]):
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._pending: Any = None
+        self._error: str | None = None
+        self.wake: Callable[[], None] = lambda: None
+        self.polled_once = False
+
+    def poll(self) -> None:
+        raise NotImplementedError
+
+    def merge(self, old: Any, new: Any) -> Any:
+        return new
+
+    def put(self, batch: Any) -> None:
+        with self._lock:
+            self._pending = batch if self._pending is None else self.merge(self._pending, batch)
+
+    def fail(self, message: str) -> None:
+        with self._lock:
+            self._error = message
+
+    def flush(self, on_error: Callable[[str], None]) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, None
+            error, self._error = self._error, None
+        if batch is not None:
+            self._deliver(batch)
+        if error is not None:
+            on_error(error)
+
+
+class Poller:
+    def __init__(self, wake: Callable[[], None], interval: float = POLL_SECONDS):
+        self._wake = wake
+        self.interval = interval
+        self._feeds: list[Feed] = []
+        self._lock = threading.Lock()
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rdtui-poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+
+    @property
+    def feeds(self) -> list[Feed]:
+        with self._lock:
+            return list(self._feeds)
+
+    def add(self, feed: Feed) -> Feed:
+        feed.wake = self._wake
+        with self._lock:
+            self._feeds.append(feed)
+        self._kick.set()
+        return feed
+
+    def remove(self, feed: Feed) -> None:
+        with self._lock:
+            if feed in self._feeds:
+                self._feeds.remove(feed)
+
+    def poke(self) -> None:
+        """Poll now instead of at the next interval (after a user action)."""
+        self._kick.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            fresh = False
+            for feed in self.feeds:
+                try:
+                    feed.poll()
+                except Exception as exc:  # a feed must never take the poller down with it
+                    feed.fail(f"{type(exc).__name__}: {exc}")
+                if not feed.polled_once:
+                    feed.polled_once = fresh = True
+            if fresh:
+                self._wake()
+            self._kick.wait(self.interval)
+            self._kick.clear()
+
+
+# ---- the runs table -------------------------------------------------------------------------
+
+@dataclass
+class RunRow:
+    record: RunRecord
+    status: str
+    metric: str | None = None      # what the latest value and sparkline show: reward, else loss
+    latest: float | None = None
+    spark: list[float] = field(default_factory=list)
+    pass1: float | None = None
+
+
+@dataclass
+class RunsBatch:
+    rows: dict[str, RunRow] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+
+def score(value: Any) -> float | None:
+    """A score as the evaluator writes it: a number, or {"value": number, "ci95": [...]}."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def pass_at_1(summary: dict[str, Any]) -> float | None:
+    passk = summary.get("pass@k")
+    if isinstance(passk, dict) and (value := score(passk.get("1"))) is not None:
+        return value
+    return score(summary.get("accuracy"))
+
+
+def _stat_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
+    data, _ = read_last_lines(path, SPARK_POINTS * 2)
+    records, _bad = parse_lines(data)
+    for name in ("reward", "loss"):
+        values = [float(r[name]) for r in records
+                  if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)]
+        if values:
+            return name, values[-1], values[-SPARK_POINTS:]
+    return None, None, []
+
+
+def best_pass1(eval_dir: Path) -> float | None:
+    """pass@1 of the run's first benchmark (by name) that has a finished summary."""
+    try:
+        names = sorted(p for p in os.listdir(eval_dir) if p.endswith(".json"))
+    except OSError:
+        return None
+    for name in names:
+        try:
+            summary = json.loads((eval_dir / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(summary, dict) and (value := pass_at_1(summary)) is not None:
+            return value
+    return None
+
+
+class RunsFeed(Feed):
+    """Every run in the store: records re-read when run.json changes, metrics when they grow."""
+
+    def __init__(self, root: Path, deliver: Callable[[RunsBatch], None]):
+        super().__init__(deliver)
+        self.root = root
+        self._seen: dict[str, tuple] = {}      # run id -> (run.json key, metrics key, eval key, status)
+        self._rows: dict[str, RunRow] = {}
+
+    def merge(self, old: RunsBatch, new: RunsBatch) -> RunsBatch:
+        old.rows.update(new.rows)
+        old.removed -= set(new.rows)
+        old.removed |= new.removed
+        for run_id in new.removed:
+            old.rows.pop(run_id, None)
+        return old
+
+    def poll(self) -> None:
+        try:
+            with os.scandir(self.root) as entries:
+                dirs = [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+        except FileNotFoundError:
+            dirs = []
+        records = RunsBatch(removed=set(self._seen) - set(dirs))
+        for run_id in records.removed:
+            self._seen.pop(run_id, None)
+            self._rows.pop(run_id, None)
+        grown: list[tuple[str, Path, tuple | None, tuple | None]] = []
+        for run_id in dirs:
+            run_dir = self.root / run_id
+            record_key = _stat_key(run_dir / RUN_FILE)
+            if record_key is None:
+                continue
+            old = self._seen.get(run_id)
+            row = self._rows.get(run_id)
+            if old is None or old[0] != record_key or row is None:
+                try:
+                    record = read_record(run_dir)
+                except RunNotFound:
+                    continue
+                if row is None:
+                    row = self._rows[run_id] = RunRow(record, record.effective_status)
+                else:
+                    row.record, row.status = record, record.effective_status
+                records.rows[run_id] = replace(row)
+                old = (record_key, old[1], old[2]) if old else (record_key, None, None)
+            elif row.record.status == "running":
+                status = row.record.effective_status      # a process that died changes no file
+                if status != row.status:
+                    row.status = status
+                    records.rows[run_id] = replace(row)
+            self._seen[run_id] = old
+            metrics_key = _stat_key(run_dir / "metrics.jsonl")
+            eval_key = _stat_key(run_dir / "eval")
+            if metrics_key != old[1] or eval_key != old[2]:
+                grown.append((run_id, run_dir, metrics_key, eval_key))
+        if records.rows or records.removed or not self.polled_once:
+            self.put(records)        # the first batch even when empty: the screen then says so
+            if not self.polled_once:
+                self.wake()          # paint the table before reading every run's metrics
+        extras = RunsBatch()
+        for run_id, run_dir, metrics_key, eval_key in grown:
+            row = self._rows[run_id]
+            old = self._seen[run_id]
+            if metrics_key != old[1]:
+                row.metric, row.latest, row.spark = latest_metric(run_dir / "metrics.jsonl")
+            if eval_key != old[2]:
+                row.pass1 = best_pass1(run_dir / "eval")
+            self._seen[run_id] = (old[0], metrics_key, eval_key)
+            extras.rows[run_id] = replace(row)
+        if extras.rows:
+            self.put(extras)
+
+
+# ---- one run ---------------------------------------------------------------------------------
+
+@dataclass
+class RecordBatch:
+    record: RunRecord | None
+    status: str | None
+    deleted: bool = False
+
+
+class RecordFeed(Feed):
+    def __init__(self, run_dir: Path, deliver: Callable[[RecordBatch], None]):
+        super().__init__(deliver)
+        self.run_dir = run_dir
+        self._key: tuple | None = None
+        self._status: str | None = None
+
+    def poll(self) -> None:
+        key = _stat_key(self.run_dir / RUN_FILE)
+        if key is None:
+            if self._key != ("deleted",):
+                self._key = ("deleted",)
+                self.put(RecordBatch(None, None, deleted=True))
+            return
+        if key == self._key and self._status != "running":
+            return
+        try:
+            record = read_record(self.run_dir)
+        except RunNotFound:
+            return
+        status = record.effective_status
+        if key != self._key or status != self._status:
+            self._key, self._status = key, status
+            self.put(RecordBatch(record, status))
+
+
+@dataclass
+class MetricsBatch:
+    run_id: str
+    curves: RunCurves | None = None        # a whole new set of curves (first read, or file replaced)
+    records: list[dict] = field(default_factory=list)
+    bad_lines: int = 0
+
+
+def parse_chunk(data: bytes) -> tuple[list[dict], int]:
+    """Whole lines of JSONL parsed as one JSON array (one call instead of one per line), falling
+    back to line by line when any line is torn or corrupt."""
+    body = data.rstrip(b"\n")
+    if not body:
+        return [], 0
+    try:
+        records = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
+    except ValueError:
+        return parse_lines(data)
+    if all(type(r) is dict for r in records):
+        return records, 0
+    return parse_lines(data)
+
+
+class MetricsFeed(Feed):
+    """One run's metrics.jsonl: the first read is folded into curves here, off the event loop."""
+
+    def __init__(self, run_id: str, path: Path, deliver: Callable[[MetricsBatch], None]):
+        super().__init__(deliver)
+        self.run_id = run_id
+        self.path = path
+        self._tail: JsonlTail | None = None
+
+    def merge(self, old: MetricsBatch, new: MetricsBatch) -> MetricsBatch:
+        if new.curves is not None:
+            return new
+        old.records.extend(new.records)
+        old.bad_lines += new.bad_lines
+        return old
+
+    def poll(self) -> None:
+        if self._tail is None:
+            self.put(self._initial())
+            return
+        result = self._tail.poll()
+        if result.reset:
+            self._tail = None
+            self.put(self._initial())
+        elif result.records or result.bad_lines:
+            self.put(MetricsBatch(self.run_id, records=result.records, bad_lines=result.bad_lines))
+
+    def _initial(self) -> MetricsBatch:
+        """Read in bounded chunks so a 100,000-line file never sits in memory as dicts at once."""
+        curves = RunCurves()
+        consumed, bad = 0, 0
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            self._tail = JsonlTail(self.path)
+            return MetricsBatch(self.run_id, curves=curves)
+        try:
+            size = os.fstat(fd).st_size
+            pos, rest = 0, b""
+            while pos < size:
+                block = os.pread(fd, min(READ_CHUNK, size - pos), pos)
+                if not block:
+                    break
+                pos += len(block)
+                data = rest + block
+                cut = data.rfind(b"\n") + 1
+                records, n_bad = parse_chunk(data[:cut])
+                bad += n_bad
+                curves.add_records(records)
+                consumed += cut
+                rest = data[cut:]
+        finally:
+            os.close(fd)
+        self._tail = JsonlTail(self.path, offset=consumed)
+        curves.bad_lines += bad
+        return MetricsBatch(self.run_id, curves=curves, bad_lines=curves.bad_lines)
+
+
+@dataclass
+class LinesBatch:
+    records: list[dict] = field(default_factory=list)
+    reset: bool = False
+    bad_lines: int = 0
+
+
+class JsonlFeed(Feed):
+    """New records of one JSONL file (samples, an evaluation journal)."""
+
+    def __init__(self, path: Path, deliver: Callable[[LinesBatch], None]):
+        super().__init__(deliver)
+        self._tail = JsonlTail(path)
+
+    def merge(self, old: LinesBatch, new: LinesBatch) -> LinesBatch:
+        if new.reset:
+            return new
+        old.records.extend(new.records)
+        old.bad_lines += new.bad_lines
+        return old
+
+    def poll(self) -> None:
+        result = self._tail.poll()
+        if result.records or result.reset or result.bad_lines:
+            self.put(LinesBatch(result.records, result.reset, result.bad_lines))
+
+
+class LogFeed(Feed):
+    def __init__(self, path: Path, deliver: Callable[[LogChunk], None]):
+        super().__init__(deliver)
+        self.source = LogSource(path)
+        self._opened = False
+        self._want_older = False
+        self.older: list[LogChunk] = []
+
+    def merge(self, old: LogChunk, new: LogChunk) -> LogChunk:
+        if new.reset:
+            return new
+        old.lines.extend(new.lines)
+        old.invalid_utf8 |= new.invalid_utf8
+        old.long_lines += new.long_lines
+        old.missing = new.missing
+        return old
+
+    def request_older(self) -> None:
+        self._want_older = True
+
+    def poll(self) -> None:
+        if not self._opened:
+            self._opened = True
+            chunk = self.source.read_tail()
+            chunk.reset = True
+            self.put(chunk)
+            return
+        if self._want_older:
+            self._want_older = False
+            older = self.source.read_older()
+            with self._lock:
+                self.older.append(older)
+            self.put(LogChunk())          # so the app's next flush delivers the older lines
+            self.wake()
+        chunk = self.source.read_new()
+        if chunk.lines or chunk.reset or chunk.missing:
+            self.put(chunk)
+
+    def take_older(self) -> list[LogChunk]:
+        with self._lock:
+            older, self.older = self.older, []
+        return older
+
+
+@dataclass
+class EvalBatch:
+    summaries: dict[str, dict] = field(default_factory=dict)
+    journals: dict[str, LinesBatch] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class EvalFeed(Feed):
+    """A run's eval/ folder: summaries re-read when they change, journals followed line by line."""
+
+    def __init__(self, eval_dir: Path, deliver: Callable[[EvalBatch], None]):
+        super().__init__(deliver)
+        self.eval_dir = eval_dir
+        self._summary_keys: dict[str, tuple | None] = {}
+        self._journals: dict[str, JsonlTail] = {}
+
+    def merge(self, old: EvalBatch, new: EvalBatch) -> EvalBatch:
+        old.summaries.update(new.summaries)
+        for bench, lines in new.journals.items():
+            if bench in old.journals and not lines.reset:
+                old.journals[bench].records.extend(lines.records)
+                old.journals[bench].bad_lines += lines.bad_lines
+            else:
+                old.journals[bench] = lines
+        old.errors.extend(new.errors)
+        return old
+
+    def poll(self) -> None:
+        try:
+            names = os.listdir(self.eval_dir)
+        except OSError:
+            return
+        batch = EvalBatch()
+        for name in sorted(names):
+            path = self.eval_dir / name
+            if name.endswith(".jsonl"):
+                bench = name[: -len(".jsonl")]
+                tail = self._journals.setdefault(bench, JsonlTail(path))
+                result = tail.poll()
+                if result.records or result.reset or result.bad_lines:
+                    batch.journals[bench] = LinesBatch(result.records, result.reset, result.bad_lines)
+            elif name.endswith(".json"):
+                bench = name[: -len(".json")]
+                key = _stat_key(path)
+                if key == self._summary_keys.get(bench):
+                    continue
+                self._summary_keys[bench] = key
+                try:
+                    summary = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    batch.errors.append(f"{path.name}: unreadable summary ({exc})")
+                    continue
+                if isinstance(summary, dict):
+                    batch.summaries[bench] = summary
+        if batch.summaries or batch.journals or batch.errors:
+            self.put(batch)

@@ -1,0 +1,154 @@
+"""The study's headline table: pass@k per condition (base model included), sortable, exportable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+EXPORTS = {"md": "results.md", "csv": "results.csv", "json": "results.json"}
+
+
+def table_cells(rows: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and numeric cells (so sorting compares numbers): accuracy, interval, pass@k, maj@k."""
+    benches = sorted({b for row in rows for b in row.benchmarks})
+    columns = ["condition", "run", "model"]
+    cells = []
+    for row in rows:
+        out: dict[str, Any] = {"condition": row.condition, "run": row.run_id, "model": row.model}
+        for bench in benches:
+            result = row.benchmarks.get(bench)
+            if result is None:
+                continue
+            out[bench] = result.accuracy
+            out[f"{bench} 95% CI"] = f"[{pct(result.ci95[0])}, {pct(result.ci95[1])}]"
+            out[f"{bench} N"] = result.n if result.complete else f"{result.n} partial"
+            for kind, values in (("pass", result.pass_at_k), ("maj", result.maj_at_k)):
+                for k, value in values.items():
+                    if k != "1":
+                        out[f"{bench} {kind}@{k}"] = value
+        cells.append(out)
+        columns += [c for c in out if c not in columns]
+    return columns, cells
+
+
+def pct(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value * 100:.1f}" if abs(value) <= 1 else f"{value:.4g}"
+    return str(value)
+
+
+def sort_order(values: list[Any], reverse: bool) -> list[int]:
+    """Row order by one column: numbers by value, then text; missing values always last."""
+    def key(i: int) -> tuple:
+        value = values[i]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (0, value, "")
+        return (1, 0, str(value))
+    present = [i for i, v in enumerate(values) if v is not None]
+    return sorted(present, key=key, reverse=reverse) + [i for i, v in enumerate(values) if v is None]
+
+
+class ResultsScreen(Screen):
+    HELP_TITLE = "Results"
+    HELP_TEXT = ("One row per condition from its latest finished run (the base model row included). "
+                 "s sorts by the column under the cursor (again: reverse); m, c and j export the table "
+                 "as Markdown, CSV and JSON beside config.yaml.")
+    BINDINGS = [
+        Binding("s", "sort", "Sort by column"),
+        Binding("m", "export('md')", "Export Markdown"),
+        Binding("c", "export('csv')", "Export CSV"),
+        Binding("j", "export('json')", "Export JSON"),
+        Binding("r", "reload", "Reload"),
+        Binding("escape", "app.back", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[Any] = []
+        self.sorted_by: tuple[str, bool] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(" Results", classes="screen-title")
+        yield Static("Collecting results…", classes="pane-status", id="results-status", markup=False)
+        yield DataTable(id="results-table", cursor_type="cell")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.collect()
+
+    @work(thread=True, exclusive=True)
+    def collect(self) -> None:
+        try:
+            from core.results import collect_results
+        except ImportError as exc:
+            self.app.call_from_thread(self._status, f"Results are unavailable: core.results is missing ({exc}).")
+            return
+        try:
+            rows = collect_results(self.app.store, self._study())
+        except Exception as exc:
+            self.app.call_from_thread(self._status, f"Cannot collect results: {exc}")
+            return
+        self.app.call_from_thread(self._fill, rows)
+
+    def _study(self):
+        """The study orders the rows and adds conditions without results; a broken config only loses that."""
+        from core.config import load_study
+        from core.errors import RdtuiError
+
+        try:
+            return load_study(self.app.config_path)
+        except RdtuiError:
+            return None
+
+    def _status(self, text: str) -> None:
+        self.query_one("#results-status", Static).update(text)
+
+    def _fill(self, rows: list[Any]) -> None:
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        columns, cells = table_cells(rows)
+        for name in columns:
+            table.add_column(name, key=name)
+        for n, row in enumerate(cells):
+            table.add_row(*(pct(row.get(c)) for c in columns), key=str(n))
+        self._status(f"{len(rows)} row(s) from {self.app.store.root} · s sort · m/c/j export" if rows
+                     else f"No finished runs in {self.app.store.root} yet.")
+
+    def action_sort(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        where = table.cursor_coordinate
+        column = table.coordinate_to_cell_key(where).column_key.value
+        reverse = self.sorted_by == (column, False)
+        self.sorted_by = (column, reverse)
+        cells = table_cells(self.rows)[1]
+        order = sort_order([c.get(column) for c in cells], reverse)
+        self._fill([self.rows[i] for i in order])
+        table.move_cursor(column=where.column)
+
+    def action_export(self, fmt: str) -> None:
+        if not self.rows:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        from core.results import render_results
+
+        path = Path(self.app.config_path).parent / EXPORTS[fmt]
+        try:
+            path.write_text(render_results(self.rows, fmt), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"{path}: cannot write ({exc})", severity="error", markup=False)
+            return
+        self.notify(f"Wrote {path}", markup=False)

@@ -1,0 +1,180 @@
+"""One run (and any runs overlaid on its curves): Curves, Log, Samples, Eval and Config tabs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from core.errors import RunNotFound
+from core.runstore import Run, RunRecord, read_record
+from core.runview import run_summary
+from tui.feeds import EvalFeed, Feed, JsonlFeed, LinesBatch, LogFeed, MetricsBatch, MetricsFeed, RecordBatch, RecordFeed
+from tui.logsource import LogChunk
+from tui.widgets.configview import ConfigPane
+from tui.widgets.curves import CurvesPane
+from tui.widgets.evalview import EvalPane
+from tui.widgets.logpane import LogPane
+from tui.widgets.samples import SamplesPane
+from tui.widgets.styles import STATUS_STYLES
+
+TABS = ["curves", "log", "samples", "eval", "config"]
+
+
+def run_label(record: RunRecord | None, run_id: str) -> str:
+    if record is None:
+        return run_id
+    return f"{record.condition} {run_id.removeprefix(record.condition + '-')[-4:]}"
+
+
+class RunDetailScreen(Screen):
+    HELP_TITLE = "Run"
+    HELP_TEXT = ("Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config ([ and ] step through them). "
+                 "Runs selected on the home screen are overlaid on the curves; the other tabs show the first.")
+    BINDINGS = [
+        Binding("1", "tab(0)", "Curves", show=False),
+        Binding("2", "tab(1)", "Log", show=False),
+        Binding("3", "tab(2)", "Samples", show=False),
+        Binding("4", "tab(3)", "Eval", show=False),
+        Binding("5", "tab(4)", "Config", show=False),
+        Binding("left_square_bracket", "step_tab(-1)", "Previous tab"),
+        Binding("right_square_bracket", "step_tab(1)", "Next tab"),
+        Binding("escape", "app.back", "Back"),
+    ]
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = run_ids
+        self.run_id = run_ids[0]
+        self.feeds: list[Feed] = []
+        self.record: RunRecord | None = None
+        self.status: str | None = None
+        self.deleted = False
+
+    def compose(self) -> ComposeResult:
+        root = self.app.store.root
+        labels = {}
+        for run_id in self.run_ids:
+            try:
+                labels[run_id] = run_label(read_record(root / run_id), run_id)
+            except RunNotFound:
+                labels[run_id] = run_id
+        run_dir = root / self.run_id
+        yield Static(Text(f" {self.run_id}"), id="detail-status")
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("1 Curves", id="curves"):
+                yield CurvesPane(labels, id="curves-pane")
+            with TabPane("2 Log", id="log"):
+                yield LogPane(self._request_older, id="log-pane")
+            with TabPane("3 Samples", id="samples"):
+                yield SamplesPane(id="samples-pane")
+            with TabPane("4 Eval", id="eval"):
+                yield EvalPane(id="eval-pane")
+            with TabPane("5 Config", id="config"):
+                yield ConfigPane(run_dir / "config.yaml", id="config-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        root = self.app.store.root
+        run_dir = root / self.run_id
+        poller = self.app.poller
+        self.log_feed = LogFeed(run_dir / "log.txt", self._apply_log)
+        self.feeds = [
+            poller.add(RecordFeed(run_dir, self._apply_record)),
+            *(poller.add(MetricsFeed(run_id, root / run_id / "metrics.jsonl", self._apply_metrics))
+              for run_id in self.run_ids),
+            poller.add(self.log_feed),
+            poller.add(JsonlFeed(run_dir / "samples.jsonl", self._apply_samples)),
+            poller.add(EvalFeed(run_dir / "eval", self.query_one(EvalPane).apply)),
+        ]
+        self.set_interval(1.0, self._tick_clock)
+        self._focus_pane("curves")
+
+    def on_unmount(self) -> None:
+        for feed in self.feeds:
+            self.app.poller.remove(feed)
+
+    # ---- data ----
+    def _apply_record(self, batch: RecordBatch) -> None:
+        if batch.deleted:
+            if not self.deleted:
+                self.deleted = True
+                self.notify(f"The folder of run {self.run_id} was deleted; what was read stays on screen.",
+                            severity="error", timeout=10, markup=False)
+        else:
+            self.deleted = False
+            self.record, self.status = batch.record, batch.status
+        self._show_status()
+
+    def _tick_clock(self) -> None:
+        if self.status == "running":
+            self._show_status()     # elapsed time moves on between record changes
+
+    def _show_status(self) -> None:
+        line = Text(f" {self.run_id}", style="bold")
+        if self.deleted:
+            line.append("  run folder deleted: nothing more will arrive", style="bold red")
+        elif self.record is not None:
+            record = self.record
+            summary = run_summary(Run(self.app.store.root / self.run_id, record))
+            line.append(f"  {record.condition} · {record.profile}/{record.backend} · ")
+            line.append(self.status or record.status, style=STATUS_STYLES.get(self.status or "", ""))
+            line.append(f" · stage {summary['stage'] or '-'} · step {summary['progress']}"
+                        f" · elapsed {summary['elapsed']} · ETA {summary['eta']}")
+            if len(self.run_ids) > 1:
+                line.append(f" · overlaid with {len(self.run_ids) - 1} run(s)")
+            if record.error:
+                line.append(f"\n error: {record.error.splitlines()[0]}", style="red")
+        self.query_one("#detail-status", Static).update(line)
+
+    def _apply_metrics(self, batch: MetricsBatch) -> None:
+        pane = self.query_one(CurvesPane)
+        before = sum(c.bad_lines for c in pane.curves.values())
+        if batch.curves is not None:
+            pane.replace(batch.run_id, batch.curves)
+        else:
+            pane.add(batch.run_id, batch.records)
+            pane.curves[batch.run_id].bad_lines += batch.bad_lines
+        if sum(c.bad_lines for c in pane.curves.values()) > before:
+            self.notify("Skipped a corrupt line in metrics.jsonl (not valid JSON or without a step).",
+                        severity="warning", markup=False)
+        if self._active_tab() == "curves":
+            pane.redraw()
+
+    def _apply_log(self, chunk: LogChunk) -> None:
+        pane = self.query_one(LogPane)
+        for older in self.log_feed.take_older():
+            pane.apply_older(older)
+        pane.apply(chunk)
+
+    def _request_older(self) -> None:
+        if self.log_feed.source.has_older:
+            self.log_feed.request_older()
+            self.app.poller.poke()
+
+    def _apply_samples(self, batch: LinesBatch) -> None:
+        if batch.bad_lines:
+            self.notify(f"Skipped {batch.bad_lines} corrupt line(s) in samples.jsonl.", severity="warning")
+        self.query_one(SamplesPane).add(batch.records, batch.reset)
+
+    # ---- tabs ----
+    def _active_tab(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "curves":
+            self.query_one(CurvesPane).redraw()
+
+    def action_tab(self, index: int) -> None:
+        self.query_one(TabbedContent).active = TABS[index]
+        self._focus_pane(TABS[index])
+
+    def action_step_tab(self, step: int) -> None:
+        self.action_tab((TABS.index(self._active_tab()) + step) % len(TABS))
+
+    def _focus_pane(self, tab: str) -> None:
+        targets = {"curves": "#curve-plots", "log": "#log-view", "samples": "#samples-list",
+                   "eval": "#eval-summary", "config": "#config-table"}
+        self.query_one(targets[tab]).focus()

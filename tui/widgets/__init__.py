@@ -1,0 +1,1 @@
+"""Reusable widgets: the braille plot, the log view and the run detail panes."""

@@ -1,0 +1,149 @@
+"""The Eval tab: pass@k, maj@k and intervals per benchmark, and the per-problem journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from tui.feeds import EvalBatch, pass_at_1, score
+
+
+def _pct(value: Any) -> str:
+    value = score(value)
+    if value is None:
+        return "-"
+    return f"{value * 100:.1f}" if value <= 1 else f"{value:.1f}"
+
+
+def _at_k(summary: dict, name: str) -> str:
+    values = summary.get(name)
+    if isinstance(values, dict):
+        return " ".join(f"@{k}:{_pct(v)}" for k, v in values.items())
+    return _pct(values)
+
+
+def summary_cells(bench: str, summary: dict | None, journal_count: int) -> tuple:
+    if summary is None:
+        return (bench, f"{journal_count} done (running)", "-", "-", "-", "-")
+    done, total = summary.get("n_problems"), summary.get("benchmark_size")
+    progress = f"{done}/{total}" if done is not None and total else str(done if done is not None else journal_count)
+    if summary.get("complete") is False:
+        progress += " partial"
+    ci = summary.get("ci95")
+    interval = f"[{_pct(ci[0])}, {_pct(ci[1])}]" if isinstance(ci, list) and len(ci) == 2 else "-"
+    return (bench, progress, _pct(pass_at_1(summary)), _at_k(summary, "pass@k"), _at_k(summary, "maj@k"), interval)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _verdicts(record: dict) -> list:
+    verdicts = record.get("correct")
+    return verdicts if isinstance(verdicts, list) else [verdicts]
+
+
+def verdict_text(record: dict) -> Text:
+    verdicts = [v for v in _verdicts(record) if isinstance(v, bool)]
+    if not verdicts:
+        return Text("?")
+    right = sum(verdicts)
+    style = "green" if right == len(verdicts) else ("yellow" if right else "red")
+    mark = "✓" if right else "✗"
+    return Text(f"{mark} {right}/{len(verdicts)}" if len(verdicts) > 1 else mark, style=style)
+
+
+def problem_detail(record: dict) -> Group:
+    parts: list = [Text(f"problem {record.get('id', '?')}", style="bold")]
+    if record.get("question") or record.get("prompt"):
+        parts.append(Text(str(record.get("question") or record.get("prompt")), style="dim"))
+    parts.append(Text(f"gold: {record.get('gold')}", style="green"))
+    completions = record.get("completions")
+    if not isinstance(completions, list):
+        completions = [record.get("completion", "")]
+    extracted = record.get("extracted") if isinstance(record.get("extracted"), list) else [record.get("extracted")]
+    verdicts = _verdicts(record)
+    rules = record.get("rules") if isinstance(record.get("rules"), list) else []
+    for n, completion in enumerate(completions):
+        verdict = verdicts[n] if n < len(verdicts) else None
+        answer = extracted[n] if n < len(extracted) else None
+        mark = "✓" if verdict is True else "✗"
+        rule = f" ({rules[n]})" if n < len(rules) and rules[n] else ""
+        parts.append(Text(f"\n── sample {n + 1}: {mark} extracted {answer!r}{rule}", style="bold"))
+        parts.append(Text(str(completion)))
+    return Group(*parts)
+
+
+class EvalPane(Vertical):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.summaries: dict[str, dict] = {}
+        self.journals: dict[str, list[dict]] = {}
+        self.bench: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("No evaluation yet: `rdtui eval RUN` or the eval stage writes eval/<benchmark>.json.",
+                     classes="pane-status", id="eval-status")
+        yield DataTable(id="eval-summary", cursor_type="row")
+        yield DataTable(id="eval-journal", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#eval-summary", DataTable).add_columns("benchmark", "done", "pass@1", "pass@k", "maj@k", "95% CI")
+        self.query_one("#eval-journal", DataTable).add_columns("#", "id", "verdict", "extracted", "gold")
+
+    def apply(self, batch: EvalBatch) -> None:
+        self.summaries.update(batch.summaries)
+        for bench, lines in batch.journals.items():
+            lines.records = [r for r in lines.records if r.get("type") != "header"]   # settings, not a problem
+            if lines.reset:
+                self.journals[bench] = []
+            self.journals.setdefault(bench, []).extend(lines.records)
+        table = self.query_one("#eval-summary", DataTable)
+        for bench in sorted(set(self.summaries) | set(self.journals)):
+            cells = summary_cells(bench, self.summaries.get(bench), len(self.journals.get(bench, [])))
+            if bench in table.rows:
+                for column, value in zip(table.columns, cells):
+                    table.update_cell(bench, column, value)
+            else:
+                table.add_row(*cells, key=bench)
+        status = self.query_one("#eval-status", Static)
+        if table.row_count:
+            status.update(" · ".join(batch.errors) or "enter on a problem shows its completions")
+        if self.bench is None and table.row_count:
+            self.show_journal(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        elif self.bench in batch.journals:
+            self.show_journal(self.bench, new=batch.journals[self.bench])
+
+    def show_journal(self, bench: str, new=None) -> None:
+        journal = self.query_one("#eval-journal", DataTable)
+        records = self.journals.get(bench, [])
+        if bench != self.bench or new is None or new.reset:
+            self.bench = bench
+            journal.clear()
+            start, rows = 0, records
+        else:
+            start, rows = len(records) - len(new.records), new.records
+        for n, record in enumerate(rows, start):
+            journal.add_row(str(n + 1), str(record.get("id", "")), verdict_text(record),
+                            str(_first(record.get("extracted")))[:30], str(record.get("gold"))[:30], key=str(n))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "eval-summary" and event.row_key.value != self.bench:
+            event.stop()
+            self.show_journal(event.row_key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter on a problem of the journal shows its completions, verdicts and gold."""
+        if event.data_table.id != "eval-journal":
+            return
+        event.stop()
+        from tui.screens.dialogs import TextScreen
+
+        index = event.cursor_row
+        record = self.journals.get(self.bench or "", [])[index]
+        self.app.push_screen(TextScreen(f"{self.bench}: problem {index + 1}", problem_detail(record)))
