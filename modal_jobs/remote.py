@@ -31,8 +31,6 @@ from core.errors import RunNotFound
 from core.runstore import FINISHED, Run, RunRecord, read_record, write_record
 
 COMMIT_INTERVAL_S = 5.0
-# Single-GPU vLLM colocate still goes through torch.distributed: it needs a world of one.
-COLOCATE_ENV = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
 
 
 class Stopped(BaseException):
@@ -111,7 +109,7 @@ def mark_finished(run: Run, status: str, error: str | None) -> None:
 
 def stage_environment(volume_root: Path) -> dict[str, str]:
     return {"HF_HOME": str(Path(volume_root) / HF_CACHE_DIR), "PYTHONUNBUFFERED": "1",
-            "TOKENIZERS_PARALLELISM": "false", **COLOCATE_ENV}
+            "TOKENIZERS_PARALLELISM": "false"}
 
 
 def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[], None],

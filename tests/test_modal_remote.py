@@ -37,10 +37,15 @@ def launch_request(condition: str, run_id: str, launch: int = 1) -> dict:
 
 @pytest.fixture(autouse=True)
 def stage_env(monkeypatch, tmp_path):
-    # The stage body sets these for its container; keep them from leaking into other tests.
+    # The stage body sets its container's environment in-process; put this process's back afterwards
+    # so nothing it set leaks into later tests and the subprocesses they start.
+    saved = dict(os.environ)
     for key in remote.stage_environment(tmp_path):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("RDTUI_CACHE", os.environ.get("RDTUI_CACHE", str(Path.home() / ".cache" / "rdtui")))
+        os.environ.pop(key, None)
+    os.environ.setdefault("RDTUI_CACHE", str(Path.home() / ".cache" / "rdtui"))
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def drive_here(volume: Path, request: dict, stages_called: list[str], commits: list[int]) -> str:
@@ -142,8 +147,8 @@ def test_a_resume_keeps_the_volume_record_and_queues_it_again(tmp_path):
     assert record.extra["stages_done"] == ["grpo"] and record.extra["launch"] == 2
 
 
-def test_the_stage_environment_gives_vllm_colocate_a_world_of_one(tmp_path):
+def test_the_stage_environment_keeps_the_hub_cache_on_the_volume(tmp_path):
     env = remote.stage_environment(tmp_path)
-    assert (env["RANK"], env["LOCAL_RANK"], env["WORLD_SIZE"]) == ("0", "0", "1")
-    assert env["MASTER_ADDR"] and env["MASTER_PORT"].isdigit()
     assert env["HF_HOME"] == str(tmp_path / "hf-cache")
+    # A distributed world is set up only where vLLM colocate really runs (core.training.grpo).
+    assert "RANK" not in env and "MASTER_PORT" not in env

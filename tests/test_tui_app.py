@@ -36,6 +36,11 @@ def table_rows(table: DataTable) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row(key)] for key in table.rows]
 
 
+def runs_rows(table: DataTable) -> list[dict[str, str]]:
+    """The runs table's rows by column key: which columns are shown depends on the terminal's width."""
+    return [dict(zip((str(key.value) for key in table.columns), row)) for row in table_rows(table)]
+
+
 def plot_text(plot: CurvePlot) -> str:
     return "\n".join(plot.render_line(y).text for y in range(plot.size.height))
 
@@ -69,13 +74,13 @@ async def test_runs_screen_lists_every_run_with_its_latest_value(study_runs, siz
     async with app.run_test(size=size) as pilot:
         table = app.screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 3 and "reward" in str(table_rows(table)), what="rows")
-        rows = {row[2]: row for row in table_rows(table)}
-        assert rows["grpo_only"][4] == "succeeded"
-        assert rows["grpo_only"][8].startswith("reward 0.")
-        assert rows["baseline"][6] == "10/60" and rows["baseline"][4] in ("running", "lost")
-        assert rows["sft_traces"][4] == "failed"
+        rows = {row["condition"]: row for row in runs_rows(table)}
+        assert rows["grpo_only"]["status"] == "succeeded"
+        assert rows["grpo_only"]["latest"].startswith("reward 0.")
+        assert rows["baseline"]["progress"] == "10/60" and rows["baseline"]["status"] in ("running", "lost")
+        assert rows["sft_traces"]["status"] == "failed"
         # newest first
-        assert [r[2] for r in table_rows(table)] == ["sft_traces", "baseline", "grpo_only"]
+        assert [r["condition"] for r in runs_rows(table)] == ["sft_traces", "baseline", "grpo_only"]
 
 
 async def test_runs_screen_filters_sorts_selects_and_follows_new_runs(study_runs):
@@ -85,11 +90,11 @@ async def test_runs_screen_filters_sorts_selects_and_follows_new_runs(study_runs
         await wait_for(pilot, lambda: table.row_count == 3)
         await pilot.press("slash", *"fail")
         await wait_for(pilot, lambda: table.row_count == 1)
-        assert table_rows(table)[0][2] == "sft_traces"
+        assert runs_rows(table)[0]["condition"] == "sft_traces"
         await pilot.press("escape")
         assert table.row_count == 3
         await pilot.press("s")          # sort by condition
-        assert [r[2] for r in table_rows(table)] == ["baseline", "grpo_only", "sft_traces"]
+        assert [r["condition"] for r in runs_rows(table)] == ["baseline", "grpo_only", "sft_traces"]
         assert table.cursor_row == 2            # the cursor stays on the run it was on (sft_traces)
         table.move_cursor(row=0)
         await pilot.press("space")
@@ -98,6 +103,48 @@ async def test_runs_screen_filters_sorts_selects_and_follows_new_runs(study_runs
         await wait_for(pilot, lambda: table.row_count == 4, what="a run created after start")
         shutil.rmtree(study_runs / "grpo_only-a")
         await wait_for(pilot, lambda: table.row_count == 3, what="a deleted run to disappear")
+
+
+def column_widths(table: DataTable) -> dict[str, int]:
+    return {str(key.value): column.get_render_width(table) for key, column in table.columns.items()}
+
+
+async def test_runs_table_fits_the_terminal_and_follows_resizes(runs_dir):
+    make_run(runs_dir, "sft_then_grpo-20250615-120000-ab12", "sft_then_grpo", metrics=40, created=1_750_000_100)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: "▁" in str(table_rows(table)), what="the trend")
+        await pilot.pause()
+        keys = list(column_widths(table))
+        assert keys == ["sel", "run", "condition", "status", "stage", "progress", "latest", "trend", "pass1"]
+        assert table.virtual_size.width <= table.size.width      # nothing hidden off to the right
+        assert runs_rows(table)[0]["run"] == "ab12" and runs_rows(table)[0]["progress"] == "40/40"
+        await pilot.resize_terminal(160, 40)
+        await wait_for(pilot, lambda: "where" in table.columns, what="the wide layout")
+        row = runs_rows(table)[0]
+        assert row["run"] == "20250615-120000-ab12" and row["where"] == "local/local" and "eta" in row
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: list(column_widths(table)) == keys, what="the narrow layout again")
+
+
+async def test_runs_table_keeps_its_layout_when_metrics_and_scores_arrive(runs_dir):
+    """Column widths never depend on whether metrics were read before or after the first paint."""
+    late = make_run(runs_dir, "grpo_only-20250615-1200-aa11", "grpo_only", created=1_750_000_100)
+    make_run(runs_dir, "baseline-20250615-1400-cc33", "baseline", status="failed", created=1_750_000_300)
+    async with app_for(runs_dir).run_test(size=(80, 24)) as pilot:
+        table = pilot.app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        before = column_widths(table)
+        write_metrics(late, 1, 30)
+        write_summary(late, "gsm8k_test", accuracy=0.738, pass4=0.81)
+        await wait_for(pilot, lambda: "73.8" in str(table_rows(table)) and "▁" in str(table_rows(table)),
+                       what="the metrics and the score")
+        assert column_widths(table) == before
+    async with app_for(runs_dir).run_test(size=(80, 24)) as pilot:
+        table = pilot.app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: "73.8" in str(table_rows(table)), what="a fresh start with every file there")
+        assert column_widths(table) == before
 
 
 async def test_empty_store_says_how_to_start(runs_dir):
@@ -408,11 +455,12 @@ async def test_cancel_and_resume_a_run_from_the_runs_screen(runs_dir):
             await pilot.press("c")
             assert "Cancel base_model-a?" in str(app.screen.query_one("#confirm-question").render())
             await pilot.press("y")
-            await wait_for(pilot, lambda: table_rows(table)[0][4] == "cancelled", timeout=20)
+            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] == "cancelled", timeout=20)
             assert sleeper.wait(timeout=10) is not None
             await pilot.press("r", "y")
             # resumed: queued again, then running (or failed, where the worker cannot train here)
-            await wait_for(pilot, lambda: table_rows(table)[0][4] != "cancelled", timeout=20, what="the resume")
+            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] != "cancelled", timeout=20,
+                           what="the resume")
             assert any("Resumed base_model-a" in n for n in notices(app))
             if run.reload().status in ("queued", "running"):
                 await pilot.press("c", "y")

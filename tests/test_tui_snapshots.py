@@ -24,8 +24,8 @@ def snapshot_app(tmp_path, monkeypatch):
 
 async def runs_loaded(pilot) -> None:
     table = pilot.app.screen.query_one("DataTable")
-    # Every cell that arrives later (trend sparklines, pass@1 from the eval summary) must be in before
-    # the shot: column widths set the horizontal scrollbar's thumb.
+    # The cells read after the records (latest value and trend from metrics, pass@1 from the eval
+    # summary) must be in before the shot; the column widths never depend on them.
     await wait_for(pilot, lambda: table.row_count == 3 and table.has_focus
                    and all("▁" in str(table.get_row_at(r)) for r in (1, 2))
                    and "73.8" in str(table.get_row_at(1)))

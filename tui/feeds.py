@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -167,15 +168,32 @@ def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
     return None, None, []
 
 
-def best_pass1(eval_dir: Path) -> float | None:
-    """pass@1 of the run's first benchmark (by name) that has a finished summary."""
+def benchmark_order(run_dir: Path) -> list[str]:
+    """The run's `evaluation.benchmarks`, read off its snapshot (one JSON value per line there)."""
     try:
-        names = sorted(p for p in os.listdir(eval_dir) if p.endswith(".json"))
+        text = (run_dir / "config.yaml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    match = re.search(r"^\s+benchmarks: (\[.*?\])", text, re.M)
+    try:
+        names = json.loads(match.group(1)) if match else []
+    except ValueError:
+        return []
+    return [n for n in names if isinstance(n, str)]
+
+
+def best_pass1(run_dir: Path) -> float | None:
+    """pass@1 of the first benchmark in the run's config that has a finished summary."""
+    eval_dir = run_dir / "eval"
+    try:
+        found = {p[:-5] for p in os.listdir(eval_dir) if p.endswith(".json")}
     except OSError:
         return None
-    for name in names:
+    configured = benchmark_order(run_dir)
+    ordered = [b for b in configured if b in found] + sorted(found - set(configured))
+    for name in ordered:
         try:
-            summary = json.loads((eval_dir / name).read_text())
+            summary = json.loads((eval_dir / f"{name}.json").read_text())
         except (OSError, ValueError):
             continue
         if isinstance(summary, dict) and (value := pass_at_1(summary)) is not None:
@@ -250,7 +268,7 @@ class RunsFeed(Feed):
             if metrics_key != old[1]:
                 row.metric, row.latest, row.spark = latest_metric(run_dir / "metrics.jsonl")
             if eval_key != old[2]:
-                row.pass1 = best_pass1(run_dir / "eval")
+                row.pass1 = best_pass1(run_dir)
             self._seen[run_id] = (old[0], metrics_key, eval_key)
             extras.rows[run_id] = replace(row)
         if extras.rows:

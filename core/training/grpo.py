@@ -20,6 +20,14 @@ def grpo_output_dirs(run) -> tuple[Path, Path]:
     return run.checkpoints_dir / STAGE, run.checkpoints_dir / f"{STAGE}-final"
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def use_vllm(grpo_cfg) -> bool:
     """vLLM only where configured, importable and on a GPU; plain `generate` everywhere else."""
     if not grpo_cfg.use_vllm:
@@ -28,9 +36,10 @@ def use_vllm(grpo_cfg) -> bool:
     print(f"[rdtui] generation: {'vLLM ' + grpo_cfg.vllm_mode if available else 'transformers generate'}"
           f"{'' if available else ' (vLLM not importable or no GPU)'}", flush=True)
     if available and grpo_cfg.vllm_mode == "colocate":
-        # vLLM colocate builds a one-process distributed group even on a single GPU.
+        # vLLM colocate builds a one-process distributed group even on a single GPU; a free port
+        # keeps two runs on one machine from colliding.
         for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"),
-                           ("MASTER_ADDR", "localhost"), ("MASTER_PORT", "12355")):
+                           ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(_free_port()))):
             os.environ.setdefault(key, value)
     return available
 

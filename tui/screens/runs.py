@@ -11,14 +11,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from core.runstore import FINISHED, Run
-from core.runview import run_summary
+from core.runstore import FINISHED
 from tui.feeds import RunRow, RunsBatch, RunsFeed
-from tui.widgets.styles import sparkline, status_text
+from tui.runs_table import LABELS, SELECTED, Layout, plan_layout, row_cells
 
-COLUMNS = [("sel", " "), ("run", "run"), ("condition", "condition"), ("where", "profile/backend"),
-           ("status", "status"), ("stage", "stage"), ("progress", "progress"), ("eta", "ETA"),
-           ("latest", "latest"), ("trend", "trend"), ("pass1", "pass@1")]
 SORTS = [
     ("newest", lambda row: -row.record.created_at),
     ("condition", lambda row: (row.record.condition, -row.record.created_at)),
@@ -26,17 +22,6 @@ SORTS = [
     ("latest", lambda row: -(row.latest if row.latest is not None else float("-inf"))),
     ("pass@1", lambda row: -(row.pass1 if row.pass1 is not None else float("-inf"))),
 ]
-
-
-def short_id(record) -> str:
-    prefix = f"{record.condition}-"
-    return record.id[len(prefix):] if record.id.startswith(prefix) else record.id
-
-
-def format_score(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 100:.1f}" if value <= 1 else f"{value:.1f}"
 
 
 class RunsScreen(Screen):
@@ -59,7 +44,8 @@ class RunsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, RunRow] = {}
-        self.shown: dict[str, list] = {}        # run id -> the cells on screen, to update only what changed
+        self.shown: dict[str, dict] = {}        # run id -> the cells on screen, to update only what changed
+        self.table_layout: Layout | None = None
         self.selected: set[str] = set()
         self.sort_index = 0
         self.filter_text = ""
@@ -67,15 +53,13 @@ class RunsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-title")
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=False)
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static(id="runs-empty")
         yield Input(placeholder="filter runs (id, condition, status, profile); esc clears", id="runs-filter")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        self._relayout()
         self.query_one("#runs-filter").display = False
         self._update_title()
         self.feed = self.app.poller.add(RunsFeed(self.app.store.root, self.apply))
@@ -84,58 +68,71 @@ class RunsScreen(Screen):
         if self.feed is not None:
             self.app.poller.remove(self.feed)
 
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def on_screen_resume(self) -> None:
+        self._relayout()         # the terminal may have been resized under another screen
+
     # ---- data ----
     def apply(self, batch: RunsBatch) -> None:
+        records_changed = bool(batch.removed) or any(
+            run_id not in self.rows or self.rows[run_id].record != row.record for run_id, row in batch.rows.items())
+        for run_id in batch.removed:
+            self.rows.pop(run_id, None)
+            self.selected.discard(run_id)
+        self.rows.update(batch.rows)
+        if not (records_changed and self._relayout()):
+            self._apply_rows(batch)
+        self._update_title()
+
+    def _apply_rows(self, batch: RunsBatch) -> None:
+        """Update only the rows and cells the batch changed."""
         table = self.query_one(DataTable)
         now = time.time()
         for run_id in batch.removed:
-            self.rows.pop(run_id, None)
             self.shown.pop(run_id, None)
-            self.selected.discard(run_id)
             if run_id in table.rows:
                 table.remove_row(run_id)
         new_rows = []
         for run_id, row in batch.rows.items():
-            self.rows[run_id] = row
             if not self._passes(row):
                 if run_id in table.rows:
                     table.remove_row(run_id)
                 continue
-            cells = self._cells(row, now)
-            if run_id in table.rows:
-                old = self.shown.get(run_id, [])
-                for n, ((key, _), value) in enumerate(zip(COLUMNS, cells)):
-                    if n >= len(old) or old[n] != value:
-                        table.update_cell(run_id, key, value)
-                self.shown[run_id] = cells
-            else:
-                new_rows.append((run_id, cells))
-        if new_rows:
-            if table.row_count == 0:
-                self._fill([self.rows[run_id] for run_id, _ in new_rows])
-            else:
-                for run_id, cells in new_rows:
-                    table.add_row(*cells, key=run_id)
-                    self.shown[run_id] = cells
-        self._update_title()
+            if run_id not in table.rows:
+                new_rows.append(row)
+                continue
+            cells, old = self._cells(row, now), self.shown.get(run_id, {})
+            for key, value in cells.items():
+                if old.get(key) != value:
+                    table.update_cell(run_id, key, value)
+            self.shown[run_id] = cells
+        if table.row_count == 0 and new_rows:
+            self._fill(new_rows)
+            return
+        for row in new_rows:
+            self._add_row(row, now)
 
-    def _cells(self, row: RunRow, now: float) -> list:
-        record = row.record
-        summary = run_summary(Run(self.app.store.root / record.id, record), now)
-        latest = f"{row.metric} {row.latest:.4g}" if row.latest is not None else "-"
-        return [
-            "●" if record.id in self.selected else " ",
-            short_id(record),
-            record.condition,
-            f"{record.profile}/{record.backend}",
-            status_text(row.status),
-            summary["stage"] or "-",
-            summary["progress"],
-            summary["eta"],
-            latest,
-            sparkline(row.spark),
-            format_score(row.pass1),
-        ]
+    def _relayout(self) -> bool:
+        """Fit the columns to the terminal's width and the runs; rebuild the table if they change."""
+        table = self.query_one(DataTable)
+        width = self.app.size.width - table.styles.scrollbar_size_vertical
+        layout = plan_layout(width, (row.record for row in self.rows.values()), self.app.store.root, time.time())
+        if layout == self.table_layout:
+            return False
+        self.table_layout = layout
+        self._fill(list(self.rows.values()), new_columns=True)
+        return True
+
+    def _cells(self, row: RunRow, now: float) -> dict:
+        """The cells of the columns on screen, by column key."""
+        cells = row_cells(row, self.table_layout.plan, self.app.store.root, now, row.record.id in self.selected)
+        return {key: cells[key] for key, _ in self.table_layout.columns}
+
+    def _add_row(self, row: RunRow, now: float) -> None:
+        cells = self.shown[row.record.id] = self._cells(row, now)
+        self.query_one(DataTable).add_row(*cells.values(), key=row.record.id)
 
     def _passes(self, row: RunRow) -> bool:
         if not self.filter_text:
@@ -144,18 +141,20 @@ class RunsScreen(Screen):
         hay = f"{record.id} {record.condition} {row.status} {record.profile} {record.backend} {record.stage or ''}"
         return all(word in hay.lower() for word in self.filter_text.lower().split())
 
-    def _fill(self, rows: list[RunRow]) -> None:
+    def _fill(self, rows: list[RunRow], *, new_columns: bool = False) -> None:
         """(Re)build the table in the current sort order, keeping the cursor on the same run."""
         table = self.query_one(DataTable)
         current = self.cursor_run_id()
         key = SORTS[self.sort_index][1]
         rows = sorted((r for r in rows if self._passes(r)), key=key)
         now = time.time()
-        table.clear()
+        table.clear(columns=new_columns)
+        if new_columns:
+            for column, width in self.table_layout.columns:
+                table.add_column(LABELS[column], key=column, width=width)
         self.shown = {}
         for r in rows:
-            cells = self.shown[r.record.id] = self._cells(r, now)
-            table.add_row(*cells, key=r.record.id)
+            self._add_row(r, now)
         if current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         self._update_title()
@@ -210,7 +209,7 @@ class RunsScreen(Screen):
             return
         self.selected ^= {run_id}
         table = self.query_one(DataTable)
-        mark = self.shown[run_id][0] = "●" if run_id in self.selected else " "
+        mark = self.shown[run_id]["sel"] = SELECTED if run_id in self.selected else " "
         table.update_cell(run_id, "sel", mark)
         table.action_cursor_down()
         self._update_title()

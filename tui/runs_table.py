@@ -1,0 +1,140 @@
+"""What the runs table shows: each run's cells, and which columns fit the terminal at what widths.
+
+Column widths come only from the terminal's width and the run records, which arrive with their
+rows. Values read later or changing every second (latest, trend, pass@1, ETA) fill columns sized
+in advance, so the table keeps its layout once it is on screen, whatever order the data came in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from rich.text import Text
+
+from core.runstore import Run, RunRecord
+from core.runview import format_progress, run_summary
+from tui.feeds import RunRow
+from tui.widgets.styles import sparkline, status_text
+
+GUTTER = 1          # blank cells after every column; the table's own cell padding is off
+LABELS = {"sel": " ", "run": "run", "condition": "condition", "where": "profile/backend", "status": "status",
+          "stage": "stage", "progress": "progress", "eta": "ETA", "latest": "latest", "trend": "trend",
+          "pass1": "pass@1"}
+# The widest text of the columns whose content does not depend on the runs: "succeeded", a
+# duration ("59m59s"), "reward -0.812" (see format_latest) and a score ("100.0").
+FIXED_WIDTHS = {"sel": 1, "status": 9, "eta": 6, "latest": 13, "pass1": 5}
+LATEST_WIDTH = FIXED_WIDTHS["latest"]
+SELECTED = "●"
+_STAMPED = re.compile(r"\d{4}(\d{4}-\d{4,6})-(\w+)")      # 20250615-120000-ab12 after the condition
+
+
+@dataclass(frozen=True)
+class Plan:
+    where: bool         # show the profile/backend column
+    eta: bool           # show the ETA column
+    id_style: str       # "full" 20250615-120000-ab12, "date" 0615-120000-ab12, "tag" ab12
+    spark: int          # points in the trend sparkline
+
+
+# Widest first; the first that fits the terminal is used. The least useful columns go first, then
+# the run id shrinks (the condition column beside it and the detail screen still name the run).
+PLANS = (
+    Plan(where=True, eta=True, id_style="full", spark=12),
+    Plan(where=False, eta=True, id_style="full", spark=12),
+    Plan(where=False, eta=True, id_style="date", spark=12),
+    Plan(where=False, eta=False, id_style="date", spark=12),
+    Plan(where=False, eta=False, id_style="tag", spark=12),
+    Plan(where=False, eta=False, id_style="tag", spark=8),
+    Plan(where=False, eta=False, id_style="tag", spark=5),
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    plan: Plan
+    columns: tuple[tuple[str, int], ...]       # (column key, width with its gutter), left to right
+
+    @property
+    def width(self) -> int:
+        return sum(width for _, width in self.columns)
+
+
+def short_id(record: RunRecord) -> str:
+    prefix = f"{record.condition}-"
+    return record.id[len(prefix):] if record.id.startswith(prefix) else record.id
+
+
+def display_id(record: RunRecord, style: str) -> str:
+    short = short_id(record)
+    stamped = _STAMPED.fullmatch(short)
+    if stamped is None or style == "full":
+        return short
+    return f"{stamped[1]}-{stamped[2]}" if style == "date" else stamped[2]
+
+
+def format_score(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:.1f}" if value <= 1 else f"{value:.1f}"
+
+
+def format_latest(metric: str | None, value: float | None) -> str:
+    """`reward 0.8123`, with fewer digits where needed to stay within the column."""
+    if metric is None or value is None:
+        return "-"
+    for digits in (4, 3, 2, 1):
+        text = f"{metric} {value:.{digits}g}"
+        if len(text) <= LATEST_WIDTH:
+            break
+    return text
+
+
+def record_cells(record: RunRecord, root: Path, now: float) -> dict[str, str]:
+    """The cells that come from run.json alone."""
+    summary = run_summary(Run(root / record.id, record), now)
+    return {"condition": record.condition, "where": f"{record.profile}/{record.backend}",
+            "stage": summary["stage"] or "-", "progress": summary["progress"], "eta": summary["eta"]}
+
+
+def row_cells(row: RunRow, plan: Plan, root: Path, now: float, selected: bool) -> dict[str, str | Text]:
+    """Every column's cell for one run, keyed by column key (the layout picks which are shown)."""
+    record = row.record
+    return {
+        "sel": SELECTED if selected else " ",
+        "run": display_id(record, plan.id_style),
+        **record_cells(record, root, now),
+        "status": status_text(row.status),
+        "latest": format_latest(row.metric, row.latest),
+        "trend": sparkline(row.spark, plan.spark),
+        "pass1": format_score(row.pass1),
+    }
+
+
+def _progress_room(record: RunRecord) -> int:
+    """Width of the progress cell once the run reaches its total, so the column never grows."""
+    progress = record.progress or {}
+    current = len(format_progress(progress))
+    total = progress.get("total")
+    return max(current, len(format_progress({"step": total, "total": total}))) if total else current
+
+
+def plan_layout(width: int, records: Iterable[RunRecord], root: Path, now: float) -> Layout:
+    """The widest plan whose columns fit in `width` cells (the narrowest one when none fits)."""
+    records = list(records)
+    texts = [record_cells(r, root, now) for r in records]
+    measured = dict(FIXED_WIDTHS)
+    for key in ("condition", "where", "stage"):
+        measured[key] = max((len(t[key]) for t in texts), default=0)
+    measured["progress"] = max((_progress_room(r) for r in records), default=0)
+    layout = None
+    for plan in PLANS:
+        content = {**measured, "trend": plan.spark,
+                   "run": max((len(display_id(r, plan.id_style)) for r in records), default=0)}
+        keys = [key for key in LABELS if (key != "where" or plan.where) and (key != "eta" or plan.eta)]
+        layout = Layout(plan, tuple((key, max(len(LABELS[key]), content[key]) + GUTTER) for key in keys))
+        if layout.width <= width:
+            break
+    return layout
