@@ -89,14 +89,20 @@ def test_kill_9_reads_lost_and_resume_finishes_without_duplicate_steps(runs_dir)
     assert "resuming" in run.log_path.read_text().lower() or (run.checkpoints_dir / "sft").exists()
 
 
-def test_missing_local_dataset_fails_before_training_with_one_line(runs_dir, tmp_path):
-    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_traces", "--profile", "local",
-                 "--set", "datasets.s1k={path: /nonexistent/s1k.jsonl, formatter: s1k}", *QUICK)
+@pytest.mark.parametrize("override,needle", [
+    ("datasets.s1k={path: /nonexistent/s1k.jsonl, formatter: s1k}", "/nonexistent/s1k.jsonl"),
+    ("datasets.s1k={hub: simplescaling/s1K-1.1, split: train, formatter: s1k}", "datasets.s1k.path"),
+    ("model.name=no-such-org/no-such-model", "no-such-org/no-such-model"),
+], ids=["missing local file", "unreachable hub dataset", "unloadable model"])
+def test_bad_input_fails_before_training_with_one_line(runs_dir, override, needle):
+    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_traces", "--profile", "local", "--set", override, *QUICK,
+                 env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
     assert proc.returncode == 1
-    assert "/nonexistent/s1k.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
     (run,) = RunStore(runs_dir).list()
-    assert run.record.status == "failed" and "/nonexistent/s1k.jsonl" in run.record.error
-    assert not run.checkpoints_dir.exists() and not run.metrics_path.exists()
+    assert run.record.status == "failed" and needle in run.record.error
+    assert not run.checkpoints_dir.exists() and not run.metrics_path.exists() and not run.eval_dir.exists()
 
 
 def test_unknown_reward_is_refused_before_any_run_exists(runs_dir):
