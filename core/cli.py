@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("run", metavar="RUN")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("-n", "--lines", type=int, default=None, help="only the last N lines")
+    logs.add_argument("--modal", action="store_true", help="read a Modal run's output from Modal's log service")
 
     cancel = sub.add_parser("cancel", help="stop a run and its children")
     cancel.add_argument("runs", nargs="+", metavar="RUN")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.backends import modal_backend
 from core.backends.modal_backend import ModalBackend, check_config, modal_token_configured
 from core.config import load_study, resolve, resolve_full, snapshot_text
 from core.errors import RdtuiError
@@ -132,3 +133,54 @@ def test_refresh_records_a_driver_that_died_without_recording_its_end(modal_run,
     record = modal_run.reload()
     assert record.status == "failed" and record.error == "Modal call fc-1 failed: FunctionTimeoutError"
     assert record.finished_at is not None
+
+
+class _Entry:
+    def __init__(self, message: str):
+        self.message = message
+
+
+class _Logs:
+    """Modal's FunctionCall.logs, standing in for its log service."""
+
+    def __init__(self, messages: list[str], calls: list[tuple]):
+        self.messages, self.calls = messages, calls
+
+    def tail(self, entries):
+        self.calls.append(("tail", entries))
+        return iter(_Entry(m) for m in self.messages[-entries:])
+
+    def fetch(self):
+        self.calls.append(("fetch",))
+        return iter(_Entry(m) for m in self.messages)
+
+    def stream(self):
+        self.calls.append(("stream",))
+        return iter(_Entry(m) for m in self.messages)
+
+
+def test_logs_from_modal_read_the_current_stage_call(modal_run, monkeypatch, capsys):
+    from core.cli import main
+
+    run = modal_run
+    run.update(extra={**run.record.extra, "stage_call_id": "fc-stage"})
+    calls: list[tuple] = []
+    asked: list[str] = []
+
+    def fake_call(call_id):
+        asked.append(call_id)
+        return type("Call", (), {"logs": _Logs(["step 1\n", "step 2\n", "step 3\n"], calls)})()
+
+    monkeypatch.setattr(modal_backend, "function_call", fake_call)
+    runs_dir = str(run.dir.parent)
+    assert main(["--runs-dir", runs_dir, "logs", run.id, "--modal", "-n", "2"]) == 0
+    assert capsys.readouterr().out == "step 2\nstep 3\n"
+    assert main(["--runs-dir", runs_dir, "logs", run.id, "--modal", "-f"]) == 0
+    assert capsys.readouterr().out == "step 1\nstep 2\nstep 3\n"
+    assert asked == ["fc-stage", "fc-stage"] and calls == [("tail", 2), ("stream",)]
+
+
+def test_logs_from_modal_refuse_a_local_run(runs_dir):
+    run = RunStore(runs_dir).create("baseline", "local", "local", "")
+    proc = rdtui("--runs-dir", str(runs_dir), "logs", run.id, "--modal")
+    assert proc.returncode == 2 and "--modal is for Modal runs" in proc.stderr

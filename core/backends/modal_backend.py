@@ -22,7 +22,7 @@ import time
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from core.backends.sync import ModalVolumeFolder, launch_number, sync_run
 from core.errors import RdtuiError
@@ -221,8 +221,6 @@ class ModalBackend:
         run.update(modal_call_id=call.object_id)
 
     def cancel(self, run: Run) -> None:
-        import modal
-
         self._last_refresh.pop(run.id, None)
         self.refresh(run)
         record = run.reload()
@@ -231,7 +229,7 @@ class ModalBackend:
         # Cancelling (not killing) the calls lets the containers record the cancel on the Volume.
         for call_id in (record.extra.get("stage_call_id"), record.modal_call_id):
             if call_id:
-                modal.FunctionCall.from_id(call_id).cancel()
+                function_call(call_id).cancel()
         run.update(status="cancelled", finished_at=time.time())
 
     def resume(self, run: Run) -> None:
@@ -242,6 +240,18 @@ class ModalBackend:
         settings = JobSettings.from_config(run.config())
         deploy(settings)
         self._spawn(run, settings)
+
+    def log_lines(self, run: Run, *, follow: bool = False, entries: int | None = None) -> Iterator[str]:
+        """The run's output as Modal's own log service holds it: the current stage's call (where the
+        training prints), else the driver's. `follow` streams until the call ends."""
+        record = run.reload()
+        call_id = record.extra.get("stage_call_id") or record.modal_call_id
+        if not call_id:
+            raise RdtuiError(f"run {run.id} has no Modal call yet")
+        logs = function_call(call_id).logs
+        source = logs.stream() if follow else logs.tail(entries) if entries else logs.fetch()
+        for entry in source:
+            yield entry.message
 
     # -- status --------------------------------------------------------------------------------------
 
@@ -267,14 +277,20 @@ class ModalBackend:
             run.update(status=status, error=error, finished_at=time.time())
 
 
+def function_call(call_id: str):
+    """A Modal FunctionCall by id (the seam tests stand in for)."""
+    import modal
+
+    return modal.FunctionCall.from_id(call_id)
+
+
 def driver_outcome(call_id: str) -> tuple[bool, str, str | None]:
     """(ended, final status, error) of a driver call, as Modal reports it."""
-    import modal
     from modal.exception import InputCancellation, OutputExpiredError
     from modal.exception import TimeoutError as StillRunning
 
     try:
-        status = modal.FunctionCall.from_id(call_id).get(timeout=0)
+        status = function_call(call_id).get(timeout=0)
     except OutputExpiredError:
         return True, "failed", "the Modal call ended without recording the run's end (its result has expired)"
     except StillRunning:

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+from core.cli import UsageError
 from core.logtail import read_last_lines
 from core.runstore import FINISHED, RunStore
 from core.paths import default_runs_dir
@@ -15,6 +16,8 @@ POLL_SECONDS = 0.5
 
 def main(args) -> int:
     run = RunStore(default_runs_dir(args.runs_dir)).get(args.run)
+    if args.modal:
+        return _from_modal(run, args)
     path = run.log_path
     out = sys.stdout.buffer
     if args.lines is not None:
@@ -32,6 +35,17 @@ def main(args) -> int:
         if finished:
             return 0
         time.sleep(POLL_SECONDS)
+
+
+def _from_modal(run, args) -> int:
+    from core.backends import get_backend
+
+    if run.record.backend != "modal":
+        raise UsageError(f"run {run.id} runs on the {run.record.backend} backend; --modal is for Modal runs")
+    for message in get_backend("modal").log_lines(run, follow=args.follow, entries=args.lines):
+        sys.stdout.write(message)
+        sys.stdout.flush()
+    return 0
 
 
 def _copy_from(path, offset: int, out) -> int:
