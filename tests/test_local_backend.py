@@ -110,3 +110,26 @@ def test_unknown_reward_is_refused_before_any_run_exists(runs_dir):
                  "--set", "grpo.reward_weights={correctness: 1.0, brevity: 0.5}")
     assert proc.returncode == 2 and "unknown reward 'brevity'" in proc.stderr
     assert RunStore(runs_dir).list() == []
+
+
+def test_ctrl_c_while_following_detaches_and_the_run_goes_on(runs_dir):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "run", "grpo_only",
+                             "--profile", "local", "--set", "grpo.max_steps=500", *QUICK],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("launched grpo_only-")
+        run = wait_for(lambda: (RunStore(runs_dir).list() or [None])[0])
+        wait_for(lambda: run.reload().status == "running")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "detached" in out
+        time.sleep(1)
+        assert status(runs_dir, run.id) == "running"     # Ctrl-C left the run alone
+    finally:
+        proc.kill()
+        rdtui("--runs-dir", str(runs_dir), "cancel", RunStore(runs_dir).list()[0].id)
