@@ -17,9 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Select, Static, Tree
+from textual.widgets import Input, Select, Static, Tree
 
 from tui.config_edit import Checked, check, display_path, overrides_path, set_value, unified_diff, write_atomic
+from tui.widgets.footer import KeysFooter
 
 LAYER_STYLES = {"override": "bold yellow", "defaults": "dim", "datasets": "dim", "study": "dim", "selection": "dim"}
 
@@ -75,7 +76,7 @@ class ConfigEditorScreen(Screen):
         yield Tree("config", id="editor-tree")
         yield Static("Reading the config…", id="editor-messages", markup=False)
         yield Input(id="editor-edit")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#editor-edit").display = False

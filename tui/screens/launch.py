@@ -13,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Input, Select, SelectionList, Static
+from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from tui.config_edit import overrides_path
+from tui.widgets.footer import KeysFooter
 
 
 def describe_cost(cost: Any) -> str:
@@ -79,7 +80,7 @@ class LaunchScreen(Screen):
                 yield Checkbox("use .rdtui/overrides.yaml", value=True, id="launch-use-overrides")
             with VerticalScroll(id="launch-plan"):
                 yield Static("Reading the config…", id="launch-plan-text")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#launch-use-overrides").display = overrides_path(self.app.config_path).exists()

@@ -9,7 +9,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
+
+from tui.widgets.footer import KeysFooter
 
 EXPORTS = {"md": "results.md", "csv": "results.csv", "json": "results.json"}
 
@@ -79,7 +81,7 @@ class ResultsScreen(Screen):
         yield Static(" Results", classes="screen-title")
         yield Static("Collecting results…", classes="pane-status", id="results-status", markup=False)
         yield DataTable(id="results-table", cursor_type="cell")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.action_reload()

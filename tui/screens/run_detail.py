@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from core.errors import RunNotFound
 from core.runstore import Run, RunRecord, read_record
@@ -16,6 +16,7 @@ from tui.logsource import LogChunk
 from tui.widgets.configview import ConfigPane
 from tui.widgets.curves import CurvesPane
 from tui.widgets.evalview import EvalPane
+from tui.widgets.footer import KeysFooter
 from tui.widgets.logpane import LogPane
 from tui.widgets.samples import SamplesPane
 from tui.widgets.styles import STATUS_STYLES
@@ -52,6 +53,7 @@ class RunDetailScreen(Screen):
         self.record: RunRecord | None = None
         self.status: str | None = None
         self.deleted = False
+        self.built = {"curves", "log"}      # tabs whose pane exists (see _build_pane)
 
     def compose(self) -> ComposeResult:
         root = self.app.store.root
@@ -61,33 +63,27 @@ class RunDetailScreen(Screen):
                 labels[run_id] = run_label(read_record(root / run_id), run_id)
             except RunNotFound:
                 labels[run_id] = run_id
-        run_dir = root / self.run_id
         yield Static(Text(f" {self.run_id}"), id="detail-status")
         with TabbedContent(id="detail-tabs"):
             with TabPane("1 Curves", id="curves"):
                 yield CurvesPane(labels, id="curves-pane")
             with TabPane("2 Log", id="log"):
                 yield LogPane(self._request_older, id="log-pane")
-            with TabPane("3 Samples", id="samples"):
-                yield SamplesPane(id="samples-pane")
-            with TabPane("4 Eval", id="eval"):
-                yield EvalPane(id="eval-pane")
-            with TabPane("5 Config", id="config"):
-                yield ConfigPane(run_dir / "config.yaml", id="config-pane")
-        yield Footer()
+            yield TabPane("3 Samples", id="samples")
+            yield TabPane("4 Eval", id="eval")
+            yield TabPane("5 Config", id="config")
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         root = self.app.store.root
         run_dir = root / self.run_id
         poller = self.app.poller
         self.log_feed = LogFeed(run_dir / "log.txt", self._apply_log)
-        self.feeds = [
+        self.feeds = [      # polled in this order: the log's tail is quick, long metrics are not
             poller.add(RecordFeed(run_dir, self._apply_record)),
+            poller.add(self.log_feed),
             *(poller.add(MetricsFeed(run_id, root / run_id / "metrics.jsonl", self._apply_metrics))
               for run_id in self.run_ids),
-            poller.add(self.log_feed),
-            poller.add(JsonlFeed(run_dir / "samples.jsonl", self._apply_samples)),
-            poller.add(EvalFeed(run_dir / "eval", self.query_one(EvalPane).apply)),
         ]
         self.set_interval(1.0, self._tick_clock)
         self._focus_pane("curves")
@@ -163,16 +159,38 @@ class RunDetailScreen(Screen):
     def _active_tab(self) -> str:
         return self.query_one(TabbedContent).active
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "curves":
             self.query_one(CurvesPane).redraw()
+        await self._build_pane(event.pane.id)
 
-    def action_tab(self, index: int) -> None:
+    async def action_tab(self, index: int) -> None:
         self.query_one(TabbedContent).active = TABS[index]
+        await self._build_pane(TABS[index])
         self._focus_pane(TABS[index])
 
-    def action_step_tab(self, step: int) -> None:
-        self.action_tab((TABS.index(self._active_tab()) + step) % len(TABS))
+    async def _build_pane(self, tab: str) -> None:
+        """Samples, Eval and Config are built, and their files followed, when first shown: opening
+        a run costs the Curves and Log tabs only."""
+        if tab in self.built:
+            return
+        self.built.add(tab)
+        run_dir = self.app.store.root / self.run_id
+        feed: Feed | None = None
+        if tab == "samples":
+            pane = SamplesPane(id="samples-pane")
+            feed = JsonlFeed(run_dir / "samples.jsonl", self._apply_samples)
+        elif tab == "eval":
+            pane = EvalPane(id="eval-pane")
+            feed = EvalFeed(run_dir / "eval", pane.apply)
+        else:
+            pane = ConfigPane(run_dir / "config.yaml", id="config-pane")
+        await self.query_one(f"TabPane#{tab}", TabPane).mount(pane)
+        if feed is not None:
+            self.feeds.append(self.app.poller.add(feed))
+
+    async def action_step_tab(self, step: int) -> None:
+        await self.action_tab((TABS.index(self._active_tab()) + step) % len(TABS))
 
     def _focus_pane(self, tab: str) -> None:
         targets = {"curves": "#curve-plots", "log": "#log-view", "samples": "#samples-list",
