@@ -9,11 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from core.hub import go_offline_if_unreachable
 from core.pipeline import execute_run
 from core.runstore import Run
 
 
 def main(argv: list[str]) -> int:
+    if go_offline_if_unreachable():
+        print("[rdtui] the Hugging Face hub cannot be reached: offline mode (local cache and paths only)", flush=True)
     run = Run(Path(argv[0]))
     status = execute_run(run, resume="--resume" in argv[1:])
     return 0 if status == "succeeded" else 1

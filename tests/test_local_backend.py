@@ -133,3 +133,26 @@ def test_ctrl_c_while_following_detaches_and_the_run_goes_on(runs_dir):
     finally:
         proc.kill()
         rdtui("--runs-dir", str(runs_dir), "cancel", RunStore(runs_dir).list()[0].id)
+
+
+def test_unreachable_hub_fails_at_once_instead_of_retrying(runs_dir):
+    # A hub endpoint that refuses connections stands in for a machine without network; the worker
+    # notices before the hub libraries load and goes offline instead of letting them retry.
+    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_traces", "--profile", "local",
+                 "--set", "datasets.s1k={hub: rdtui-tests/no-such-dataset, split: train, formatter: s1k}", *QUICK,
+                 env={"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "HF_DATASETS_OFFLINE": ""})
+    assert proc.returncode == 1 and "datasets.s1k.path" in proc.stderr
+    (run,) = RunStore(runs_dir).list()
+    assert "offline mode" in run.log_path.read_text()
+
+
+def test_hub_probe_switches_to_offline_mode(monkeypatch):
+    from core import hub
+
+    for name in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert not hub.hub_reachable(timeout=1)
+    assert hub.go_offline_if_unreachable()
+    assert all(os.environ[name] == "1" for name in hub.OFFLINE_VARIABLES)
+    assert not hub.go_offline_if_unreachable()       # already offline: nothing to probe

@@ -161,6 +161,9 @@ def quick_look(evaluation) -> None:
 
 def main(args) -> int:
     from core.config import snapshot_text
+    from core.hub import go_offline_if_unreachable
+
+    go_offline_if_unreachable()          # before the hub libraries load: they read it at import
     from core.evaluation.stage import Evaluation
 
     store = RunStore(default_runs_dir(args.runs_dir))
