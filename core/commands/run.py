@@ -37,13 +37,10 @@ def main(args) -> int:
 
 
 def _confirm_cost(plan) -> None:
-    total = 0.0
-    for estimate in plan.cost:
-        if estimate is None:
-            continue
-        print(str(estimate))
-        total += getattr(estimate, "total_usd", 0.0)
-    print(f"estimated total: ${total:,.2f}")
+    estimates = [e for e in plan.cost if e is not None]
+    for estimate in estimates:
+        print(estimate)
+    print(f"estimated total: ${sum(e.total_usd for e in estimates):,.2f}")
     if not sys.stdin.isatty():
         raise UsageError("launching on Modal costs money: pass --yes to confirm without a terminal")
     if input("launch? [y/N] ").strip().lower() not in ("y", "yes"):

@@ -44,10 +44,13 @@ def grade_problem(problem: Problem, completions: list[Completion], prefill: str,
         texts.append(text)
         if completion.finish_reason == "length":
             # Cut off by max_new_tokens: scored 0 whatever it holds, never by a number mid-thought.
-            extracted.append(None), correct.append(False), rules.append("length")
-            continue
-        verdict = grade(text, problem.gold, benchmark=problem.kind, allow_last_number=allow_last_number)
-        extracted.append(verdict.extracted), correct.append(verdict.correct), rules.append(verdict.rule)
+            answer, verdict_correct, rule = None, False, "length"
+        else:
+            verdict = grade(text, problem.gold, benchmark=problem.kind, allow_last_number=allow_last_number)
+            answer, verdict_correct, rule = verdict.extracted, verdict.correct, verdict.rule
+        extracted.append(answer)
+        correct.append(verdict_correct)
+        rules.append(rule)
     return ProblemResult(id=problem.id, prompt_hash=problem.prompt_hash, gold=problem.gold, completions=texts,
                          extracted=extracted, correct=correct, rules=rules,
                          tokens=[c.tokens for c in completions], finish_reasons=[c.finish_reason for c in completions])
