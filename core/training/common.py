@@ -54,11 +54,22 @@ def trainer_arguments(cfg, stage_cfg, run, output_dir: Path) -> dict[str, Any]:
         "bf16": dtype == torch.bfloat16,
         "fp16": dtype == torch.float16,
         # Checkpointing activations saves GPU memory on the real model; on CPU it only costs time.
-        "activation_checkpointing": cuda,
+        _checkpointing_field(): cuda,
         "use_cpu": not cuda,
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
     }
+
+
+def _checkpointing_field() -> str:
+    """transformers 5.24 renamed `gradient_checkpointing` to `activation_checkpointing`; GPU images
+    that pin an older transformers only know the old name."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
 def last_checkpoint(output_dir: Path) -> str | None:
