@@ -27,13 +27,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - product
 
 
-def mean_pass_at_k(counts: Sequence[tuple[int, int]], k: int) -> float:
-    """The benchmark's pass@k: the mean over problems of pass_at_k(n, c, k), from (n, c) pairs."""
-    if not counts:
-        raise ValueError("no problems to score")
-    return sum(pass_at_k(n, c, k) for n, c in counts) / len(counts)
-
-
 def maj_at_k(
     answers: Sequence[Hashable | None],
     correct: Sequence[bool],

@@ -9,7 +9,7 @@ from math import comb
 
 import pytest
 
-from core.scores import maj_at_k, mean_pass_at_k, pass_at_k, score_with_interval, wilson_interval
+from core.scores import maj_at_k, pass_at_k, score_with_interval, wilson_interval
 
 
 def _enumerated(n: int, c: int, k: int) -> float:
@@ -43,10 +43,6 @@ def test_pass_at_k_rejects_k_above_n():
         pass_at_k(4, 1, 8)
     with pytest.raises(ValueError):
         pass_at_k(4, 5, 1)
-
-
-def test_mean_pass_at_k_over_problems():
-    assert mean_pass_at_k([(4, 0), (4, 4), (4, 2)], 1) == pytest.approx((0 + 1 + 0.5) / 3)
 
 
 def test_maj_at_k_votes_on_equivalent_answers():
