@@ -78,6 +78,14 @@ def last_checkpoint(output_dir: Path) -> str | None:
     return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
 
 
+def resume_point(stage: str, output_dir: Path, resume: bool) -> str | None:
+    """The checkpoint a resumed stage continues from (None: start fresh), said in the run's log."""
+    checkpoint = last_checkpoint(output_dir) if resume else None
+    if checkpoint is not None:
+        print(f"[rdtui] resuming {stage} from {Path(checkpoint).name}", flush=True)
+    return checkpoint
+
+
 def save_final(trainer, tokenizer, target: Path) -> Path:
     """Save the trained model (or adapter) and tokenizer; publish the folder with one rename."""
     staging = target.with_name(f".{target.name}.tmp")

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.data.registry import build_grpo_dataset
 from core.errors import RdtuiError
 from core.models.loading import lora_config, load_model_and_tokenizer
-from core.training.common import check_wandb, last_checkpoint, on_cuda, save_final, trainer_arguments
+from core.training.common import check_wandb, on_cuda, resume_point, save_final, trainer_arguments
 from core.training.telemetry import RewardRecorder, TelemetryCallback
 
 STAGE = "grpo"
@@ -113,5 +113,5 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
         peft_config=peft_config,
         callbacks=[telemetry],
     )
-    trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints) if resume else None)
+    trainer.train(resume_from_checkpoint=resume_point(STAGE, checkpoints, resume))
     return save_final(trainer, tokenizer, final)

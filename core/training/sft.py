@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.data.registry import build_sft_dataset, dataset_spec, load_dataset_rows
 from core.models.loading import lora_config, load_model_and_tokenizer
-from core.training.common import check_wandb, last_checkpoint, save_final, trainer_arguments
+from core.training.common import check_wandb, resume_point, save_final, trainer_arguments
 from core.training.telemetry import TelemetryCallback, generation_sampler
 
 STAGE = "sft"
@@ -65,5 +65,5 @@ def run_sft(cfg, run, *, init_model: str | Path | None = None, resume: bool = Fa
         peft_config=lora_config(cfg.lora) if cfg.lora.enabled else None,
         callbacks=[telemetry],
     )
-    trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints) if resume else None)
+    trainer.train(resume_from_checkpoint=resume_point(STAGE, checkpoints, resume))
     return save_final(trainer, tokenizer, final)
