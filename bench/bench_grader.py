@@ -1,6 +1,6 @@
 """Completions graded per second: this grader vs Math-Verify alone, GSM8K-style and MATH-style.
 
-Completions are built from the real benchmark files in ../shared/data: R1-style traces (a think
+Completions are built from the benchmark files shipped in core/data/benchmarks: R1-style traces (a think
 block holding the reference solution and distractor numbers, then an answer region) with the
 final answer written the ways models write it (boxed, dollars, units, thousands separators,
 "the answer is"), a quarter of them wrong. Each figure is the median of several interleaved passes
@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.grading import grade, symbolic_stats, warm_up  # noqa: E402
 from core.grading.equivalence import equivalent  # noqa: E402
 from core.grading.normalize import clean  # noqa: E402
+from core.paths import BUILTIN_DATA_DIR  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = BUILTIN_DATA_DIR
 
 
 def _gsm8k_cases(rng: random.Random) -> list[tuple[str, str]]:

@@ -34,8 +34,7 @@ QWEN3_1_7B = dict(hidden_size=2048, num_hidden_layers=28, num_attention_heads=16
 SMOKE = dict(QWEN3_1_7B, hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
              intermediate_size=256, head_dim=32)
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-DATA_CANDIDATES = [REPO.parent / "shared" / "data" / "gsm8k_test.jsonl", REPO / "shared" / "data" / "gsm8k_test.jsonl",
-                   REPO / "bench" / "data" / "gsm8k_test.jsonl"]
+DATA_CANDIDATES = [REPO / "core" / "data" / "benchmarks" / "gsm8k_test.jsonl", REPO / "bench" / "data" / "gsm8k_test.jsonl"]
 
 
 def parse_args() -> argparse.Namespace:

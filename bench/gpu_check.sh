@@ -6,7 +6,7 @@
 #
 #   bench/gpu_check.sh [--data PATH/gsm8k_test.jsonl] [--json OUT.json] [any gpu_check.py option]
 #
-# The GSM8K test file is looked for in ../shared/data, shared/data and bench/data; a device machine
+# The GSM8K test file is looked for in core/data/benchmarks and bench/data; a device machine
 # that receives only this checkout needs it copied into bench/data/ (or passed with --data).
 # Takes about 2-4 minutes on an H100; GPU_CHECK_TIMEOUT (seconds, default 360) bounds it.
 set -euo pipefail

@@ -12,3 +12,12 @@ def default_runs_dir(cli_value: str | None = None) -> Path:
 
 def default_config_path(cli_value: str | None = None) -> Path:
     return Path(cli_value or os.environ.get("RDTUI_CONFIG") or "config.yaml")
+
+
+BUILTIN_DATA_PREFIX = "builtin:"
+BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data" / "benchmarks"
+
+
+def builtin_data_path(name: str) -> Path:
+    """A benchmark file shipped inside the package (GSM8K and MATH-500 test sets, see its README)."""
+    return BUILTIN_DATA_DIR / name

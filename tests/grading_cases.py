@@ -14,7 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from core.paths import BUILTIN_DATA_DIR
+
+DATA = BUILTIN_DATA_DIR
 GSM8K_GOLDS_USED = 20
 
 

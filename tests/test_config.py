@@ -63,7 +63,7 @@ def test_profile_dataset_entry_replaces_the_study_entry():
     spec = cfg.datasets["s1k"]
     assert spec.synthetic == "traces" and spec.hub is None
     gsm = cfg.datasets["gsm8k_test"]
-    assert gsm.path and Path(gsm.path).is_absolute() and gsm.path.endswith("shared/data/gsm8k_test.jsonl")
+    assert gsm.path and Path(gsm.path).is_absolute() and gsm.path.endswith("core/data/benchmarks/gsm8k_test.jsonl")
 
 
 def test_overrides_file_layer(tmp_path):

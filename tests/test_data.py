@@ -16,9 +16,10 @@ from core.config.schema import DatasetSpec
 from core.data import formatters, synthetic
 from core.data.registry import build_grpo_dataset, build_sft_dataset, load_dataset_rows
 from core.errors import RdtuiError
+from core.paths import BUILTIN_DATA_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+BENCHMARKS = BUILTIN_DATA_DIR
 
 
 def test_orca_math_row_is_answer_only():
@@ -57,7 +58,7 @@ def test_gsm8k_row_gold_and_completion():
 
 
 def test_real_gsm8k_test_file_formats_every_row():
-    rows = [json.loads(line) for line in (SHARED / "gsm8k_test.jsonl").open()]
+    rows = [json.loads(line) for line in (BENCHMARKS / "gsm8k_test.jsonl").open()]
     formatted = [formatters.gsm8k(r) for r in rows]
     assert len(formatted) == 1319
     assert formatted[0].answer == "18"
@@ -66,7 +67,7 @@ def test_real_gsm8k_test_file_formats_every_row():
 
 
 def test_real_math500_file_keeps_the_answer_column():
-    rows = [json.loads(line) for line in (SHARED / "math500_test.jsonl").open()]
+    rows = [json.loads(line) for line in (BENCHMARKS / "math500_test.jsonl").open()]
     formatted = [formatters.math500(r) for r in rows]
     assert len(formatted) == 500
     assert [f.answer for f in formatted] == [r["answer"].strip() for r in rows]
@@ -81,10 +82,10 @@ def test_local_jsonl_and_parquet_give_the_same_rows(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    records = [json.loads(line) for line, _ in zip((SHARED / "gsm8k_test.jsonl").open(), range(20))]
+    records = [json.loads(line) for line, _ in zip((BENCHMARKS / "gsm8k_test.jsonl").open(), range(20))]
     parquet = tmp_path / "gsm8k.parquet"
     pq.write_table(pa.Table.from_pylist(records), parquet)
-    from_jsonl = load_dataset_rows(_spec(path=str(SHARED / "gsm8k_test.jsonl"), formatter="gsm8k", limit=20),
+    from_jsonl = load_dataset_rows(_spec(path=str(BENCHMARKS / "gsm8k_test.jsonl"), formatter="gsm8k", limit=20),
                                    "eval", name="gsm8k_test")
     from_parquet = load_dataset_rows(_spec(path=str(parquet), formatter="gsm8k"), "eval", name="gsm8k_test")
     assert from_jsonl == from_parquet and len(from_jsonl) == 20

@@ -16,7 +16,7 @@ T0 = 1_750_000_000.0
 
 
 def study_copy(tmp_path: Path) -> Path:
-    """config.yaml copied beside the shared data folder layout it refers to (../shared/data)."""
+    """config.yaml copied into a folder of its own (its benchmark paths are `builtin:`, so they still resolve)."""
     folder = tmp_path / "study"
     folder.mkdir()
     shutil.copy(REPO / "config.yaml", folder / "config.yaml")

@@ -27,7 +27,7 @@ from core.config.layers import (
 )
 from core.config.schema import DatasetSpec, ResolvedConfig
 from core.config.source import load_yaml_file
-from core.paths import default_config_path
+from core.paths import BUILTIN_DATA_PREFIX, builtin_data_path, default_config_path
 
 __all__ = [
     "ConfigError", "ConfigIssue", "DatasetSpec", "Leaf", "Provenance", "Resolution", "ResolvedConfig", "Study",
@@ -100,11 +100,14 @@ def resolve(study: Study, condition: str, profile: str, overrides: list[str] | N
 
 
 def _absolutize_paths(layered: Layered, base: Path) -> None:
-    """Local dataset paths are relative to the config file, so runs work from any directory."""
+    """Local dataset paths are relative to the config file, so runs work from any directory;
+    `builtin:NAME` names a benchmark file shipped inside the package."""
     for path, leaf in layered.leaves.items():
         if path[0] == "datasets" and len(path) == 2 and isinstance(leaf.value, dict):
             local = leaf.value.get("path")
-            if isinstance(local, str) and local and not os.path.isabs(local):
+            if isinstance(local, str) and local.startswith(BUILTIN_DATA_PREFIX):
+                leaf.value["path"] = str(builtin_data_path(local[len(BUILTIN_DATA_PREFIX):]))
+            elif isinstance(local, str) and local and not os.path.isabs(local):
                 leaf.value["path"] = os.path.normpath(base / local)
 
 
