@@ -19,7 +19,7 @@ from core.backends.sync import STATE_FILE, sync_run
 from core.jsonl import JsonlTail, read_jsonl
 from core.runstore import RunRecord, read_record, write_record
 from tests.conftest import REPO
-from tests.volume_standin import FolderVolume, append
+from tests.volume_standin import FolderVolume, HostileVolume, append
 
 RUN_ID = "grpo_only-20260101-000000-abcd"
 
@@ -197,3 +197,120 @@ def test_killing_the_sync_process_at_random_moments_loses_and_repeats_nothing(tm
     sync_run(volume, RUN_ID, local)
     same_tree(remote, local, ["metrics.jsonl", "log.txt"])
     assert [r["step"] for r in read_jsonl(local / "metrics.jsonl")] == list(range(1, line + 1))
+
+
+# -- nothing remote is trusted -------------------------------------------------------------------------------------
+
+def hostile_record(**fields) -> bytes:
+    data = {"id": RUN_ID, "condition": "grpo_only", "profile": "modal", "backend": "modal", "status": "running",
+            "created_at": 1.0, "extra": {"launch": 1}}
+    data.update(fields)
+    return json.dumps(data).encode()
+
+
+def test_remote_names_that_leave_the_run_folder_are_refused_and_counted(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    store = tmp_path / "store"
+    other_run = store / "sft_traces-20260101-000000-ffff"
+    other_run.mkdir(parents=True)
+    (other_run / "config.yaml").write_text("mine\n")
+    local = store / RUN_ID
+    prefix = f"runs/{RUN_ID}"
+    hostile = {
+        f"{prefix}/../../../../../{victim}/escaped.jsonl": b"x\n",
+        f"{victim}/absolute.txt": b"x",
+        f"/{prefix}/absolute.jsonl": b"x\n",
+        f"{prefix}/eval/../../sft_traces-20260101-000000-ffff/config.yaml": b"overwritten\n",
+        f"{prefix}/../sft_traces-20260101-000000-ffff/eval/synth_test.json": b"{}",
+        f"{prefix}/log\0.txt": b"x\n",
+        f"{prefix}//log.txt": b"x\n",
+        f"{prefix}/./log.txt": b"x\n",
+        f"runs/{RUN_ID}-other/log.txt": b"x\n",
+        f"{prefix}/eval/good.json": b'{"ok": true}',
+        f"{prefix}/log.txt": b"fine\n",
+        f"{prefix}/run.json": hostile_record(),
+    }
+    result = sync_run(HostileVolume(hostile), RUN_ID, local)
+    assert len(result.refused) == 9, result.refused
+    assert not list(victim.iterdir())
+    assert (other_run / "config.yaml").read_text() == "mine\n" and not (other_run / "eval").exists()
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()) == sorted([
+        "sft_traces-20260101-000000-ffff/config.yaml", f"{RUN_ID}/{STATE_FILE}", f"{RUN_ID}/eval/good.json",
+        f"{RUN_ID}/log.txt", f"{RUN_ID}/run.json"])
+    assert any("NUL" in r for r in result.refused) and any("absolute" in r for r in result.refused)
+
+
+def test_a_local_symlink_is_never_written_through(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    local = tmp_path / "store" / RUN_ID
+    local.mkdir(parents=True)
+    (local / "eval").symlink_to(victim)
+    (local / "log.txt").symlink_to(victim / "log.txt")
+    prefix = f"runs/{RUN_ID}"
+    result = sync_run(HostileVolume({f"{prefix}/eval/synth.json": b"{}", f"{prefix}/log.txt": b"x\n"}), RUN_ID, local)
+    assert len(result.refused) == 2 and all("symlink" in r for r in result.refused)
+    assert not list(victim.iterdir())
+
+
+@pytest.mark.parametrize("record,why", [
+    (b"[]", "not an object"),
+    (hostile_record(id="some-other-run"), "names run"),
+    (hostile_record(status="exploded"), "unknown status"),
+    (hostile_record(created_at="not-a-time"), "created_at"),
+    (hostile_record(finished_at=float("inf")), "finished_at"),
+    (hostile_record(pid="abc"), "pid"),
+    (hostile_record(progress="x"), "progress"),
+    (hostile_record(extra=[1, 2]), "extra"),
+    (hostile_record(extra={"launch": "9"}), "launch"),
+    (hostile_record(extra={"stages_done": "sft"}), "stages_done"),
+    (hostile_record(error=["x"]), "error"),
+    (hostile_record(backend=None), "backend"),
+])
+def test_a_remote_record_of_the_wrong_shape_is_refused_and_the_local_one_kept(tmp_path, record, why):
+    local = tmp_path / "store" / RUN_ID
+    local.mkdir(parents=True)
+    mine = RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal", status="queued",
+                     created_at=5.0, modal_call_id="fc-1", extra={"launch": 1})
+    write_record(local, mine)
+    result = sync_run(HostileVolume({f"runs/{RUN_ID}/run.json": record}), RUN_ID, local)
+    assert not result.record_updated and len(result.refused) == 1 and why in result.refused[0]
+    assert read_record(local).to_dict() == mine.to_dict()
+    from core.runstore import RunStore
+
+    assert [run.id for run in RunStore(local.parent).list()] == [RUN_ID]     # `ls` still sorts the store
+
+
+def test_a_remote_record_never_sets_the_fields_that_pick_a_local_process(tmp_path):
+    import socket
+
+    sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        forged = hostile_record(backend="local", host=socket.gethostname(), pid=sleeper.pid, pid_start=None,
+                                condition="baseline", created_at=2.0)
+        local = tmp_path / "store" / RUN_ID
+        local.mkdir(parents=True)
+        write_record(local, RunRecord(id=RUN_ID, condition="grpo_only", profile="modal", backend="modal",
+                                      status="queued", created_at=5.0, extra={"launch": 1}))
+        assert sync_run(HostileVolume({f"runs/{RUN_ID}/run.json": forged}), RUN_ID, local).record_updated
+        record = read_record(local)
+        assert record.status == "running"            # the remote side does own the status
+        assert (record.backend, record.host, record.pid, record.pid_start) == ("modal", None, None, None)
+        assert (record.condition, record.created_at) == ("grpo_only", 5.0)
+
+        # A run first seen on the Volume (another machine launched it) gets no local process either.
+        fresh = tmp_path / "store2" / RUN_ID
+        sync_run(HostileVolume({f"runs/{RUN_ID}/run.json": forged}), RUN_ID, fresh)
+        record = read_record(fresh)
+        assert (record.backend, record.host, record.pid, record.pid_start) == ("modal", None, None, None)
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_an_oversized_remote_record_is_refused_unread(tmp_path):
+    volume = HostileVolume({f"runs/{RUN_ID}/run.json": b" " * (sync.MAX_RECORD_BYTES + 1)})
+    result = sync_run(volume, RUN_ID, tmp_path / RUN_ID)
+    assert len(result.refused) == 1 and volume.reads == []

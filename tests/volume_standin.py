@@ -48,3 +48,23 @@ def append(path: Path, data: bytes) -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+class HostileVolume:
+    """A Volume listing whatever names and bytes an attacker with the workspace token could put there.
+
+    `files` maps a listed path (any string at all) to its bytes; `read_file` serves them as listed.
+    """
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = dict(files)
+        self.reads: list[str] = []
+
+    def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
+        return [RemoteEntry(name, True, len(data), 1) for name, data in self.files.items()]
+
+    def read_file(self, path: str) -> Iterator[bytes]:
+        self.reads.append(path)
+        if path not in self.files:
+            raise FileNotFoundError(path)
+        yield self.files[path]

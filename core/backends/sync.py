@@ -10,6 +10,12 @@ remote folder and copies:
 - other files (`config.yaml`, `eval/*.json`): replaced whole when their size or mtime changed.
 Checkpoints stay on the Volume (gigabytes; `modal volume get` fetches one when needed).
 
+Nothing remote is trusted (anyone with the workspace token can write the Volume): a remote name is
+used only when it is a plain relative path that stays inside the run folder (no `..`, no absolute
+path, no NUL, no local symlink on the way), and the remote run.json is type-checked field by field;
+the fields that drive local processes (`backend`, `host`, `pid`, `pid_start`) and the run's identity
+are always the local record's. What was refused is counted in `SyncResult.refused`, never raised.
+
 What was copied is kept in `.sync-state.json` in the run folder, written atomically only after the
 data it describes was fsynced, so a sync killed at any point loses nothing and repeats nothing.
 """
@@ -18,13 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
-from core.runstore import RUN_FILE, RunRecord, read_record, write_json_atomic, write_record
+from core.runstore import RUN_FILE, STATUSES, RunRecord, read_record, write_json_atomic, write_record
 from core.errors import RunNotFound
 
 STATE_FILE = ".sync-state.json"
@@ -32,6 +39,9 @@ RUNS_PREFIX = "runs"
 SKIPPED_DIRS = ("checkpoints/",)
 # Bytes just before the copied offset whose digest tells an appended file from a replaced one.
 TAIL_CHECK_BYTES = 256
+MAX_RECORD_BYTES = 1 << 20            # a run.json is a few KB; a bigger remote one is refused unread
+# Fields only this machine may set: they decide which local process `rdtui cancel` signals.
+LOCAL_ONLY_FIELDS = ("id", "condition", "profile", "backend", "host", "pid", "pid_start", "created_at")
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class SyncResult:
     record_updated: bool = False
     remote_missing: bool = False
     remote_status: str | None = None
+    refused: list[str] = field(default_factory=list)     # "remote path: why", for each entry not mirrored
 
 
 class SyncState:
@@ -101,9 +112,11 @@ class SyncState:
         self.path = path
         try:
             data = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):
             data = {}
-        self.files: dict[str, dict[str, Any]] = data.get("files", {})
+        files = data.get("files") if isinstance(data, dict) else None
+        # A damaged state file only costs a full copy: each entry must be an object to be used.
+        self.files: dict[str, dict[str, Any]] = {k: v for k, v in (files or {}).items() if isinstance(v, dict)}
 
     def save(self) -> None:
         write_json_atomic(self.path, {"files": self.files})
@@ -122,8 +135,16 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
     state = SyncState(local_dir / STATE_FILE)
     record_entry = None
     for entry in entries:
-        relpath = entry.path[len(prefix):].lstrip("/") if entry.path.startswith(prefix) else entry.path
+        if entry.path.rstrip("/") == prefix:
+            continue
+        relpath, why = contained_relpath(entry.path, prefix)
+        if relpath is None:
+            result.refused.append(f"{entry.path!r}: {why}")
+            continue
         if not entry.is_file or not _wanted(relpath):
+            continue
+        if not local_target_inside(local_dir, relpath):
+            result.refused.append(f"{entry.path!r}: the local path leaves the run folder (a symlink on the way)")
             continue
         if relpath == RUN_FILE:
             record_entry = entry
@@ -136,8 +157,35 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
             result.files_replaced += 1
     # run.json last: a reader that sees the final status finds every file it describes already here.
     if record_entry is not None:
-        result.record_updated, result.remote_status = _sync_record(remote, record_entry, local_dir)
+        result.record_updated, result.remote_status = _sync_record(remote, record_entry, run_id, local_dir,
+                                                                   result.refused)
     return result
+
+
+def contained_relpath(path: str, prefix: str) -> tuple[str | None, str]:
+    """The path relative to the run folder `prefix`, or (None, why) when it is not plainly inside it."""
+    if not isinstance(path, str) or "\0" in path:
+        return None, "NUL in the name"
+    if path.startswith("/"):
+        return None, "absolute path"
+    if not path.startswith(prefix + "/"):
+        return None, "outside the run folder"
+    relpath = path[len(prefix) + 1:]
+    parts = relpath.split("/")
+    if any(part in ("", ".", "..") for part in parts) or "\\" in relpath:
+        return None, "not a plain relative path ('..', '.', '//' or '\\')"
+    return relpath, ""
+
+
+def local_target_inside(local_dir: Path, relpath: str) -> bool:
+    """Whether writing `local_dir/relpath` stays in `local_dir`: no existing symlink on the way."""
+    current = local_dir
+    for part in relpath.split("/"):
+        current = current / part
+        if current.is_symlink():
+            return False
+    root = os.path.realpath(local_dir)
+    return os.path.realpath(local_dir / relpath).startswith(root + os.sep)
 
 
 def _wanted(relpath: str) -> bool:
@@ -235,16 +283,27 @@ def _replace_whole(path: Path, chunks: Iterable[bytes]) -> None:
         raise
 
 
-def _sync_record(remote: RemoteFolder, entry: RemoteEntry, local_dir: Path) -> tuple[bool, str | None]:
+def _sync_record(remote: RemoteFolder, entry: RemoteEntry, run_id: str, local_dir: Path,
+                 refused: list[str]) -> tuple[bool, str | None]:
+    if entry.size > MAX_RECORD_BYTES:
+        refused.append(f"{entry.path!r}: run.json of {entry.size} bytes (at most {MAX_RECORD_BYTES})")
+        return False, None
     try:
         data = json.loads(_read_from(remote.read_file(entry.path), 0))
-        remote_record = RunRecord.from_dict(data)
-    except (ValueError, TypeError):
+    except ValueError:
         return False, None  # caught mid-write on the remote side: the next pass reads it whole
+    try:
+        remote_record = validate_remote_record(data, run_id)
+    except UntrustedRecord as exc:
+        refused.append(f"{entry.path!r}: {exc}")
+        return False, None
     try:
         local_record = read_record(local_dir)
     except RunNotFound:
         local_record = None
+    except Exception:   # a local record of the wrong shape: the checked remote one replaces it
+        local_record = None
+    _keep_local_fields(remote_record, local_record)
     merged = _merge_record(local_record, remote_record)
     if merged is None:
         return False, remote_record.status
@@ -255,7 +314,63 @@ def _sync_record(remote: RemoteFolder, entry: RemoteEntry, local_dir: Path) -> t
 
 
 def launch_number(record: RunRecord) -> int:
-    return int(record.extra.get("launch", 0))
+    launch = record.extra.get("launch", 0)
+    return launch if isinstance(launch, int) and not isinstance(launch, bool) else 0
+
+
+class UntrustedRecord(ValueError):
+    """A remote run.json that does not have the shape of a run record."""
+
+
+_OPTIONAL_TEXT = ("stage", "description", "error", "modal_call_id", "host")
+_OPTIONAL_TIMES = ("started_at", "finished_at")
+
+
+def validate_remote_record(data: Any, run_id: str) -> RunRecord:
+    """A RunRecord from remote JSON, every field of the type run.json promises, or UntrustedRecord."""
+    if not isinstance(data, dict):
+        raise UntrustedRecord(f"run.json is a {type(data).__name__}, not an object")
+    if data.get("id") != run_id:
+        raise UntrustedRecord(f"run.json names run {data.get('id')!r}, not {run_id!r}")
+    if data.get("status") not in STATUSES:
+        raise UntrustedRecord(f"unknown status {data.get('status')!r}")
+    for key in ("condition", "profile", "backend"):
+        if not isinstance(data.get(key), str):
+            raise UntrustedRecord(f"{key} is not text")
+    for key in _OPTIONAL_TEXT:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise UntrustedRecord(f"{key} is not text")
+    for key in ("created_at", *_OPTIONAL_TIMES):
+        value = data.get(key, 0.0 if key == "created_at" else None)
+        if value is None and key != "created_at":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UntrustedRecord(f"{key} is not a time")
+    for key in ("pid", "pid_start"):
+        if data.get(key) is not None and (isinstance(data[key], bool) or not isinstance(data[key], int)):
+            raise UntrustedRecord(f"{key} is not an integer")
+    for key in ("progress", "extra"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise UntrustedRecord(f"{key} is not an object")
+    extra = data.get("extra") or {}
+    if "launch" in extra and (isinstance(extra["launch"], bool) or not isinstance(extra["launch"], int)):
+        raise UntrustedRecord("extra.launch is not an integer")
+    if not isinstance(extra.get("stages_done", []), list) or not all(
+            isinstance(s, str) for s in extra.get("stages_done", [])):
+        raise UntrustedRecord("extra.stages_done is not a list of stage names")
+    try:
+        return RunRecord.from_dict(data)
+    except TypeError as exc:
+        raise UntrustedRecord(f"run.json has the wrong fields ({exc})") from None
+
+
+def _keep_local_fields(remote: RunRecord, local: RunRecord | None) -> None:
+    """Identity and process fields come from this machine, never from the Volume."""
+    if local is not None:
+        for name in LOCAL_ONLY_FIELDS:
+            setattr(remote, name, getattr(local, name))
+    else:   # a run first seen on the Volume (launched from another machine): no local process is its
+        remote.backend, remote.host, remote.pid, remote.pid_start = "modal", None, None, None
 
 
 def _merge_record(local: RunRecord | None, remote: RunRecord) -> RunRecord | None:
