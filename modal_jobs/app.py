@@ -10,6 +10,10 @@ module builds it from `JobSettings.from_environment()`:
   rebuilds the identical app before Modal looks its function up by name.
 The driver also applies each run's own GPU, timeout and retries per call (`with_options`), so a
 `--set gpu.grpo=A100-80GB` takes effect even when the deployed defaults differ.
+The app's name is `settings.deployed_name` (`rdtui-<digest>` from a launch): each combination of
+settings, secrets and code is a deployment of its own, and running runs never see a redeploy.
+The driver is nonpreemptible (a CPU function may be; GPU ones may not) and small: it runs in the
+`driver` image, without torch; `max_containers` on it is `max_parallel` (runs at once).
 
 Functions: `run_condition` (the driver: a small CPU container that calls the stages in order),
 and `stage_sft`, `stage_grpo`, `stage_eval` (one per stage kind, on that stage's GPU and image).
@@ -33,7 +37,8 @@ from core.backends.modal_backend import (
 )
 from modal_jobs import remote
 
-STAGE_IMAGE = {"sft": "train", "grpo": "grpo", "eval": "train"}
+# Eval runs where vLLM is installed: generation on vLLM is many times faster than `generate`.
+STAGE_IMAGE = {"sft": "train", "grpo": "grpo", "eval": "grpo"}
 
 
 @dataclass
@@ -52,14 +57,15 @@ def build_app(settings: JobSettings) -> JobsApp:
 
     from modal_jobs.images import build_images
 
-    app = modal.App(settings.app_name)
+    app = modal.App(settings.deployed_name)
     volume = modal.Volume.from_name(settings.volume, create_if_missing=True)
     secrets = [modal.Secret.from_name(name) for name in settings.secrets]
     images = build_images()
     common = {"volumes": {VOLUME_MOUNT: volume}, "env": {SETTINGS_ENV: settings.to_json()},
               "retries": settings.retries}
     options = {
-        DRIVER_FUNCTION: {**common, "image": images["train"], "cpu": 1.0, "timeout": DRIVER_TIMEOUT_S},
+        DRIVER_FUNCTION: {**common, "image": images["driver"], "cpu": 1.0, "timeout": DRIVER_TIMEOUT_S,
+                          "nonpreemptible": True, "max_containers": settings.max_parallel or None},
     }
     for stage, name in STAGE_FUNCTIONS.items():
         options[name] = {**common, "image": images[STAGE_IMAGE[stage]], "gpu": settings.gpu[stage],
@@ -80,7 +86,8 @@ def _stage(stage: str, request: dict[str, Any]) -> str:
     from modal.exception import InputCancellation
 
     return remote.run_stage(Path(VOLUME_MOUNT), request["run_id"], stage, commit=jobs.volume.commit,
-                            call_id=_current_call_id(), cancelled_by=(InputCancellation,))
+                            reload=jobs.volume.reload, call_id=_current_call_id(),
+                            cancelled_by=(InputCancellation,))
 
 
 def stage_sft(request: dict[str, Any]) -> str:
@@ -108,13 +115,12 @@ def run_condition(request: dict[str, Any]) -> str:
 
     def run_stage(stage: str) -> str:
         cfg = run.config()
-        # A re-run of this driver (Modal retried it) first stops a stage call the last one left going.
-        stale = run.reload().extra.get("stage_call_id")
-        if stale:
-            modal.FunctionCall.from_id(stale).cancel()
         function = jobs.functions[STAGE_FUNCTIONS[stage]].with_options(
             gpu=getattr(cfg.gpu, stage), timeout=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries)
-        current["call"] = function.spawn({"run_id": request["run_id"], "stage": stage, "launch": request["launch"]})
+        # A re-run of this driver (Modal retried it) waits on the stage call its last attempt left going.
+        current["call"] = remote.attach_or_spawn(
+            run, stage, request["launch"], from_id=modal.FunctionCall.from_id, commit=jobs.volume.commit,
+            spawn=lambda: function.spawn({"run_id": request["run_id"], "stage": stage, "launch": request["launch"]}))
         return current["call"].get()
 
     try:

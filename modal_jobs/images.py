@@ -23,9 +23,15 @@ OUR_PACKAGES = ("core", "modal_jobs")
 
 
 def build_images() -> dict[str, object]:
-    """Image per kind: `train` (sft, eval and the driver) and `grpo`."""
+    """Image per kind: `train` (sft), `grpo` (grpo and eval: vLLM) and `driver` (no torch)."""
     import modal
 
+    driver = (
+        modal.Image.debian_slim(python_version=PYTHON)
+        .pip_install(*CORE_DEPS)
+        .env(ENV)
+        .add_local_python_source(*OUR_PACKAGES)
+    )
     train = (
         modal.Image.debian_slim(python_version=PYTHON)
         .pip_install(f"torch=={TORCH}")
@@ -39,4 +45,4 @@ def build_images() -> dict[str, object]:
         .env(ENV)
         .add_local_python_source(*OUR_PACKAGES)
     )
-    return {"train": train, "grpo": grpo}
+    return {"train": train, "grpo": grpo, "driver": driver}

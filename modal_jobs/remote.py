@@ -12,6 +12,11 @@ in the Volume's commit, and tests call them directly with a temporary folder as 
   stopped, so that the re-run carries on.
 - `drive`: the stages in order, each through a caller-supplied `run_stage` (a Modal call on the
   stage's GPU), skipping those already done; a stage that fails for good fails the run.
+- `attach_or_spawn`: the stage call a driver waits on. A driver Modal re-runs (a crash, a retry)
+  re-attaches to the call its previous attempt spawned for this stage and launch instead of
+  cancelling healthy GPU work.
+Every input starts with a Volume reload: a warm container reused for another input would otherwise
+see (and commit back) the Volume as it was when the container started.
 """
 
 from __future__ import annotations
@@ -27,10 +32,17 @@ from typing import Any, Callable, Iterator
 
 from core.backends.modal_backend import HF_CACHE_DIR
 from core.backends.sync import RUNS_PREFIX, launch_number
-from core.errors import RunNotFound
+from core.errors import RdtuiError, RunNotFound
 from core.runstore import FINISHED, Run, RunRecord, read_record, write_record
 
-COMMIT_INTERVAL_S = 5.0
+COMMIT_INTERVAL_S = 10.0   # Modal also commits in the background; ours bounds how stale a follower's view is
+# Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
+TRANSIENT_ERRORS = ("ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteDisconnected", "NCCL error",
+                    "502 Server Error", "503 Server Error", "504 Server Error", "Temporary failure in name resolution")
+
+
+class TransientStageError(RuntimeError):
+    """A stage failed in a way worth retrying in a new container (Modal's `retries` does)."""
 
 
 class Stopped(BaseException):
@@ -74,6 +86,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def drive(volume_root: Path, request: dict[str, Any], *, run_stage: Callable[[str], str],
           commit: Callable[[], None], reload: Callable[[], None], call_id: str | None = None) -> str:
     """Run the condition's remaining stages one call each; returns the run's final status."""
+    reload()
     run = prepare_run_folder(volume_root, request, call_id)
     commit()
     for stage in run.config().condition.stages:
@@ -112,26 +125,80 @@ def stage_environment(volume_root: Path) -> dict[str, str]:
             "TOKENIZERS_PARALLELISM": "false"}
 
 
+def attach_or_spawn(run: Run, stage: str, launch: int, *, spawn: Callable[[], Any],
+                    from_id: Callable[[str], Any], commit: Callable[[], None]) -> Any:
+    """The call to wait on for `stage`: the one an earlier attempt of this driver spawned for the same
+    stage and launch (still running or finished: waiting on it gives its outcome), else a new one.
+
+    A call left by another launch (a resume after a failure) is stopped first. The new call's id is
+    recorded and committed before waiting, so a driver re-run at any moment finds it.
+    """
+    previous = run.reload().extra.get("stage_call")
+    if isinstance(previous, dict) and isinstance(previous.get("id"), str):
+        if previous.get("stage") == stage and previous.get("launch") == launch:
+            print(f"[rdtui] {run.id}: re-attaching to the {stage} call {previous['id']}", flush=True)
+            return from_id(previous["id"])
+        from_id(previous["id"]).cancel()
+    call = spawn()
+    run.update(extra={**run.reload().extra, "stage_call_id": call.object_id,
+                      "stage_call": {"id": call.object_id, "stage": stage, "launch": launch}})
+    commit()
+    return call
+
+
+def require_cuda(cfg, stage: str) -> None:
+    """Fail a Modal GPU stage at once when torch cannot use the GPUs it is paying for (M7), rather
+    than train on the CPU until the timeout, then again on each retry."""
+    gpu = getattr(cfg.gpu, stage, None) if cfg.backend == "modal" and cfg.gpu is not None else None
+    if not gpu:
+        return
+    import torch
+
+    wanted = int(gpu.split(":")[1]) if ":" in gpu else 1
+    seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if seen < wanted:
+        raise RdtuiError(f"Modal stage {stage} on gpu={gpu} but torch {torch.__version__} "
+                         f"(CUDA {torch.version.cuda or 'none'}) sees {seen} CUDA device(s): "
+                         f"the image's torch build does not match the host driver")
+
+
 def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[], None],
-              call_id: str | None = None, cancelled_by: tuple[type[BaseException], ...] = (),
+              reload: Callable[[], None] = lambda: None, call_id: str | None = None,
+              cancelled_by: tuple[type[BaseException], ...] = (),
               commit_interval: float = COMMIT_INTERVAL_S) -> str:
     """Execute one stage of a run whose folder is on the Volume; returns the run's status after it.
 
     `cancelled_by`: the exceptions Modal raises in this thread when the call is cancelled; they
-    record the run as cancelled before going on up.
+    record the run as cancelled before going on up. A failure that a new container may not meet
+    again (TRANSIENT_ERRORS) puts the run back to `running` and raises TransientStageError, so
+    Modal's retries re-run the stage; any other failure is recorded and returned.
     """
     from core.pipeline import execute_run
 
+    reload()
     for key, value in stage_environment(volume_root).items():
         os.environ.setdefault(key, value)
     run = Run(runs_root(volume_root) / run_id)
     if call_id:
         run.update(extra={**run.reload().extra, "stage_call_id": call_id})
+    try:
+        require_cuda(run.config(), stage)
+    except RdtuiError as exc:
+        print(f"[rdtui] {run_id}: {exc}", file=sys.stderr, flush=True)
+        mark_finished(run, "failed", str(exc))
+        commit()
+        return "failed"
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with periodic_commit(commit, commit_interval), tee_output(run.log_path):
             try:
-                return execute_run(run, resume=True, stages=[stage], cancel_on_sigterm=False)
+                status = execute_run(run, resume=True, stages=[stage], cancel_on_sigterm=False)
+                record = run.reload()
+                if status == "failed" and any(marker in (record.error or "") for marker in TRANSIENT_ERRORS):
+                    print(f"[rdtui] {run_id}: {stage} failed on a transient error; Modal retries it", flush=True)
+                    run.update(status="running", error=None, finished_at=None)
+                    raise TransientStageError(record.error)
+                return status
             except Stopped:
                 print(f"[rdtui] {run_id}: container stopped during {stage}; Modal re-runs it from the last checkpoint",
                       flush=True)

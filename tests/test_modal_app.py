@@ -33,6 +33,8 @@ for name, function in module.app.registered_functions.items():
         "timeout": jobs.options[name]["timeout"],
         "retries": jobs.options[name]["retries"],
         "env": jobs.options[name]["env"],
+        "nonpreemptible": bool(spec.scheduler_placement and spec.scheduler_placement.nonpreemptible),
+        "max_containers": jobs.options[name].get("max_containers"),
     }
 print(json.dumps(out))
 """
@@ -58,7 +60,7 @@ def test_the_app_is_defined_from_the_modal_profile_without_credentials(tmp_path)
     assert described["app"] == cfg.modal.app_name
     functions = described["functions"]
     assert set(functions) == {"run_condition", "stage_sft", "stage_grpo", "stage_eval"}
-    expected_image = {"stage_sft": "train", "stage_grpo": "grpo", "stage_eval": "train"}
+    expected_image = {"stage_sft": "train", "stage_grpo": "grpo", "stage_eval": "grpo"}    # eval on vLLM (M13)
     for stage in ("sft", "grpo", "eval"):
         fn = functions[f"stage_{stage}"]
         assert fn["gpu"] == getattr(cfg.gpu, stage)
@@ -69,9 +71,12 @@ def test_the_app_is_defined_from_the_modal_profile_without_credentials(tmp_path)
         assert [f"modal.Secret.from_name({n!r})" for n in cfg.modal.secrets] == fn["secrets"][:len(cfg.modal.secrets)]
         # The containers rebuild the same app from these settings, not from a baked config file.
         assert JobSettings.from_json(fn["env"]["RDTUI_MODAL_SETTINGS"]) == JobSettings.from_config(cfg)
+        assert not fn["nonpreemptible"]                                # Modal refuses it for GPU functions
     driver = functions["run_condition"]
-    assert driver["gpu"] is None and driver["image"] == "train" and driver["volumes"] == {"/vol": cfg.modal.volume}
+    assert driver["gpu"] is None and driver["image"] == "driver" and driver["volumes"] == {"/vol": cfg.modal.volume}
     assert not any("from_name" in s for s in driver["secrets"])      # the driver needs no hub token
+    assert driver["nonpreemptible"]                                   # a preempted driver would restart the run (M4)
+    assert driver["max_containers"] == cfg.max_parallel               # max_parallel limits runs at once (M14)
 
 
 def test_the_app_follows_overridden_settings(tmp_path):

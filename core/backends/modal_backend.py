@@ -7,16 +7,23 @@ How a launch goes (the app itself is `modal_jobs/app.py`):
    modal_jobs), then spawns one driver call per run and records its id in run.json. The driver runs
    on Modal, so the run goes on when this terminal closes; it calls each stage's function (its own
    GPU and image) in turn, and the stages write the run folder on the Volume.
+   Each deployment is named after a digest of its settings (secrets included) and of our code
+   (`rdtui-<digest>`): a later launch with other settings or code deploys beside it instead of over
+   it, so a running run keeps the code and secrets it started with; an unchanged one is not redeployed.
 3. `refresh` mirrors the run folder from the Volume (core/backends/sync.py) and, when the driver
-   call has ended without recording an end (a crash, a timeout), records it as failed.
+   call has ended without recording an end (a crash, a timeout), records it as failed or cancelled.
+   Whoever asks (the app, `ls`, `logs -f`, `rdtui run`), a run is refreshed at most every
+   REFRESH_INTERVAL_S: the time of the last refresh is kept in the run folder, not in an object.
 `modal` is imported inside methods only: the rest of rdtui never pays for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+import threading
 import sys
 import time
 import tomllib
@@ -24,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from core.backends.sync import ModalVolumeFolder, launch_number, sync_run
+from core.backends.sync import ModalVolumeFolder, SyncResult, launch_number, sync_run
 from core.errors import RdtuiError
 from core.runstore import FINISHED, Run
 
@@ -35,6 +42,8 @@ DRIVER_FUNCTION = "run_condition"
 STAGE_FUNCTIONS = {"sft": "stage_sft", "grpo": "stage_grpo", "eval": "stage_eval"}
 DRIVER_TIMEOUT_S = 24 * 3600          # Modal's longest function timeout; the driver waits on every stage
 REFRESH_INTERVAL_S = 5.0              # callers poll often (the app, `rdtui run`); the Volume is read at most this often
+REFRESH_MARK = ".modal-refresh"       # its mtime: when any process last refreshed this run
+SECRET_CHECK_TIMEOUT_S = 15.0         # the modal client retries for a minute when offline; a user waits less
 TOKEN_HELP = ("no Modal token configured: run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), "
               "then launch again")
 
@@ -49,6 +58,8 @@ class JobSettings:
     gpu: Mapping[str, str] = field(hash=False)
     timeout_s: int
     retries: int
+    max_parallel: int = 0                # runs (driver containers) at once; 0: no limit
+    deployment: str = ""                 # the deployed app's name; empty: app_name (a hand-run deploy)
 
     @classmethod
     def from_config(cls, cfg) -> "JobSettings":
@@ -59,7 +70,17 @@ class JobSettings:
             secrets += cfg.modal.optional_secrets
         return cls(app_name=cfg.modal.app_name, volume=cfg.modal.volume, secrets=tuple(dict.fromkeys(secrets)),
                    gpu={"sft": cfg.gpu.sft, "grpo": cfg.gpu.grpo, "eval": cfg.gpu.eval},
-                   timeout_s=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries)
+                   timeout_s=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries,
+                   max_parallel=cfg.max_parallel)
+
+    @property
+    def deployed_name(self) -> str:
+        return self.deployment or self.app_name
+
+    def versioned(self) -> "JobSettings":
+        """These settings under a deployment name of their own: `<app_name>-<digest of settings and code>`."""
+        digest = hashlib.sha256(self.to_json().encode() + code_digest().encode()).hexdigest()[:10]
+        return JobSettings(**{**asdict(self), "secrets": self.secrets, "deployment": f"{self.app_name}-{digest}"})
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -121,8 +142,21 @@ def estimate_cost(cfg) -> CostEstimate:
     stages = []
     for stage in cfg.condition.stages:
         gpu = getattr(cfg.gpu, stage)
-        stages.append(StageCost(stage, gpu, float(hours.get(stage, 0.0)), prices.get(gpu.split(":")[0])))
+        kind, _, count = gpu.partition(":")
+        price = prices.get(kind)
+        stages.append(StageCost(stage, gpu, float(hours.get(stage, 0.0)),
+                                None if price is None else price * (int(count) if count.isdigit() else 1)))
     return CostEstimate(cfg.condition.name, stages)
+
+
+def code_digest() -> str:
+    """A digest of the Python sources a deployment ships (core, modal_jobs)."""
+    digest = hashlib.sha256()
+    root = _repo_root()
+    for package in ("core", "modal_jobs"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def modal_token_configured(environ: Mapping[str, str] = os.environ, home: Path | None = None) -> bool:
@@ -167,8 +201,8 @@ def _repo_root() -> Path:
 class ModalBackend:
     name = "modal"
 
-    def __init__(self) -> None:
-        self._last_refresh: dict[str, float] = {}
+    # Secrets this process has already seen exist: `rdtui run` preflights twice (before and after asking).
+    _secrets_seen: set[str] = set()
 
     # -- before launch -------------------------------------------------------------------------------
 
@@ -182,11 +216,16 @@ class ModalBackend:
             self._check_secret(name)
 
     def _check_secret(self, name: str) -> None:
-        import modal
         from modal.exception import AuthError, NotFoundError
 
+        if name in self._secrets_seen:
+            return
         try:
-            modal.Secret.from_name(name).hydrate()
+            _with_timeout(lambda: _hydrate_secret(name), SECRET_CHECK_TIMEOUT_S)
+            self._secrets_seen.add(name)
+        except TimeoutError:
+            raise RdtuiError(f"cannot reach Modal to check Secret {name!r}: no answer in "
+                             f"{SECRET_CHECK_TIMEOUT_S:g} s (offline?)") from None
         except NotFoundError:
             raise RdtuiError(f"Modal Secret {name!r} not found: create it with "
                              f"`modal secret create {name} KEY=VALUE` (see modal.secrets in config.yaml)") from None
@@ -203,31 +242,30 @@ class ModalBackend:
     def launch(self, runs: list[Run]) -> None:
         if not runs:
             return
-        settings = [JobSettings.from_config(run.config()) for run in runs]
+        settings = [JobSettings.from_config(run.config()).versioned() for run in runs]
         for deployment in dict.fromkeys(s.to_json() for s in settings):
             deploy(JobSettings.from_json(deployment))
         for run, run_settings in zip(runs, settings):
             self._spawn(run, run_settings)
 
     def _spawn(self, run: Run, settings: JobSettings) -> None:
-        import modal
-
         record = run.reload()
         launch = launch_number(record) + 1
-        record = run.update(extra={**record.extra, "launch": launch})
+        record = run.update(extra={**record.extra, "launch": launch, "modal_app": settings.deployed_name})
         request = {"run_id": run.id, "record": record.to_dict(), "snapshot": run.config_path.read_text(),
                    "launch": launch}
-        call = modal.Function.from_name(settings.app_name, DRIVER_FUNCTION).spawn(request)
+        call = driver_function(settings.deployed_name).spawn(request)
         run.update(modal_call_id=call.object_id)
 
     def cancel(self, run: Run) -> None:
-        self._last_refresh.pop(run.id, None)
-        self.refresh(run)
+        self.refresh(run, force=True)
         record = run.reload()
         if record.status in FINISHED:
             raise RdtuiError(f"run {run.id} is {record.status}; only queued or running runs can be cancelled")
-        # Cancelling (not killing) the calls lets the containers record the cancel on the Volume.
-        for call_id in (record.extra.get("stage_call_id"), record.modal_call_id):
+        # The driver first: its cancel handler stops the stage and records `cancelled`, so no stage
+        # error can be recorded as the run's end before it (M17); the stage call too, in case the
+        # driver has gone. Cancelling (not killing) lets the containers record the cancel.
+        for call_id in dict.fromkeys((record.modal_call_id, record.extra.get("stage_call_id"))):
             if call_id:
                 function_call(call_id).cancel()
         run.update(status="cancelled", finished_at=time.time())
@@ -237,7 +275,7 @@ class ModalBackend:
         if record.status not in ("failed", "cancelled"):
             raise RdtuiError(f"run {run.id} is {record.status}; only failed or cancelled runs can be resumed")
         run.update(status="queued", error=None, finished_at=None)
-        settings = JobSettings.from_config(run.config())
+        settings = JobSettings.from_config(run.config()).versioned()
         deploy(settings)
         self._spawn(run, settings)
 
@@ -255,26 +293,98 @@ class ModalBackend:
 
     # -- status --------------------------------------------------------------------------------------
 
-    def refresh(self, run: Run) -> None:
-        """Mirror the run from the Volume; record the end of a driver that died without recording it."""
-        record = run.reload()
-        now = time.monotonic()
-        if record.modal_call_id is None or now - self._last_refresh.get(run.id, -REFRESH_INTERVAL_S) < REFRESH_INTERVAL_S:
-            return
-        self._last_refresh[run.id] = now
-        import modal
+    def refresh(self, run: Run, *, force: bool = False) -> SyncResult | None:
+        """Mirror the run from the Volume; record the end of a driver that died without recording it.
 
+        At most once per REFRESH_INTERVAL_S per run across every process and backend object (unless
+        `force`); returns what the sync did, or None when it was not time yet."""
+        record = run.reload()
+        if record.modal_call_id is None or not (force or claim_refresh(run.dir)):
+            return None
         settings = JobSettings.from_config(run.config())
-        folder = ModalVolumeFolder(modal.Volume.from_name(settings.volume))
-        sync_run(folder, run.id, run.dir)
+        folder = ModalVolumeFolder(volume(settings.volume))
+        result = sync_run(folder, run.id, run.dir)
         if run.reload().status in FINISHED:
-            return
+            return result
         ended, status, error = driver_outcome(record.modal_call_id)
         if not ended:
-            return
+            return result
         sync_run(folder, run.id, run.dir)     # the driver's last commit may have landed since
         if run.reload().status not in FINISHED:
             run.update(status=status, error=error, finished_at=time.time())
+        return result
+
+
+def claim_refresh(run_dir: Path, interval: float = REFRESH_INTERVAL_S) -> bool:
+    """Whether it is this caller's turn to refresh the run; if so, the turn is taken (marked now)."""
+    mark = run_dir / REFRESH_MARK
+    now = time.time()
+    try:
+        if 0 <= now - mark.stat().st_mtime < interval:
+            return False
+    except FileNotFoundError:
+        pass
+    try:
+        mark.touch()
+        os.utime(mark, (now, now))
+    except OSError:
+        return True       # a read-only store still shows the run; it just cannot share the throttle
+    return True
+
+
+def refresh_modal_runs(runs) -> None:
+    """Refresh the unfinished Modal runs among `runs` (throttled per run): what `ls`, `logs -f` and
+    the app call so that detached and app-launched runs move without `rdtui sync`."""
+    pending = [run for run in runs if run.record.backend == "modal" and run.record.status not in FINISHED]
+    if not pending or not modal_token_configured():
+        return
+    backend = ModalBackend()
+    for run in pending:
+        try:
+            backend.refresh(run)
+        except Exception as exc:     # offline, Modal down: show the store as it is, say why once
+            print(f"rdtui: could not refresh Modal run {run.id}: {_first_line(exc)}", file=sys.stderr)
+            return
+
+
+def volume(name: str):
+    """A Modal Volume by name (the seam tests stand in for)."""
+    import modal
+
+    return modal.Volume.from_name(name)
+
+
+def driver_function(deployment: str):
+    """The deployed driver function (the seam tests stand in for)."""
+    import modal
+
+    return modal.Function.from_name(deployment, DRIVER_FUNCTION)
+
+
+def _hydrate_secret(name: str) -> None:
+    import modal
+
+    modal.Secret.from_name(name).hydrate()
+
+
+def _with_timeout(fn, seconds: float):
+    """`fn()` in a daemon thread; TimeoutError when it has not answered in `seconds`."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:   # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def function_call(call_id: str):
@@ -285,18 +395,30 @@ def function_call(call_id: str):
 
 
 def driver_outcome(call_id: str) -> tuple[bool, str, str | None]:
-    """(ended, final status, error) of a driver call, as Modal reports it."""
-    from modal.exception import InputCancellation, OutputExpiredError
+    """(ended, final status, error) of a driver call, as Modal reports it.
+
+    `get(timeout=0)` raises modal's TimeoutError while the call runs; its subclasses
+    FunctionTimeoutError (the call hit its own timeout) and OutputExpiredError mean it has ended.
+    """
+    from modal.exception import FunctionTimeoutError, InputCancellation, OutputExpiredError, RemoteError
     from modal.exception import TimeoutError as StillRunning
 
     try:
         status = function_call(call_id).get(timeout=0)
+    except FunctionTimeoutError:
+        return True, "failed", (f"the Modal driver hit its {DRIVER_TIMEOUT_S // 3600} h timeout "
+                                "(resume continues from the last checkpoint)")
     except OutputExpiredError:
         return True, "failed", "the Modal call ended without recording the run's end (its result has expired)"
     except StillRunning:
         return False, "running", None
     except InputCancellation:
         return True, "cancelled", None
+    except RemoteError as exc:
+        # A terminated (cancelled) call has no result: the client raises RemoteError with the reason.
+        if any(word in str(exc).lower() for word in ("cancel", "terminat")):
+            return True, "cancelled", None
+        return True, "failed", f"Modal call {call_id} failed: {_first_line(exc)}"
     except Exception as exc:
         return True, "failed", f"Modal call {call_id} failed: {_first_line(exc)}"
     if status in FINISHED:
@@ -304,16 +426,44 @@ def driver_outcome(call_id: str) -> tuple[bool, str, str | None]:
     return True, "failed", f"Modal call {call_id} ended with the run {status}"
 
 
-def deploy(settings: JobSettings) -> None:
-    """Deploy the app with these settings (`modal deploy`; unchanged images are reused, not rebuilt)."""
+DEPLOY_COMMAND = [sys.executable, "-m", "modal", "deploy", "-m", "modal_jobs.app"]
+
+
+def already_deployed(name: str) -> bool:
+    """Whether a deployment of this name exists (then its settings and code are these: the name says so)."""
+    from modal.exception import NotFoundError
+
+    try:
+        driver_function(name).hydrate()
+    except NotFoundError:
+        return False
+    return True
+
+
+def deploy(settings: JobSettings, out=None) -> None:
+    """Deploy the app with these settings, unless this very deployment exists already.
+
+    `modal deploy`'s output (image builds take minutes the first time) goes to `out` (stderr) line
+    by line as it comes, each prefixed, so a first deploy shows progress; a failure names its last line.
+    """
+    out = out or sys.stderr
+    if settings.deployment and already_deployed(settings.deployment):
+        return
     env = dict(os.environ)
     env[SETTINGS_ENV] = settings.to_json()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_repo_root()), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-m", "modal", "deploy", "-m", "modal_jobs.app"], env=env,
-                          cwd=_repo_root(), capture_output=True, text=True, errors="replace")
-    if proc.returncode != 0:
-        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-        raise RdtuiError(f"modal deploy failed: {lines[-1].strip() if lines else f'exit status {proc.returncode}'}")
+    print(f"rdtui: deploying Modal app {settings.deployed_name} (the first build of an image takes minutes)",
+          file=out, flush=True)
+    proc = subprocess.Popen(DEPLOY_COMMAND, env=env, cwd=_repo_root(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    last = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip():
+            last = line.strip()
+            print(f"  modal: {last}", file=out, flush=True)
+    if proc.wait() != 0:
+        raise RdtuiError(f"modal deploy failed: {last or f'exit status {proc.returncode}'}")
 
 
 def _first_line(exc: BaseException) -> str:
