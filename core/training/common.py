@@ -88,10 +88,25 @@ def resume_point(stage: str, output_dir: Path, resume: bool) -> str | None:
 
 def save_final(trainer, tokenizer, target: Path) -> Path:
     """Save the trained model (or adapter) and tokenizer; publish the folder with one rename."""
+    if not trainer.is_world_process_zero():
+        # Under accelerate launch every rank takes part in gathering sharded weights (ZeRO-3, FSDP);
+        # only rank 0 writes and publishes the folder.
+        trainer.save_model(str(target.with_name(f".{target.name}.tmp")))
+        return target
+
+    def write(folder: Path) -> None:
+        trainer.save_model(str(folder))
+        tokenizer.save_pretrained(str(folder))
+
+    return publish_folder(target, write)
+
+
+def publish_folder(target: Path, write) -> Path:
+    """`write(staging)` fills a temporary folder, published as `target` with one rename, so a reader
+    (or a resumed stage) sees the whole folder or none of it."""
     staging = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))
-    tokenizer.save_pretrained(str(staging))
+    write(staging)
     shutil.rmtree(target, ignore_errors=True)
     os.rename(staging, target)
     return target

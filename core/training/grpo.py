@@ -9,10 +9,19 @@ from pathlib import Path
 from core.data.registry import build_grpo_dataset
 from core.errors import RdtuiError
 from core.models.loading import lora_config, load_model_and_tokenizer
-from core.training.common import check_wandb, on_cuda, resume_point, save_final, trainer_arguments
+from core.training.common import (
+    check_wandb,
+    on_cuda,
+    publish_folder,
+    resume_point,
+    save_final,
+    trainer_arguments,
+)
+from core.training.distributed import vllm_arguments
 from core.training.telemetry import RewardRecorder, TelemetryCallback
 
 STAGE = "grpo"
+MERGED_SFT = "sft-merged"   # checkpoints/<this>: the SFT adapter merged into the base (after_sft: merge)
 
 
 def grpo_output_dirs(run) -> tuple[Path, Path]:
@@ -44,21 +53,38 @@ def use_vllm(grpo_cfg) -> bool:
     return available
 
 
-def _model_for_grpo(cfg, init_model: str | Path | None):
+def _model_for_grpo(cfg, run, init_model: str | Path | None):
     """(model, tokenizer, peft_config) for the GRPO trainer.
 
     After LoRA SFT, `grpo.after_sft` says whether the SFT adapter is merged into the weights and a
-    fresh LoRA trained on top (`merge`), or the same adapter keeps training (`continue`).
+    fresh LoRA trained on top (`merge`), or the same adapter keeps training (`continue`). A merged
+    model is saved in the run (`checkpoints/sft-merged`) and loaded from there, so the GRPO adapter
+    records it as its base and every later process (eval stage, vLLM) loads the weights GRPO trained.
     """
     init_path = Path(init_model) if init_model is not None else None
     sft_adapter = init_path is not None and (init_path / "adapter_config.json").exists()
     keep_adapter = sft_adapter and cfg.grpo.after_sft == "continue"
+    if sft_adapter and not keep_adapter:
+        init_path = save_merged_sft(cfg, init_path, run.checkpoints_dir / MERGED_SFT)
     model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_path, trainable_adapter=keep_adapter)
     if keep_adapter:
         return model, tokenizer, None
-    if sft_adapter:
-        model = model.merge_and_unload()
     return model, tokenizer, lora_config(cfg.lora) if cfg.lora.enabled else None
+
+
+def save_merged_sft(cfg, sft_adapter: Path, target: Path) -> Path:
+    """Base + SFT adapter merged into full weights, saved once (a resumed GRPO stage reuses it)."""
+    if (target / "config.json").exists():
+        return target
+    model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=sft_adapter)
+    merged = model.merge_and_unload()
+    print(f"[rdtui] merged the SFT adapter into the base model: {target.name}", flush=True)
+
+    def write(folder: Path) -> None:
+        merged.save_pretrained(str(folder))
+        tokenizer.save_pretrained(str(folder))
+
+    return publish_folder(target, write)
 
 
 def build_rewards(grpo_cfg) -> tuple[list, list[float]]:
@@ -83,11 +109,10 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
     check_wandb(cfg)
     funcs, weights = build_rewards(cfg.grpo)
     dataset = build_grpo_dataset(cfg, cfg.grpo.dataset)
-    model, tokenizer, peft_config = _model_for_grpo(cfg, init_model)
+    model, tokenizer, peft_config = _model_for_grpo(cfg, run, init_model)
     checkpoints, final = grpo_output_dirs(run)
     vllm = use_vllm(cfg.grpo)
-    extra = {"vllm_mode": cfg.grpo.vllm_mode,
-             "vllm_gpu_memory_utilization": cfg.grpo.vllm_gpu_memory_utilization} if vllm else {}
+    extra = vllm_arguments(cfg.grpo) if vllm else {}   # colocate, or the server the launcher started
     args = GRPOConfig(
         **trainer_arguments(cfg, cfg.grpo, run, checkpoints),
         num_generations=cfg.grpo.num_generations,
