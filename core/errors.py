@@ -18,8 +18,26 @@ class RunNotFound(RdtuiError):
     pass
 
 
+class CorruptRun(RunNotFound):
+    """A run folder whose run.json is unreadable or of the wrong shape: shown as one `corrupt` row."""
+
+
 class InvalidRunId(RdtuiError):
     exit_status = 2
+
+
+class UnknownRun(RunNotFound):
+    """A run id the user typed that names no run, or more than one: bad input."""
+
+    exit_status = 2
+
+
+class StoreUnwritable(RdtuiError):
+    """The run store is a file (bad input, 2), read-only or full (1): said in one line."""
+
+    def __init__(self, message: str, exit_status: int = 1):
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 class InvalidTransition(RdtuiError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,11 +41,43 @@ class BenchmarkResult:
 
     @classmethod
     def from_summary(cls, s: dict[str, Any]) -> "BenchmarkResult":
+        problem = summary_problem(s)
+        if problem:
+            raise ValueError(problem)
         return cls(n=s["n_problems"], correct=s["correct"], accuracy=s["accuracy"], ci95=list(s["ci95"]),
                    samples=s["samples"], pass_at_k={k: v["value"] for k, v in s["pass@k"].items()},
                    maj_at_k={k: v["value"] for k, v in s["maj@k"].items()},
                    mean_completion_tokens=s.get("mean_completion_tokens"), share_truncated=s.get("share_truncated"),
                    share_think_closed=s.get("share_think_closed"), complete=bool(s.get("complete")))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def summary_problem(s: Any) -> str | None:
+    """Why an eval summary (eval/<bench>.json) cannot be shown (None when it can): a foreign or
+    damaged file is skipped instead of breaking the table for every run."""
+    if not isinstance(s, dict):
+        return "not an object"
+    for key in ("n_problems", "correct", "samples"):
+        if not isinstance(s.get(key), int) or isinstance(s.get(key), bool) or s[key] < 0:
+            return f"{key} must be a non-negative integer"
+    if not _number(s.get("accuracy")):
+        return "accuracy must be a number"
+    ci = s.get("ci95")
+    if not isinstance(ci, list) or len(ci) != 2 or not all(_number(v) for v in ci):
+        return "ci95 must be two numbers"
+    for key in ("pass@k", "maj@k"):
+        table = s.get(key)
+        if not isinstance(table, dict) or not all(
+                isinstance(k, str) and k.isdigit() and isinstance(v, dict) and _number(v.get("value"))
+                for k, v in table.items()):
+            return f"{key} must map each k to {{value: number}}"
+    for key in ("mean_completion_tokens", "share_truncated", "share_think_closed"):
+        if s.get(key) is not None and not _number(s[key]):
+            return f"{key} must be a number"
+    return None
 
 
 @dataclass
@@ -67,8 +100,8 @@ def read_summaries(run: Run) -> dict[str, BenchmarkResult]:
     out = {}
     for path in sorted(run.eval_dir.glob("*.json")) if run.eval_dir.is_dir() else []:
         try:
-            out[path.stem] = BenchmarkResult.from_summary(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
+            out[path.stem] = BenchmarkResult.from_summary(json.loads(path.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             continue  # a summary from another version or a foreign file: not a result
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import math
 import os
 import re
 import secrets
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from core.errors import InvalidRunId, InvalidTransition, RunNotFound
+from core.errors import CorruptRun, InvalidRunId, InvalidTransition, RunNotFound, StoreUnwritable, UnknownRun
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+# Statuses read off a run rather than written to it: a dead process, an unreadable record.
+DERIVED_STATUSES = ("lost", "corrupt")
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 # Where a status may go next. A finished run may be queued again (resume, or a new evaluation).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -85,12 +88,27 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+    def from_dict(cls, data: Any) -> "RunRecord":
+        """A record from run.json's data; CorruptRun (with the reason) when its shape is wrong, so
+        one bad file is one `corrupt` row and never a traceback further on."""
+        problem = _shape_problem(data)
+        if problem:
+            raise CorruptRun(f"{RUN_FILE}: {problem}")
         names = {f.name for f in dataclasses.fields(cls)}
         known = {k: v for k, v in data.items() if k in names and k != "extra"}
         extra = dict(data.get("extra") or {})
         extra.update({k: v for k, v in data.items() if k not in names})
         return cls(**known, extra=extra)
+
+    @classmethod
+    def corrupt(cls, run_dir: Path, reason: str) -> "RunRecord":
+        """The row shown for a run folder whose run.json cannot be used."""
+        try:
+            created = run_dir.stat().st_mtime
+        except OSError:
+            created = 0.0
+        return cls(id=run_dir.name, condition="?", profile="?", backend="?", status="corrupt",
+                   created_at=created, error=reason)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -105,6 +123,52 @@ class RunRecord:
                 and self.host == socket.gethostname() and not process_alive(self.pid, self.pid_start)):
             return "lost"
         return self.status
+
+
+_TEXT_FIELDS = ("id", "condition", "profile", "backend")
+_OPTIONAL_TEXT = ("stage", "description", "host", "modal_call_id", "error")
+_OPTIONAL_TIMES = ("started_at", "finished_at")
+_PROGRESS_NUMBERS = ("step", "total", "eta_s", "rate")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _shape_problem(data: Any) -> str | None:
+    """Why run.json's data cannot be a record (None when it can)."""
+    if not isinstance(data, dict):
+        return f"holds {type(data).__name__}, not an object"
+    for key in _TEXT_FIELDS:
+        if not isinstance(data.get(key), str) or not data[key]:
+            return f"{key} must be a non-empty string"
+    if data.get("status", "queued") not in STATUSES:
+        return f"unknown status {data.get('status')!r}"
+    if not _is_number(data.get("created_at", 0.0)):
+        return "created_at must be a number"
+    for key in _OPTIONAL_TIMES:
+        if data.get(key) is not None and not _is_number(data[key]):
+            return f"{key} must be a number"
+    for key, least in (("pid", 1), ("pid_start", 0)):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+            return f"{key} must be an integer >= {least}"
+    for key in _OPTIONAL_TEXT:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} must be a string"
+    for key in ("progress", "extra"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} must be an object"
+    progress = data.get("progress") or {}
+    for key in _PROGRESS_NUMBERS:
+        if progress.get(key) is not None and not _is_number(progress[key]):
+            return f"progress.{key} must be a number"
+    if progress.get("stage") is not None and not isinstance(progress["stage"], str):
+        return "progress.stage must be a string"
+    stages_done = (data.get("extra") or {}).get("stages_done")
+    if stages_done is not None and not (isinstance(stages_done, list) and all(isinstance(s, str) for s in stages_done)):
+        return "extra.stages_done must be a list of stage names"
+    return None
 
 
 class Run:
@@ -140,7 +204,8 @@ class Run:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        with store_errors(self.dir.parent):
+            fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -149,7 +214,7 @@ class Run:
 
     def update(self, **fields: Any) -> RunRecord:
         """Change fields of run.json under a lock, replacing the file atomically."""
-        with self._locked():
+        with self._locked(), store_errors(self.dir.parent):
             record = read_record(self.dir)
             new_status = fields.get("status")
             if new_status is not None:
@@ -167,23 +232,40 @@ class Run:
 
 
 def read_record(run_dir: Path) -> RunRecord:
+    """run.json as a record: RunNotFound when there is none, CorruptRun (a kind of RunNotFound)
+    when it is unreadable or of the wrong shape."""
     try:
-        data = json.loads((run_dir / RUN_FILE).read_text())
+        data = json.loads((run_dir / RUN_FILE).read_bytes())
     except FileNotFoundError:
         raise RunNotFound(f"run {run_dir.name!r} not found in {run_dir.parent}") from None
-    except (ValueError, OSError) as exc:
-        raise RunNotFound(f"{run_dir / RUN_FILE}: unreadable run record ({exc})") from None
+    except (ValueError, OSError, RecursionError) as exc:
+        raise CorruptRun(f"{run_dir / RUN_FILE}: unreadable run record ({_one_line(exc)})") from None
+    problem = _shape_problem(data)
+    if problem:
+        raise CorruptRun(f"{run_dir / RUN_FILE}: {problem}")
     return RunRecord.from_dict(data)
 
 
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace `path` in one rename; on any failure (a full disk) no temporary file is left."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def write_record(run_dir: Path, record: RunRecord) -> None:
@@ -207,9 +289,10 @@ class RunStore:
         win: renaming onto an existing non-empty folder fails, and the loser draws a new id.
         """
         validate_name(condition, "condition")
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f".creating-{os.getpid()}-{secrets.token_hex(6)}"
-        staging.mkdir()
+        with store_errors(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = self.root / f".creating-{os.getpid()}-{secrets.token_hex(6)}"
+            staging.mkdir()
         try:
             now = time.time()
             record = RunRecord(id="", condition=condition, profile=profile, backend=backend,
@@ -228,6 +311,9 @@ class RunStore:
                     continue
                 return Run(target, record)
             raise RuntimeError("could not find a free run id after 100 tries")
+        except OSError as exc:
+            _remove_tree(staging)
+            raise StoreUnwritable(f"cannot write the run store {self.root}: {exc.strerror or exc}") from None
         except BaseException:
             _remove_tree(staging)
             raise
@@ -243,23 +329,31 @@ class RunStore:
             return Run(matches[0])
         if len(matches) > 1:
             names = ", ".join(sorted(p.name for p in matches)[:5])
-            raise RunNotFound(f"run {run_id!r} is ambiguous: {names}")
-        raise RunNotFound(f"run {run_id!r} not found in {self.root}")
+            raise UnknownRun(f"run {run_id!r} is ambiguous: {names}")
+        raise UnknownRun(f"run {run_id!r} not found in {self.root}")
 
     def _run_dirs(self) -> list[Path]:
         try:
             entries = os.scandir(self.root)
         except FileNotFoundError:
             return []
+        except NotADirectoryError:
+            raise StoreUnwritable(f"the run store {self.root} is not a folder (see --runs-dir or RDTUI_RUNS)",
+                                  exit_status=2) from None
+        except OSError as exc:
+            raise StoreUnwritable(f"cannot read the run store {self.root}: {exc.strerror or exc}") from None
         with entries:
-            return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
+            return [Path(e.path) for e in entries if not e.name.startswith(".") and _is_dir(e)]
 
     def list(self, condition: str | None = None, status: str | None = None) -> list[Run]:
-        """Runs oldest first; folders without a readable run.json are skipped."""
+        """Runs oldest first. A folder whose run.json is unreadable or of the wrong shape is one
+        `corrupt` run (its error says why); folders without a run.json are skipped."""
         runs = []
         for path in self._run_dirs():
             try:
                 record = read_record(path)
+            except CorruptRun as exc:
+                record = RunRecord.corrupt(path, str(exc))
             except RunNotFound:
                 continue
             if condition is not None and record.condition != condition:
@@ -273,6 +367,25 @@ class RunStore:
     def latest(self, condition: str, status: str | None = "succeeded") -> Run | None:
         runs = self.list(condition=condition, status=status)
         return runs[-1] if runs else None
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+@contextmanager
+def store_errors(root: Path) -> Iterator[None]:
+    """OS errors while writing the store itself (a file in its place, read-only, full) as one line."""
+    try:
+        yield
+    except (FileExistsError, NotADirectoryError):
+        raise StoreUnwritable(f"the run store {root} is not a folder (see --runs-dir or RDTUI_RUNS)",
+                              exit_status=2) from None
+    except OSError as exc:
+        raise StoreUnwritable(f"cannot write the run store {root}: {exc.strerror or exc}") from None
 
 
 def _remove_tree(path: Path) -> None:

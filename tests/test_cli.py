@@ -73,7 +73,7 @@ def test_logs_tail_lines_and_invalid_utf8(runs_dir):
 
 def test_unknown_run_is_one_line(runs_dir):
     proc = rdtui("--runs-dir", str(runs_dir), "logs", "nope")
-    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "not found" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not found" in proc.stderr
     proc = rdtui("--runs-dir", str(runs_dir), "logs", "../x")
     assert proc.returncode == 2 and "invalid run id" in proc.stderr
 

@@ -82,7 +82,7 @@ def test_get_by_unique_prefix(runs_dir):
         store.get("baseline")
 
 
-def test_list_filters_and_skips_unreadable_folders(runs_dir):
+def test_list_filters_skips_foreign_folders_and_marks_unreadable_runs_corrupt(runs_dir):
     store = RunStore(runs_dir)
     a = store.create("baseline", "local", "local", "")
     store.create("grpo_only", "local", "local", "")
@@ -90,7 +90,44 @@ def test_list_filters_and_skips_unreadable_folders(runs_dir):
     (runs_dir / "broken").mkdir()
     (runs_dir / "broken" / "run.json").write_text("{not json")
     assert [r.id for r in store.list(condition="baseline")] == [a.id]
-    assert len(store.list()) == 2
+    assert len(store.list()) == 3
+    [broken] = store.list(status="corrupt")
+    assert broken.id == "broken" and "unreadable run record" in broken.record.error
+    with pytest.raises(RunNotFound, match="unreadable"):
+        store.get("broken").reload()
+
+
+# Valid JSON of the wrong shape: each one used to break `ls` or `results` for the whole store.
+WRONG_SHAPES = {
+    "empty object": {},
+    "list": [],
+    "null": None,
+    "created_at text": {"created_at": "yesterday"},
+    "pid text": {"status": "running", "pid": "abc"},
+    "pid bool": {"status": "running", "pid": True},
+    "extra list": {"extra": [1, 2]},
+    "progress text": {"progress": "x"},
+    "progress.step text": {"status": "running", "progress": {"step": "a", "total": 10}},
+    "progress.eta_s inf": {"status": "running", "progress": {"step": 1, "eta_s": float("inf")}},
+    "unknown status": {"status": "exploded"},
+    "condition number": {"condition": 3},
+    "started_at list": {"started_at": [1]},
+    "stages_done text": {"extra": {"stages_done": "sft"}},
+}
+
+
+@pytest.mark.parametrize("damage", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_a_run_json_of_the_wrong_shape_is_one_corrupt_row(runs_dir, damage):
+    store = RunStore(runs_dir)
+    good = store.create("baseline", "local", "local", "")
+    bad = store.create("grpo_only", "local", "local", "")
+    base = json.loads((bad.dir / "run.json").read_text())
+    data = {**base, **damage} if isinstance(damage, dict) and damage else damage
+    (bad.dir / "run.json").write_text(json.dumps(data))
+    runs = {r.id: r.record for r in store.list()}
+    assert runs[good.id].status == "queued"
+    assert runs[bad.id].status == "corrupt" and str(bad.dir / "run.json") in runs[bad.id].error
+    assert [r.id for r in store.list(status="corrupt")] == [bad.id]
 
 
 def test_jsonl_tail_is_incremental_and_holds_back_a_torn_line(tmp_path):

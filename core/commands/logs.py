@@ -8,6 +8,7 @@ import time
 
 from core.cli import UsageError
 from core.logtail import read_last_lines
+from core.errors import CorruptRun
 from core.runstore import FINISHED, RunStore
 from core.paths import default_runs_dir
 
@@ -29,7 +30,10 @@ def main(args) -> int:
     if not args.follow:
         return 0
     while True:
-        finished = run.reload().effective_status in FINISHED | {"lost"}
+        try:
+            finished = run.reload().effective_status in FINISHED | {"lost"}
+        except CorruptRun:
+            finished = True      # nothing will say when it ends: print what there is and stop
         offset = _copy_from(path, offset, out)
         out.flush()
         if finished:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 
-from core.runstore import RunStore
+from core.cli import UsageError
+from core.runstore import DERIVED_STATUSES, STATUSES, RunStore
 from core.paths import default_runs_dir
 from core.runview import run_summary
 from core.textable import format_table
@@ -13,6 +15,8 @@ COLUMNS = ["id", "condition", "profile", "status", "stage", "progress", "eta", "
 
 
 def main(args) -> int:
+    if args.status is not None and args.status not in STATUSES + DERIVED_STATUSES:
+        raise UsageError(f"unknown status {args.status!r}; choose from {', '.join(STATUSES + DERIVED_STATUSES)}")
     store = RunStore(default_runs_dir(args.runs_dir))
     runs = store.list(condition=args.condition, status=args.status)
     if args.json:
@@ -27,4 +31,7 @@ def main(args) -> int:
         print(f"no runs in {store.root}")
         return 0
     print(format_table([run_summary(run) for run in runs], COLUMNS))
+    for run in runs:
+        if run.record.status == "corrupt":
+            print(f"rdtui: {run.id}: corrupt: {run.record.error}", file=sys.stderr)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from core.config import ConfigError, default_config_path, load_study
 from core.paths import default_runs_dir
 from core.results import collect_results, render_results
@@ -19,4 +21,6 @@ def main(args) -> int:
         study = None
     rows = collect_results(store, study, runs=args.run)
     print(render_results(rows, args.format))
+    for run in store.list(status="corrupt"):
+        print(f"rdtui: skipped {run.id}: corrupt: {run.record.error}", file=sys.stderr)
     return 0

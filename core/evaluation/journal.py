@@ -44,7 +44,23 @@ class ProblemResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ProblemResult":
+    def from_dict(cls, data: Any) -> "ProblemResult":
+        """A journal line as a result; ValueError when its shape is wrong (a damaged or foreign line
+        is skipped and that problem evaluated again, never a traceback)."""
+        if not isinstance(data, dict):
+            raise ValueError("a journal line must be an object")
+        for key in ("id", "prompt_hash", "gold"):
+            if not isinstance(data.get(key), str):
+                raise ValueError(f"journal line: {key} must be a string")
+        lists = {k: data.get(k) for k in ("completions", "extracted", "correct", "rules", "tokens", "finish_reasons")}
+        if not all(isinstance(v, list) for v in lists.values()) or len({len(v) for v in lists.values()}) != 1 \
+                or not lists["completions"]:
+            raise ValueError(f"journal line {data['id']!r}: per-sample lists missing or of different lengths")
+        kinds = {"completions": (str,), "extracted": (str, type(None)), "correct": (bool,),
+                 "rules": (str, type(None)), "tokens": (int,), "finish_reasons": (str,)}
+        for key, allowed in kinds.items():
+            if not all(isinstance(v, allowed) for v in lists[key]):
+                raise ValueError(f"journal line {data['id']!r}: {key} has values of the wrong type")
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
@@ -114,7 +130,10 @@ class Journal:
             raise JournalError(f"{self.path} was written with other generation settings ({changed}); "
                                f"move it away to start over, or evaluate with the settings it was written with")
         for record in records[1:]:
-            result = ProblemResult.from_dict(record)
+            try:
+                result = ProblemResult.from_dict(record)
+            except ValueError:
+                continue            # damaged line: the problem is evaluated again
             self.done[result.id] = result
 
     def _write_header(self) -> None:
@@ -169,6 +188,9 @@ def read_journal(path: Path) -> tuple[dict[str, Any] | None, list[ProblemResult]
         return None, []
     results: dict[str, ProblemResult] = {}
     for record in records[1:]:
-        result = ProblemResult.from_dict(record)
+        try:
+            result = ProblemResult.from_dict(record)
+        except ValueError:
+            continue
         results.setdefault(result.id, result)
     return records[0], list(results.values())
