@@ -55,6 +55,7 @@ def trained_logits(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("condition, extra", [
     ("sft_then_grpo", [*LORA, "grpo.after_sft=merge"]),
     ("sft_then_grpo", [*LORA, "grpo.after_sft=continue"]),

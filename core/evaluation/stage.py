@@ -57,10 +57,12 @@ def grade_problem(problem: Problem, completions: list[Completion], prefill: str,
 
 
 def check_slice(size: int, start_from: int, limit: int | None, name: str) -> None:
+    from core.errors import BadInput
+
     if start_from < 0 or (limit is not None and limit <= 0):
-        raise RdtuiError("--start-from must be >= 0 and --limit > 0")
+        raise BadInput("--start-from must be >= 0 and --limit > 0")
     if start_from >= size:
-        raise RdtuiError(f"--start-from {start_from} is past the end of {name} ({size} problems)")
+        raise BadInput(f"--start-from {start_from} is past the end of {name} ({size} problems)")
 
 
 class Progress:
