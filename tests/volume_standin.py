@@ -68,3 +68,40 @@ class HostileVolume:
         if path not in self.files:
             raise FileNotFoundError(path)
         yield self.files[path]
+
+
+class StandInCall:
+    """A `modal.FunctionCall` as the backend and driver use it: `get(timeout=...)` returns `result`
+    or raises `outcome` (an instance of a real modal exception class); `cancel()` is recorded."""
+
+    def __init__(self, object_id: str, result=None, outcome: BaseException | None = None,
+                 events: list | None = None):
+        self.object_id = object_id
+        self.result = result
+        self.outcome = outcome
+        self.events = events if events is not None else []
+
+    def get(self, timeout: float | None = None):
+        self.events.append(("get", self.object_id, timeout))
+        if self.outcome is not None:
+            raise self.outcome
+        return self.result
+
+    def cancel(self, terminate_containers: bool = False) -> None:
+        self.events.append(("cancel", self.object_id))
+
+
+class ModalShapedVolume(FolderVolume):
+    """The real `modal.Volume` client's shapes over a folder: `listdir` returns modal's FileEntry and
+    raises its NotFoundError; `read_file` raises the builtin FileNotFoundError, as modal 1.6 does."""
+
+    def listdir(self, path: str, recursive: bool = False):
+        from modal.exception import NotFoundError
+        from modal.volume import FileEntry, FileEntryType
+
+        try:
+            entries = super().listdir(path, recursive)
+        except FileNotFoundError:
+            raise NotFoundError(f"No such file or directory: {path}") from None
+        return [FileEntry(e.path, FileEntryType.FILE if e.is_file else FileEntryType.DIRECTORY, e.mtime // 10**9,
+                          e.size) for e in entries]

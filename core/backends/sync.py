@@ -377,14 +377,15 @@ def _merge_record(local: RunRecord | None, remote: RunRecord) -> RunRecord | Non
     """The record to keep locally, or None to keep the local one as it is.
 
     The remote record wins, except while it describes an older launch than the local one (a resume
-    was sent and its container has not started yet) and after a local cancel the remote side has
-    not recorded (its container was stopped before it could).
+    was sent and its container has not started yet) and after a local cancel of the same launch.
     """
     if local is None:
         return remote
     if launch_number(remote) < launch_number(local):
         return None
-    if local.status == "cancelled" and remote.status in ("queued", "running"):
+    # A local cancel stands for its launch: the stopped containers may record `running` (not yet
+    # stopped) or `failed` (the stage call was cancelled under the driver's feet) after it.
+    if local.status == "cancelled" and remote.status != "cancelled" and launch_number(remote) == launch_number(local):
         return None
     if remote.modal_call_id is None:
         remote.modal_call_id = local.modal_call_id

@@ -1,0 +1,291 @@
+"""Modal runs end in the right status, survive driver re-runs and redeploys: the backend and the
+driver bodies against stand-in FunctionCall and Volume objects raising the installed client's own
+exception classes (nothing here reaches Modal)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from modal.exception import (FunctionTimeoutError, InputCancellation, NotFoundError, OutputExpiredError,
+                             RemoteError, TimeoutError as ModalTimeoutError)
+
+from core.backends import modal_backend
+from core.backends.modal_backend import JobSettings, ModalBackend, claim_refresh, driver_outcome
+from core.config import load_study, resolve, resolve_full, snapshot_text
+from core.errors import RdtuiError
+from core.runstore import Run, RunRecord, RunStore, read_record, write_record
+from modal_jobs import remote
+from tests.conftest import CONFIG, REPO
+from tests.volume_standin import ModalShapedVolume, StandInCall
+
+
+def modal_cfg(condition: str = "grpo_only", overrides: list[str] | None = None):
+    return resolve(load_study(CONFIG), condition, "modal", overrides=overrides)
+
+
+# -- M1, M20: how a driver call ended ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("outcome,expected", [
+    (ModalTimeoutError("still running"), (False, "running")),
+    (FunctionTimeoutError("Function timed out after 86400s"), (True, "failed")),
+    (OutputExpiredError("expired"), (True, "failed")),
+    (InputCancellation(), (True, "cancelled")),
+    (RemoteError("Function call was cancelled by the user"), (True, "cancelled")),
+    (RemoteError("Input terminated"), (True, "cancelled")),
+    (RemoteError("container crashed: exit code 137"), (True, "failed")),
+    (RuntimeError("boom"), (True, "failed")),
+])
+def test_a_driver_call_s_end_maps_to_the_run_s_status(monkeypatch, outcome, expected):
+    monkeypatch.setattr(modal_backend, "function_call", lambda call_id: StandInCall(call_id, outcome=outcome))
+    ended, status, error = driver_outcome("fc-1")
+    assert (ended, status) == expected
+    if isinstance(outcome, FunctionTimeoutError):
+        assert "24 h timeout" in error
+
+
+def test_a_driver_that_returned_reports_the_run_s_status(monkeypatch):
+    monkeypatch.setattr(modal_backend, "function_call", lambda call_id: StandInCall(call_id, result="succeeded"))
+    assert driver_outcome("fc-1") == (True, "succeeded", None)
+
+
+@pytest.fixture
+def modal_run(tmp_path, monkeypatch):
+    """A Modal run launched from here (driver `fc-1`, launch 1) and its folder on a stand-in Volume."""
+    run = RunStore(tmp_path / "runs").create("grpo_only", "modal", "modal",
+                                             snapshot_text(resolve_full(load_study(CONFIG), "grpo_only", "modal")))
+    run.update(modal_call_id="fc-1", extra={"launch": 1})
+    remote_dir = tmp_path / "volume" / "runs" / run.id
+    remote_dir.mkdir(parents=True)
+    (remote_dir / "config.yaml").write_text(run.config_path.read_text())
+    record = run.reload()
+    record.status = "running"
+    write_record(remote_dir, record)
+    volume = ModalShapedVolume(tmp_path / "volume")
+    monkeypatch.setattr(modal_backend, "volume", lambda name: volume)
+    run.volume = volume
+    run.remote_dir = remote_dir
+    return run
+
+
+def test_a_driver_past_its_timeout_ends_the_run_failed_instead_of_running_for_ever(modal_run, monkeypatch):
+    monkeypatch.setattr(modal_backend, "function_call",
+                        lambda call_id: StandInCall(call_id, outcome=FunctionTimeoutError("timed out")))
+    ModalBackend().refresh(modal_run)
+    record = modal_run.reload()
+    assert record.status == "failed" and "timeout" in record.error and record.finished_at
+
+
+# -- M2: one refresh per interval, whoever asks ----------------------------------------------------------------
+
+def test_following_a_run_reads_the_volume_once_per_interval_across_backends_and_processes(modal_run, monkeypatch):
+    rpcs = []
+    monkeypatch.setattr(modal_backend, "driver_outcome", lambda call_id: rpcs.append(call_id) or (False, "running", None))
+    for _ in range(20):                     # `rdtui run`'s follow loop builds a backend per 0.5 s poll
+        ModalBackend().refresh(modal_run)
+    assert len(rpcs) == 1
+    # Another process (the app, `logs -f`) asking now is told to wait too.
+    code = f"from core.backends.modal_backend import claim_refresh; from pathlib import Path; " \
+           f"print(claim_refresh(Path({str(modal_run.dir)!r})))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True).stdout.strip() == "False"
+    old = time.time() - modal_backend.REFRESH_INTERVAL_S - 1
+    os.utime(modal_run.dir / modal_backend.REFRESH_MARK, (old, old))
+    ModalBackend().refresh(modal_run)
+    assert len(rpcs) == 2
+
+
+# -- M4: a re-run driver re-attaches ---------------------------------------------------------------------------
+
+def test_a_re_run_driver_re_attaches_to_its_stage_call_instead_of_cancelling_it(tmp_path):
+    run_dir = tmp_path / "runs" / "grpo_only-20260101-000000-0001"
+    run_dir.mkdir(parents=True)
+    write_record(run_dir, RunRecord(id=run_dir.name, condition="grpo_only", profile="modal", backend="modal",
+                                    status="running", extra={"launch": 1}))
+    run = Run(run_dir)
+    events, spawned, commits = [], [], []
+    calls: dict[str, StandInCall] = {}
+
+    def spawn():
+        call = StandInCall(f"fc-stage-{len(spawned) + 1}", result="running", events=events)
+        spawned.append(call)
+        calls[call.object_id] = call
+        return call
+
+    first = remote.attach_or_spawn(run, "grpo", 1, spawn=spawn, from_id=calls.__getitem__,
+                                   commit=lambda: commits.append(1))
+    assert read_record(run_dir).extra["stage_call"] == {"id": "fc-stage-1", "stage": "grpo", "launch": 1}
+    assert commits == [1]                        # recorded on the Volume before the driver waits on it
+    # Modal re-runs the driver (a crash, a retry): it waits on the same call, cancels nothing.
+    again = remote.attach_or_spawn(run, "grpo", 1, spawn=spawn, from_id=calls.__getitem__, commit=lambda: None)
+    assert again is first and len(spawned) == 1 and not any(e[0] == "cancel" for e in events)
+    assert again.get() == "running"
+    # A resume (launch 2) stops what launch 1 left and starts its own call.
+    third = remote.attach_or_spawn(run, "grpo", 2, spawn=spawn, from_id=calls.__getitem__, commit=lambda: None)
+    assert third.object_id == "fc-stage-2" and ("cancel", "fc-stage-1") in events
+
+
+# -- M7: a GPU stage that sees no CUDA fails at once -----------------------------------------------------------
+
+def test_a_gpu_stage_without_cuda_fails_at_once_naming_the_gpu_and_torch(tmp_path):
+    volume = tmp_path / "volume"
+    run_id = "grpo_only-20260101-000000-0007"
+    resolution = resolve_full(load_study(CONFIG), "grpo_only", "modal", overrides=["gpu.grpo=H100:2"])
+    record = RunRecord(id=run_id, condition="grpo_only", profile="modal", backend="modal", extra={"launch": 1})
+    remote.prepare_run_folder(volume, {"run_id": run_id, "record": record.to_dict(),
+                                       "snapshot": snapshot_text(resolution), "launch": 1}, "fc-driver")
+    commits = []
+    start = time.monotonic()
+    status = remote.run_stage(volume, run_id, "grpo", commit=lambda: commits.append(1))
+    record = read_record(volume / "runs" / run_id)
+    assert status == "failed" and record.status == "failed" and commits
+    assert "gpu=H100:2" in record.error and "sees 0 CUDA device(s)" in record.error
+    assert "stage grpo starts" not in (volume / "runs" / run_id / "log.txt").read_text()   # nothing was loaded
+    assert time.monotonic() - start < 60
+
+
+# -- M21: transient failures go to Modal's retries -------------------------------------------------------------
+
+@pytest.mark.parametrize("error,retried", [("ConnectionError: 503 Server Error: Service Unavailable", True),
+                                           ("RuntimeError: NCCL error in: ProcessGroupNCCL.cpp", True),
+                                           ("OutOfMemoryError: CUDA out of memory", False)])
+def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkeypatch, error, retried):
+    import core.pipeline
+
+    volume = tmp_path / "volume"
+    run_id = "base_model-20260101-000000-0021"
+    resolution = resolve_full(load_study(CONFIG), "base_model", "local")
+    record = RunRecord(id=run_id, condition="base_model", profile="local", backend="modal", extra={"launch": 1})
+    remote.prepare_run_folder(volume, {"run_id": run_id, "record": record.to_dict(),
+                                       "snapshot": snapshot_text(resolution), "launch": 1}, "fc-driver")
+
+    def failing(run, **kwargs):      # the training itself is what fails; its message is what we classify
+        run.update(status="running")
+        run.update(status="failed", error=error, finished_at=time.time())
+        return "failed"
+
+    monkeypatch.setattr(core.pipeline, "execute_run", failing)
+    if retried:
+        with pytest.raises(remote.TransientStageError):
+            remote.run_stage(volume, run_id, "eval", commit=lambda: None, commit_interval=60)
+        assert read_record(volume / "runs" / run_id).status == "running"     # the retry carries on
+    else:
+        assert remote.run_stage(volume, run_id, "eval", commit=lambda: None, commit_interval=60) == "failed"
+        assert read_record(volume / "runs" / run_id).error == error
+
+
+# -- M12: every input starts from a fresh view of the Volume ---------------------------------------------------
+
+def test_stage_and_driver_reload_the_volume_before_reading_it(tmp_path, monkeypatch):
+    import core.pipeline
+
+    volume = tmp_path / "volume"
+    run_id = "base_model-20260101-000000-0012"
+    resolution = resolve_full(load_study(CONFIG), "base_model", "local")
+    record = RunRecord(id=run_id, condition="base_model", profile="local", backend="modal", extra={"launch": 1})
+    request = {"run_id": run_id, "record": record.to_dict(), "snapshot": snapshot_text(resolution), "launch": 1}
+    events = []
+    monkeypatch.setattr(remote, "prepare_run_folder",
+                        lambda *a, _real=remote.prepare_run_folder: events.append("read") or _real(*a))
+    remote.drive(volume, request, run_stage=lambda stage: "succeeded", commit=lambda: None,
+                 reload=lambda: events.append("reload"))
+    assert events[:2] == ["reload", "read"]
+    events.clear()
+    monkeypatch.setattr(core.pipeline, "execute_run", lambda run, **kw: events.append("read") or "running")
+    remote.run_stage(volume, run_id, "eval", commit=lambda: None, reload=lambda: events.append("reload"),
+                     commit_interval=60)
+    assert events == ["reload", "read"]
+
+
+# -- M5, M16: deployments that leave running runs alone, with progress -----------------------------------------
+
+def test_each_settings_and_code_combination_is_a_deployment_of_its_own():
+    plain = JobSettings.from_config(modal_cfg()).versioned()
+    assert plain == JobSettings.from_config(modal_cfg()).versioned()                 # stable: no redeploy
+    with_wandb = JobSettings.from_config(modal_cfg(overrides=["telemetry.wandb=true"])).versioned()
+    other_gpu = JobSettings.from_config(modal_cfg(overrides=["gpu.grpo=A100-80GB"])).versioned()
+    names = {plain.deployed_name, with_wandb.deployed_name, other_gpu.deployed_name}
+    assert len(names) == 3 and all(name.startswith("rdtui-") for name in names)
+    assert "wandb" in with_wandb.secrets and "wandb" not in plain.secrets   # secrets travel with the run's deployment
+    assert JobSettings.from_json(plain.to_json()) == plain                   # the containers rebuild the same app
+
+
+def test_a_launch_spawns_on_its_own_deployment_and_records_it(modal_run, monkeypatch):
+    deployed, spawned = [], []
+    monkeypatch.setattr(modal_backend, "deploy", lambda settings: deployed.append(settings.deployed_name))
+
+    class Driver:
+        def __init__(self, name):
+            self.name = name
+
+        def spawn(self, request):
+            spawned.append((self.name, request["launch"]))
+            return StandInCall("fc-new")
+
+    monkeypatch.setattr(modal_backend, "driver_function", Driver)
+    ModalBackend().launch([modal_run])
+    record = modal_run.reload()
+    assert deployed == [record.extra["modal_app"]] and spawned == [(record.extra["modal_app"], 2)]
+    assert record.modal_call_id == "fc-new"
+
+
+def test_a_deploy_streams_its_output_and_an_existing_deployment_is_reused(monkeypatch):
+    settings = JobSettings.from_config(modal_cfg()).versioned()
+    script = "import sys, time\nfor i in range(3):\n    print(f'Building image step {i}', flush=True)\n" \
+             "print('Error: image build failed', file=sys.stderr)\nsys.exit(1)\n"
+    monkeypatch.setattr(modal_backend, "DEPLOY_COMMAND", [sys.executable, "-c", script])
+    monkeypatch.setattr(modal_backend, "already_deployed", lambda name: False)
+    out = io.StringIO()
+    with pytest.raises(RdtuiError, match="modal deploy failed: Error: image build failed"):
+        modal_backend.deploy(settings, out=out)
+    lines = out.getvalue().splitlines()
+    assert settings.deployed_name in lines[0]
+    assert lines[1:4] == [f"  modal: Building image step {i}" for i in range(3)]
+    monkeypatch.setattr(modal_backend, "already_deployed", lambda name: True)
+    out = io.StringIO()
+    modal_backend.deploy(settings, out=out)                      # no subprocess: it would have failed
+    assert out.getvalue() == ""
+
+
+def test_an_unknown_deployment_is_not_deployed_yet(monkeypatch):
+    class Missing:
+        def hydrate(self):
+            raise NotFoundError("App 'rdtui-0123' not found")
+
+    monkeypatch.setattr(modal_backend, "driver_function", lambda name: Missing())
+    assert not modal_backend.already_deployed("rdtui-0123")
+
+
+# -- M17: cancel stops the driver first, and the cancel stands -------------------------------------------------
+
+def test_cancel_stops_the_driver_before_the_stage_and_a_later_remote_failure_does_not_replace_it(modal_run,
+                                                                                                   monkeypatch):
+    events = []
+    running = read_record(modal_run.remote_dir)          # the driver recorded its stage call on the Volume
+    running.extra["stage_call_id"] = "fc-stage"
+    write_record(modal_run.remote_dir, running)
+    monkeypatch.setattr(modal_backend, "function_call", lambda call_id: StandInCall(call_id, events=events))
+    monkeypatch.setattr(modal_backend, "driver_outcome", lambda call_id: (False, "running", None))
+    ModalBackend().cancel(modal_run)
+    assert [e for e in events if e[0] == "cancel"] == [("cancel", "fc-1"), ("cancel", "fc-stage")]
+    # The stage's container then records the failure its cancelled call caused; the cancel stands.
+    failed = read_record(modal_run.remote_dir)
+    failed.status, failed.error = "failed", "stage grpo failed on Modal: RemoteError: cancelled"
+    write_record(modal_run.remote_dir, failed)
+    ModalBackend().refresh(modal_run, force=True)
+    assert modal_run.reload().status == "cancelled"
+
+
+# -- M10: the cost counts GPUs ---------------------------------------------------------------------------------
+
+def test_the_cost_estimate_multiplies_by_the_gpu_count():
+    one = modal_backend.estimate_cost(modal_cfg("grpo_only"))
+    eight = modal_backend.estimate_cost(modal_cfg("grpo_only", overrides=["gpu.grpo=H100:8"]))
+    grpo_one = next(s for s in one.stages if s.stage == "grpo")
+    grpo_eight = next(s for s in eight.stages if s.stage == "grpo")
+    assert grpo_eight.usd_per_hour == pytest.approx(8 * grpo_one.usd_per_hour)
+    assert eight.total_usd - one.total_usd == pytest.approx(7 * grpo_one.hours * grpo_one.usd_per_hour)
