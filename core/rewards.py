@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.grading import grade, gold_answer, symbolic_stats
+from core.grading import grade, gold_answer
 from core.grading.extract import THINK_CLOSE, THINK_OPEN, last_boxed
 
 RewardFunc = Callable[..., list[float | None]]
@@ -28,6 +28,9 @@ class RewardSettings:
     max_completion_length: int = 4096
     overlong_buffer: int = 512
     allow_last_number: bool = False
+    multiple_boxes: str = "last"  # the grading section's values
+    decimal_tolerance: bool = False
+    grader: str = "rdtui"
 
 
 def completion_text(completion: Any) -> str:
@@ -51,10 +54,12 @@ def make_correctness(settings: RewardSettings) -> RewardFunc:
         """1.0 when the grader accepts the answer, 0.0 otherwise, None when the gold is unusable.
 
         A completion that hit the length limit inside its think block is unfinished and scores 0.
+        Grader errors and undecided symbolic checks score 0 and are logged as ``grader/errors`` and
+        ``grader/undecided`` (counts in this batch).
         """
         if answer is None:
             raise ValueError("the correctness reward needs a dataset column named 'answer'")
-        timeouts_before = symbolic_stats()["timeouts"]
+        errors = undecided = 0
         rewards: list[float | None] = []
         for i, (prompt, completion, gold) in enumerate(zip(prompts, completions, answer, strict=True)):
             if gold_answer(gold) is None:
@@ -63,11 +68,16 @@ def make_correctness(settings: RewardSettings) -> RewardFunc:
             text = completion_text(completion)
             cut_off = _hit_length_limit(completion_ids, i, settings.max_completion_length)
             prefilled = _prompt_opens_think(prompt) or (cut_off and THINK_CLOSE not in text)
-            verdict = grade(text, gold, allow_last_number=settings.allow_last_number, think_prefilled=prefilled)
+            verdict = grade(text, gold, allow_last_number=settings.allow_last_number, think_prefilled=prefilled,
+                            multiple_boxes=settings.multiple_boxes, decimal_tolerance=settings.decimal_tolerance,
+                            grader=settings.grader)
+            errors += verdict.rule == "error"
+            undecided += verdict.undecided
             rewards.append(1.0 if verdict.correct else 0.0)
         log_metric = columns.get("log_metric")
         if callable(log_metric):
-            log_metric("grader/symbolic_timeouts", float(symbolic_stats()["timeouts"] - timeouts_before))
+            log_metric("grader/errors", float(errors))
+            log_metric("grader/undecided", float(undecided))
         return rewards
 
     return correctness
@@ -142,14 +152,19 @@ overlong = make_overlong(RewardSettings())
 def build_reward_functions(grpo_cfg: Any) -> tuple[list[RewardFunc], list[float]]:
     """The reward functions and weights named by ``grpo.reward_weights``, in the config's order.
 
-    Accepts the grpo section or the whole resolved config. Raises ValueError on an unknown name.
+    Accepts the grpo section or the whole resolved config (whose grading section then applies).
+    Raises ValueError on an unknown name.
     """
     grpo = getattr(grpo_cfg, "grpo", grpo_cfg)
+    grading = getattr(grpo_cfg, "grading", None)
     settings = RewardSettings(
         format_partial_credit=float(grpo.format_partial_credit),
         max_completion_length=int(grpo.max_completion_length),
         overlong_buffer=int(grpo.overlong_buffer),
         allow_last_number=bool(grpo.allow_last_number),
+        **({} if grading is None else {"multiple_boxes": grading.multiple_boxes,
+                                        "decimal_tolerance": grading.decimal_tolerance,
+                                        "grader": grading.grader}),
     )
     funcs, weights = [], []
     for name, weight in dict(grpo.reward_weights).items():

@@ -29,6 +29,14 @@ class Case:
     benchmark: str = "gsm8k"
     allow_last_number: bool = False
     think_prefilled: bool = False
+    answer_only: bool = False
+    multiple_boxes: str = "last"
+    decimal_tolerance: bool = False
+
+    def options(self) -> dict:
+        return {"allow_last_number": self.allow_last_number, "think_prefilled": self.think_prefilled,
+                "answer_only": self.answer_only, "multiple_boxes": self.multiple_boxes,
+                "decimal_tolerance": self.decimal_tolerance}
 
 
 def _rows(name: str) -> list[dict]:
@@ -95,7 +103,7 @@ MATH_JUDGED: list[tuple[str, str, bool]] = [
     ("-\\frac{3}{8}", "-\\frac{3}{8}", True), ("\\frac{-3}{8}", "-\\frac{3}{8}", True), ("-0.375", "-\\frac{3}{8}", True),
     ("\\frac{3}{8}", "-\\frac{3}{8}", False), ("0.35625", ".35625", True), ("\\frac{57}{160}", ".35625", True),
     ("6.72 \\times 10^{-5}", ".0000672", True), ("6.72e-5", ".0000672", True), ("6.72 \\times 10^{-4}", ".0000672", False),
-    ("\\frac{1}{3}", "\\frac{1}{3}", True), ("0.333", "\\frac{1}{3}", True), ("0.3333333333", "\\frac{1}{3}", True),
+    ("\\frac{1}{3}", "\\frac{1}{3}", True), ("0.333", "\\frac{1}{3}", False), ("0.3333333333", "\\frac{1}{3}", False),
     ("0.33", "\\frac{1}{3}", False), ("0.334", "\\frac{1}{3}", False),
     ("0.1 + 0.2", "0.15", False), ("\\frac{3}{20}", "0.15", True), ("15\\%", "0.15", True), ("0.150", "0.15", True),
     ("4.50", "4.5", True), ("\\frac{9}{2}", "4.5", True), ("4.49", "4.5", False),
@@ -120,11 +128,11 @@ MATH_JUDGED: list[tuple[str, str, bool]] = [
     ("\\frac{270}{7}", "\\frac{270}7\\text{ degrees}", True), ("\\frac{270}{7}^\\circ", "\\frac{270}7\\text{ degrees}", True),
     ("38.57", "\\frac{270}7\\text{ degrees}", False),
     # pi, roots, complex numbers
-    ("\\pi", "\\pi", True), ("3.14159", "\\pi", True), ("3.14", "\\pi", False), ("\\frac{\\pi}{1}", "\\pi", True),
+    ("\\pi", "\\pi", True), ("3.14159", "\\pi", False), ("3.14", "\\pi", False), ("\\frac{\\pi}{1}", "\\pi", True),
     ("8\\pi", "8 \\pi", True), ("\\pi \\cdot 8", "8 \\pi", True), ("25.13", "8 \\pi", False),
     ("\\frac{20000}{\\pi}", "\\frac{20000}{\\pi}", True), ("20000/\\pi", "\\frac{20000}{\\pi}", True),
     ("\\frac{1}{\\sqrt{3}}", "\\frac{\\sqrt{3}}{3}", True), ("\\sqrt{\\frac{1}{3}}", "\\frac{\\sqrt{3}}{3}", True),
-    ("0.577", "\\frac{\\sqrt{3}}{3}", True), ("\\sqrt{3}", "\\frac{\\sqrt{3}}{3}", False),
+    ("0.577", "\\frac{\\sqrt{3}}{3}", False), ("\\sqrt{3}", "\\frac{\\sqrt{3}}{3}", False),
     ("\\sqrt{20}", "2\\sqrt{5}", True), ("2\\sqrt5", "2\\sqrt{5}", True), ("\\sqrt{10}", "2\\sqrt{5}", False),
     ("11\\sqrt{2}", "11\\sqrt2", True), ("\\sqrt{242}", "11\\sqrt2", True), ("70\\sqrt{2}", "70 \\sqrt{2}", True),
     ("3\\sqrt{13}", "3\\sqrt{13}", True), ("\\sqrt{117}", "3\\sqrt{13}", True), ("-\\sqrt{3}", "-\\sqrt{3}", True),

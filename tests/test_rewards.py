@@ -58,10 +58,43 @@ def test_prompt_that_opens_the_think_block_marks_unclosed_completions_unfinished
     assert correctness([prompt], ["9*2=18\n</think>\n\\boxed{18}"], answer=["18"]) == [1.0]
 
 
-def test_symbolic_timeouts_are_logged_as_a_metric():
+def test_grader_errors_and_undecided_checks_are_logged_as_metrics():
     logged = {}
     correctness(["p"], [GOOD], answer=["18"], log_metric=lambda name, value: logged.update({name: value}))
-    assert logged == {"grader/symbolic_timeouts": 0.0}
+    assert logged == {"grader/errors": 0.0, "grader/undecided": 0.0}
+
+
+def test_answers_that_once_ended_a_grpo_run_score_zero():
+    """`\\boxed{. = }` raised inside the grader and killed sft_then_grpo at GRPO step 13."""
+    logged = {}
+    crashed = "8 - 6 = 3\n</think>\n\nThe answer is \\boxed{. = }."
+    completions = [crashed, "<think>x</think> \\boxed{1 + 2 + ... + 10}", "The answer is ..", GOOD]
+    rewards = correctness(["p"] * 4, completions, answer=["5", "8", "5", "18"],
+                          log_metric=lambda name, value: logged.update({name: value}))
+    assert rewards == [0.0, 0.0, 0.0, 1.0]
+    assert logged["grader/errors"] == 0.0
+
+
+def test_a_grader_error_scores_zero_and_is_counted(monkeypatch):
+    import core.grading.grader as grader
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(grader, "extract_answer", broken)
+    logged = {}
+    rewards = correctness(["p", "p"], [GOOD, "odd"], answer=["18", "18"],
+                          log_metric=lambda name, value: logged.update({name: value}))
+    assert rewards == [0.0, 0.0] and logged["grader/errors"] == 2.0
+
+
+def test_grading_section_reaches_the_reward():
+    from core.rewards import RewardSettings, make_correctness
+
+    two_boxes = "<think>x</think> First \\boxed{17}, no: \\boxed{18}"
+    assert correctness(["p"], [two_boxes], answer=["18"]) == [1.0]
+    strict = make_correctness(RewardSettings(multiple_boxes="all_agree"))
+    assert strict(["p"], [two_boxes], answer=["18"]) == [0.0]
 
 
 @pytest.mark.parametrize(("completion", "score"), [

@@ -99,6 +99,14 @@ class EvaluationCfg(Section):
     allow_last_number: bool = False
 
 
+class GradingCfg(Section):
+    """How answers are graded, in GRPO rewards and evaluation alike (core/grading)."""
+
+    multiple_boxes: Literal["last", "all_agree", "any"] = "last"
+    decimal_tolerance: bool = False
+    grader: Literal["rdtui", "math-verify"] = "rdtui"
+
+
 class TelemetryCfg(Section):
     wandb: bool = False
     wandb_project: str = "rdtui"
@@ -150,6 +158,7 @@ class ResolvedConfig(Section):
     sft: SFTCfg | None = None
     grpo: GRPOCfg | None = None
     evaluation: EvaluationCfg
+    grading: GradingCfg = GradingCfg()
     telemetry: TelemetryCfg = TelemetryCfg()
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     gpu: GpuCfg | None = None

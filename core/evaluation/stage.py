@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable
 
+from core.config.schema import GradingCfg
 from core.errors import RdtuiError
 from core.evaluation.benchmarks import Benchmark, Problem, load_benchmarks, template_prefill
 from core.evaluation.generation import Backend, Completion, SamplingSettings, load_backend, plan_batches
@@ -35,8 +36,13 @@ def check_eval_settings(ev) -> None:
                          f"set evaluation.temperature above 0")
 
 
-def grade_problem(problem: Problem, completions: list[Completion], prefill: str, allow_last_number: bool) -> ProblemResult:
+def grade_problem(problem: Problem, completions: list[Completion], prefill: str, allow_last_number: bool,
+                  grading: Any = None) -> ProblemResult:
+    """Grade one problem's completions; ``grading`` is the config's grading section (None: its defaults)."""
     from core.grading import grade
+
+    options = {} if grading is None else {"multiple_boxes": grading.multiple_boxes,
+                                          "decimal_tolerance": grading.decimal_tolerance, "grader": grading.grader}
 
     texts, extracted, correct, rules = [], [], [], []
     for completion in completions:
@@ -46,7 +52,7 @@ def grade_problem(problem: Problem, completions: list[Completion], prefill: str,
             # Cut off by max_new_tokens: scored 0 whatever it holds, never by a number mid-thought.
             answer, verdict_correct, rule = None, False, "length"
         else:
-            verdict = grade(text, problem.gold, benchmark=problem.kind, allow_last_number=allow_last_number)
+            verdict = grade(text, problem.gold, benchmark=problem.kind, allow_last_number=allow_last_number, **options)
             answer, verdict_correct, rule = verdict.extracted, verdict.correct, verdict.rule
         extracted.append(answer)
         correct.append(verdict_correct)
@@ -141,17 +147,19 @@ class Evaluation:
     def journal_settings(self, benchmark: Benchmark, run) -> dict[str, Any]:
         """Everything that decides a problem's completions and verdicts: a journal holds one value of it."""
         ev, s = self.cfg.evaluation, self.settings
+        # Grading options join the settings only when changed, so journals from before they existed still match.
+        grading = {k: v for k, v in self.cfg.grading.model_dump().items() if v != GradingCfg.model_fields[k].default}
         return {"benchmark": benchmark.name, "kind": benchmark.kind, "model": self.ref.identity(run.dir),
                 "backend": self.backend.name, "samples": s.samples, "temperature": s.temperature, "top_p": s.top_p,
                 "max_new_tokens": s.max_new_tokens, "seed": s.seed, "system_prompt": ev.system_prompt,
                 "enable_thinking": self.cfg.model.enable_thinking,
                 "prefill": self.prefill,
-                "allow_last_number": ev.allow_last_number}
+                "allow_last_number": ev.allow_last_number, **({"grading": grading} if grading else {})}
 
     def generate_and_grade(self, batch: list[Problem]) -> list[ProblemResult]:
         outputs = self.backend.generate(batch, self.settings)
         prefill, allow = self.prefill, self.cfg.evaluation.allow_last_number
-        return [grade_problem(p, outs, prefill, allow) for p, outs in zip(batch, outputs)]
+        return [grade_problem(p, outs, prefill, allow, self.cfg.grading) for p, outs in zip(batch, outputs)]
 
     def run(self, run, log: Callable[[str], None] = lambda line: print(line, flush=True)) -> dict[str, dict[str, Any]]:
         """Evaluate the selection of every benchmark into `run`'s eval folder; returns the summaries."""

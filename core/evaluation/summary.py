@@ -109,6 +109,7 @@ def summarize(results: list[ProblemResult], *, benchmark: str, ks: list[int], be
         "mean_completion_tokens": _rate(tokens),
         "share_truncated": _rate([1.0 if f == "length" else 0.0 for r in results for f in r.finish_reasons]),
         "share_think_closed": _rate([1.0 if THINK_CLOSE in c else 0.0 for c in completions]),
+        "grader_errors": sum(rule == "error" for r in results for rule in r.rules),
         "trace": trace_stats(completions),
         "settings": settings,
     }

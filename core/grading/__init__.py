@@ -5,10 +5,10 @@ Importing this package is cheap: sympy/math_verify load only inside the symbolic
 """
 
 from core.grading.extract import Extraction, answer_region, extract_answer
-from core.grading.grader import BENCHMARKS, Verdict, gold_answer, grade
+from core.grading.grader import BENCHMARKS, GRADERS, MULTIPLE_BOXES, Verdict, gold_answer, grade, grading_errors
 from core.grading.symbolic import symbolic_stats, warm_up
 
 __all__ = [
-    "BENCHMARKS", "Extraction", "Verdict", "answer_region", "extract_answer", "gold_answer", "grade",
-    "symbolic_stats", "warm_up",
+    "BENCHMARKS", "GRADERS", "MULTIPLE_BOXES", "Extraction", "Verdict", "answer_region", "extract_answer",
+    "gold_answer", "grade", "grading_errors", "symbolic_stats", "warm_up",
 ]

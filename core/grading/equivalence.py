@@ -19,7 +19,7 @@ from itertools import permutations
 
 from core.grading.evaluate import EvalError, Value, evaluate, has_variables, values_close
 from core.grading.normalize import clean, strip_units
-from core.grading.numbers import Number, number_matches_float, numbers_equal, parse_number
+from core.grading.numbers import Number, decimal_rounding, number_matches_float, numbers_equal, parse_number
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(")]}")
@@ -207,7 +207,10 @@ def _value(s: str, seed: int) -> Value | None:
 
 
 def _as_float(v: Value) -> float | None:
-    z = complex(v)
+    try:
+        z = complex(v)
+    except OverflowError:
+        return None
     return z.real if abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)) else None
 
 
@@ -346,11 +349,14 @@ def _compare(pred: str, gold: str, percent: bool) -> bool | None:
 
 
 @lru_cache(maxsize=1 << 16)
-def equivalent(pred: str, gold: str) -> bool | None:
-    """True or False when the fast checks decide; None when only the symbolic check can."""
+def equivalent(pred: str, gold: str, decimal_tolerance: bool = False) -> bool | None:
+    """True or False when the fast checks decide; None when only the symbolic check can.
+
+    ``decimal_tolerance`` accepts a rounded decimal for a non-terminating value (numbers.py)."""
     if pred == gold:
         return True
     p, g = clean(pred), clean(gold)
     if not p.text:
         return False
-    return _compare(p.text, g.text, p.percent or g.percent)
+    with decimal_rounding(decimal_tolerance):
+        return _compare(p.text, g.text, p.percent or g.percent)

@@ -65,6 +65,11 @@ def _tokenize(text: str) -> list[str]:
     return tokens
 
 
+def _is_numeral(token: str) -> bool:
+    """A number token: the tokenizer also yields a lone "." (``1 + ... + 10``), which is not one."""
+    return token[0].isdigit() or (token[0] == "." and len(token) > 1)
+
+
 def _exact(v: Value) -> bool:
     return isinstance(v, Fraction)
 
@@ -173,7 +178,7 @@ class _Parser:
     def starts_atom(self, token: str | None) -> bool:
         if token is None:
             return False
-        if token[0].isdigit() or token[0] == "." or token.isalpha() or token in ("(", "[", "{"):
+        if _is_numeral(token) or token.isalpha() or token in ("(", "[", "{"):
             return True
         return token.startswith("\\") and len(token) > 2 and token not in _OPERATOR_COMMANDS and token != "\\infty"
 
@@ -218,13 +223,18 @@ class _Parser:
         if self.peek() in ("(", "{", "["):
             return self.power()
         value = self.power()
-        while self.starts_atom(self.peek()) and self.peek() not in ("(", "["):
+        while self.starts_atom(self.peek()) and self.peek() not in ("(", "[") and not self.starts_function():
             value = value * self.power()
         return value
 
+    def starts_function(self) -> bool:
+        """`\\sin x\\cos x` is sin(x)·cos(x): a function command ends the previous function's argument."""
+        token = self.peek()
+        return token is not None and token.startswith("\\") and token[1:] in _FUNCTIONS
+
     def atom(self) -> Value:
         token = self.take()
-        if token[0].isdigit() or token[0] == ".":
+        if _is_numeral(token):
             return Fraction(token)
         if token in ("(", "[", "{"):
             self.pos -= 1
@@ -331,5 +341,8 @@ def values_close(a: Value, b: Value) -> bool:
     """Exact equality for two exact values; otherwise relative 1e-9 on complex numbers."""
     if _exact(a) and _exact(b):
         return a == b
-    za, zb = complex(a), complex(b)
+    try:
+        za, zb = complex(a), complex(b)
+    except OverflowError:  # an exact value beyond float range against an inexact one
+        return False
     return abs(za - zb) <= 1e-9 * max(1.0, abs(za), abs(zb))

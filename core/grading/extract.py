@@ -28,6 +28,9 @@ _ANSWER_IS = re.compile(
 _A_COLON = re.compile(r"(?:^|\n)[ \t*]*A[ \t]*:[ \t]*([^\n]*)")
 _LAST_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _BARE_TOKEN = re.compile(r"[^\s$]+")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_MIN_SENTENCE_WORDS = 3
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 # A sentence ends at a period/semicolon followed by a space or the end (a decimal point is not
 # followed by a space), or at a comma that starts a clause ("18, so she ...").
@@ -44,6 +47,7 @@ class Extraction:
 
     text: str | None
     rule: str | None
+    boxes: tuple[str, ...] = ()  # rule boxed: every non-empty box of the answer region, first to last
 
 
 def answer_region(completion: str, think_prefilled: bool = False) -> str | None:
@@ -107,13 +111,22 @@ def _box_starts_from_end(region: str):
         end = start
 
 
-def last_boxed(region: str) -> str | None:
-    """Content of the last balanced, non-empty ``\\boxed{}``/``\\fbox{}`` in ``region``."""
+def _boxes(region: str):
+    """Contents of the balanced, non-empty boxes of ``region``, last first (at most _MAX_BOX_CANDIDATES)."""
     for end in _box_starts_from_end(region):
         content = _box_content(region, end)
         if content is not None and content.strip():
-            return content.strip()
-    return None
+            yield content.strip()
+
+
+def boxed_answers(region: str) -> list[str]:
+    """Every box ``last_boxed`` would consider, first to last."""
+    return list(reversed(list(_boxes(region))))
+
+
+def last_boxed(region: str) -> str | None:
+    """Content of the last balanced, non-empty ``\\boxed{}``/``\\fbox{}`` in ``region``."""
+    return next(_boxes(region), None)
 
 
 def trim_sentence(value: str) -> str:
@@ -128,6 +141,30 @@ def trim_sentence(value: str) -> str:
     return value.strip().strip("*").strip()
 
 
+def _math_spans(text: str) -> list[str]:
+    """The contents of the math spans in ``text`` (a ``$`` pair holding prose is currency, not math)."""
+    spans = []
+    for m in _MATH_SPAN.finditer(text):
+        content = next(g for g in m.groups() if g is not None).strip()
+        if not _PROSE_WORD.search(_COMMAND.sub(" ", content)):
+            spans.append(content)
+    return spans
+
+
+def answer_in_sentence(value: str) -> str:
+    """"Final Answer: Janet makes $18 every day" -> ``18``: a whole sentence's answer is its last math
+    span, or, with no LaTeX in it, its last number. Short values ("18 dollars") are kept whole."""
+    if len(_PROSE_WORD.findall(_MATH_SPAN.sub(" ", value))) < _MIN_SENTENCE_WORDS:
+        return value
+    spans = _math_spans(value)
+    if spans:
+        return spans[-1]
+    if "\\" in value:
+        return value
+    numbers = _LAST_NUMBER.findall(value)
+    return numbers[-1] if numbers else value
+
+
 def _answer_is(region: str) -> str | None:
     last = None
     for last in _ANSWER_IS.finditer(region):
@@ -139,7 +176,7 @@ def _answer_is(region: str) -> str | None:
     if not line.strip().strip("*").strip():
         # "Final answer:\n\n18": the value sits on the next non-empty line.
         line = next((ln for ln in after.split("\n", 3)[:3] if ln.strip()), "")
-    value = trim_sentence(line)
+    value = answer_in_sentence(trim_sentence(line))
     return value or None
 
 
@@ -148,9 +185,9 @@ def extract_answer(completion: str, allow_last_number: bool = False, think_prefi
     region = answer_region(completion, think_prefilled)
     if region is None:
         return Extraction(None, "truncated")
-    boxed = last_boxed(region)
-    if boxed is not None:
-        return Extraction(boxed, "boxed")
+    boxes = boxed_answers(region)
+    if boxes:
+        return Extraction(boxes[-1], "boxed", tuple(boxes))
     if "####" in region:
         for m in reversed(_HASH.findall(region)):
             value = trim_sentence(m)

@@ -41,6 +41,8 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _MATH_WORDS = frozenset({"pi", "and", "or", "to", "infty", "sqrt", "frac", "cup", "cap", "in", "pm"})
 # Possessive letter runs keep the tail from backtracking exponentially on long words.
 _UNIT_TAIL = re.compile(r"^(.*?[\d}).])\s*((?:[A-Za-z]{2,}+\.?(?:\s*\^\s*\{?\d\}?)?\s*)+)$")
+# One-letter SI units (``2600 g``, ``5 m``, ``3 s``, ``2 h``), only after a space: ``5x`` is no unit.
+_LETTER_UNIT_TAIL = re.compile(r"^(.*?[\d}).])\s+[gmshLKNJWV]\.?(?:\s*\^\s*\{?\d\}?)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +108,11 @@ def clean(raw: str) -> Cleaned:
 
 
 def strip_units(s: str) -> str | None:
-    """``18 dollars`` -> ``18``; None when ``s`` has no trailing unit words."""
+    """``18 dollars`` / ``2600 g`` -> ``18`` / ``2600``; None when ``s`` has no trailing unit."""
     m = _UNIT_TAIL.match(s)
     if not m:
-        return None
+        letter = _LETTER_UNIT_TAIL.match(s)
+        return letter.group(1).rstrip(".").strip() if letter else None
     words = _LETTERS.findall(m.group(2))
     if any(w.lower() in _MATH_WORDS for w in words):
         return None

@@ -6,20 +6,26 @@ Accepted (after normalize.clean): integers, decimals (``.5``, ``18.``), thousand
 
 Tolerance (how two numbers compare; everything else is exact rational equality, so 0.1 + 0.2 style
 float error can never flip a verdict):
-- a decimal with at least ROUNDED_MIN_PLACES places matches a value that does not terminate within
-  those places (1/3, 2/7, sqrt 2) when it is that value rounded or truncated: ``0.333`` = 1/3,
-  but ``0.33`` != 1/3 and ``0.125`` != ``0.126``;
+- only inside ``decimal_rounding(True)`` (config ``grading.decimal_tolerance``; off by default, as no
+  published MATH grader accepts it): a decimal with at least ROUNDED_MIN_PLACES places matches a value
+  that does not terminate within those places (1/3, 2/7, sqrt 2) when it is that value rounded or
+  truncated: ``0.333`` = 1/3, but ``0.33`` != 1/3 and ``0.125`` != ``0.126``;
 - a decimal with at least FLOAT_NOISE_DIGITS significant digits matches within a relative
   FLOAT_NOISE_REL (printed float noise such as ``0.30000000000000004``).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 
 ROUNDED_MIN_PLACES = 3
+_ROUNDING: ContextVar[bool] = ContextVar("decimal_rounding", default=False)
 FLOAT_NOISE_DIGITS = 12
 FLOAT_NOISE_REL = 1e-9
 _MAX_EXPONENT = 400  # 1e400 is already far beyond any benchmark answer
@@ -66,6 +72,8 @@ def parse_number(s: str) -> Number | None:
             return None
         value = int(whole) + Fraction(int(num), int(den))
         return Number(-value if sign == "-" else value)
+    if ", " in s:  # `32, 349` is a list of two numbers, never 32349
+        return None
     s = s.replace(" ", "")
     m = _DECIMAL.fullmatch(s)
     if m:
@@ -88,6 +96,24 @@ def parse_number(s: str) -> Number | None:
     return None
 
 
+@contextmanager
+def decimal_rounding(enabled: bool) -> Iterator[None]:
+    """Accept a rounded or truncated decimal for a non-terminating value within this block (this thread)."""
+    token = _ROUNDING.set(enabled)
+    try:
+        yield
+    finally:
+        _ROUNDING.reset(token)
+
+
+def as_float(x: Fraction | float) -> float:
+    """``float(x)``, with values beyond float range as +-inf (they then match nothing but themselves)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
 def _terminates_within(value: Fraction, places: int) -> bool:
     return (value * 10**places).denominator == 1
 
@@ -104,10 +130,12 @@ def _decimal_matches(dec: Number, other: Fraction | float) -> bool:
     if dec.places is None:
         return False
     exact = isinstance(other, Fraction)
-    diff = abs(float(dec.value - other)) if exact else abs(float(dec.value) - other)
-    if dec.digits >= FLOAT_NOISE_DIGITS and diff <= FLOAT_NOISE_REL * max(1.0, abs(float(other))):
+    if not exact and not math.isfinite(other):
+        return False
+    diff = abs(as_float(dec.value - other)) if exact else abs(as_float(dec.value) - other)
+    if dec.digits >= FLOAT_NOISE_DIGITS and diff <= FLOAT_NOISE_REL * max(1.0, abs(as_float(other))):
         return True
-    if dec.places < ROUNDED_MIN_PLACES:
+    if dec.places < ROUNDED_MIN_PLACES or not _ROUNDING.get():
         return False
     if exact and _terminates_within(other, dec.places):
         return False
@@ -122,6 +150,6 @@ def numbers_equal(a: Number, b: Number) -> bool:
 
 def number_matches_float(a: Number, x: float) -> bool:
     """``a`` against an inexact value (from an irrational expression such as ``\\frac{\\sqrt3}{3}``)."""
-    if abs(float(a.value) - x) <= FLOAT_NOISE_REL * max(1.0, abs(x)):
+    if abs(as_float(a.value) - x) <= FLOAT_NOISE_REL * max(1.0, abs(x)):
         return True
     return _decimal_matches(a, x)

@@ -1,11 +1,19 @@
-"""The symbolic fallback: Math-Verify (gold first) in persistent worker processes with a hard deadline.
+"""The symbolic fallback: Math-Verify (gold first) in persistent worker processes, with a CPU-time budget.
 
-Math-Verify's own timeout uses signal.alarm, which works only in a main thread and cannot
-interrupt sympy stuck inside C code. Here each comparison runs in a long-lived child process
-(symbolic_worker.py) that has already imported math_verify; the caller waits on the pipe with
-select() for at most ``timeout_s`` and, past it, kills the child and starts a replacement in the
-background. A timeout counts as "not equal" and is counted in ``symbolic_stats()``. Nothing here
-needs the main thread, and a hung sympy can never hang the caller.
+Math-Verify's own timeout uses signal.alarm, which works only in a main thread, counts wall time
+and cannot interrupt sympy stuck inside C code. Here each comparison runs in a long-lived child
+process (symbolic_worker.py) that has imported math_verify and run a few comparisons before it says
+it is ready, so neither the import nor sympy's slow first calls count against any comparison.
+
+Verdicts do not depend on how busy the machine is:
+- the budget is the worker's CPU time for this comparison (read from /proc; wall time only where
+  /proc is missing), so a worker that waits for a core is not timed out; a generous wall ceiling
+  still bounds a worker that gets no CPU at all;
+- a comparison over budget is retried once in another warm worker (the first one is killed and
+  replaced in the background); over budget twice, it is *undecided* (``timed_out``), which callers
+  report apart from "not equal";
+- verdicts are cached by (gold, prediction), so the same pair is always judged the same way.
+Nothing here needs the main thread, and a hung sympy can never hang the caller.
 """
 
 from __future__ import annotations
@@ -19,21 +27,28 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-SYMBOLIC_TIMEOUT_S = 0.5  # per comparison, once a worker is ready
-STARTUP_TIMEOUT_S = 60.0  # importing sympy on a loaded machine can take many seconds
+SYMBOLIC_CPU_BUDGET_S = 0.5  # CPU seconds one comparison may use in its (warm) worker
+WALL_CEILING_S = 60.0  # a comparison that got no answer this long is given up even if it got no CPU
+STARTUP_TIMEOUT_S = 180.0  # importing sympy and warming up on a saturated machine can take a long time
 POOL_SIZE = 2  # one spare stays warm while a killed worker restarts
 MAX_SYMBOLIC_CHARS = 1000  # longer answers are not worth a sympy parse: not equal
+MAX_COMPLETION_CHARS = 200_000  # math-verify grading parses whole completions
+CACHE_SIZE = 1 << 16
+_POLL_S = 0.05
 _MAX_STARTUP_FAILURES = 3
 _WORKER_SCRIPT = Path(__file__).with_name("symbolic_worker.py")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True, slots=True)
 class SymbolicResult:
     equal: bool
-    timed_out: bool = False
+    timed_out: bool = False  # undecided: over the CPU budget twice
+    extracted: str | None = None  # math-verify grading: what Math-Verify read as the answer
 
 
 class _WorkerDied(Exception):
@@ -50,7 +65,18 @@ class _Worker:
         self.buffer = b""
         self.ready = False
 
-    def _readline(self, deadline: float) -> bytes | None:
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the worker has used, or None where /proc cannot tell."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def _poll_line(self, timeout_s: float) -> bytes | None:
+        """A complete line, or None when none arrived within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
@@ -69,19 +95,27 @@ class _Worker:
     def wait_ready(self) -> None:
         if self.ready:
             return
-        if self._readline(time.monotonic() + STARTUP_TIMEOUT_S) is None:
+        if self._poll_line(STARTUP_TIMEOUT_S) is None:
             raise _WorkerDied("worker did not start")
         self.ready = True
 
-    def ask(self, gold: str, pred: str, timeout_s: float) -> bool | None:
-        """The worker's verdict, or None when it ran past ``timeout_s``."""
+    def ask(self, request: dict, budget_s: float) -> dict | None:
+        """The worker's reply, or None when the comparison used more than ``budget_s`` of CPU time."""
         try:
-            self.proc.stdin.write((json.dumps({"gold": gold, "pred": pred}) + "\n").encode())
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _WorkerDied(str(exc)) from exc
-        line = self._readline(time.monotonic() + timeout_s)
-        return None if line is None else bool(json.loads(line)["equal"])
+        wall_start = time.monotonic()
+        cpu_start = self.cpu_seconds()
+        while True:
+            line = self._poll_line(_POLL_S)
+            if line is not None:
+                return json.loads(line)
+            cpu = self.cpu_seconds()
+            used = cpu - cpu_start if cpu is not None and cpu_start is not None else time.monotonic() - wall_start
+            if used > budget_s or time.monotonic() - wall_start > WALL_CEILING_S:
+                return None
 
     def kill(self) -> None:
         self.proc.kill()
@@ -91,16 +125,17 @@ class _Worker:
 
 
 class SymbolicPool:
-    """A few warm Math-Verify workers shared by the threads of one process."""
+    """A few warm Math-Verify workers shared by the threads of one process, and a verdict cache."""
 
-    def __init__(self, size: int = POOL_SIZE, timeout_s: float = SYMBOLIC_TIMEOUT_S):
+    def __init__(self, size: int = POOL_SIZE, budget_s: float = SYMBOLIC_CPU_BUDGET_S):
         self.size = size
-        self.timeout_s = timeout_s
+        self.budget_s = budget_s
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.started = False
         self.startup_failures = 0
         self.lock = threading.Lock()
-        self.stats = {"calls": 0, "timeouts": 0, "errors": 0, "too_long": 0}
+        self.cache: OrderedDict[tuple[str, str, str], SymbolicResult] = OrderedDict()
+        self.stats = {"calls": 0, "cache_hits": 0, "retries": 0, "timeouts": 0, "errors": 0, "too_long": 0}
 
     def _count(self, key: str) -> None:
         with self.lock:
@@ -115,34 +150,90 @@ class SymbolicPool:
             self.idle.put(_Worker())
 
     def equal(self, gold: str, pred: str) -> SymbolicResult:
-        self._count("calls")
+        """Math-Verify's verdict on two cleaned answers."""
         if len(gold) > MAX_SYMBOLIC_CHARS or len(pred) > MAX_SYMBOLIC_CHARS:
+            self._count("calls")
             self._count("too_long")
             return SymbolicResult(False)
+        return self._decide("answer", gold, pred)
+
+    def grade_completion(self, gold: str, completion: str) -> SymbolicResult:
+        """Math-Verify alone on a whole completion (its own answer extraction) against the gold answer."""
+        if len(gold) > MAX_SYMBOLIC_CHARS or len(completion) > MAX_COMPLETION_CHARS:
+            self._count("calls")
+            self._count("too_long")
+            return SymbolicResult(False)
+        return self._decide("completion", gold, completion)
+
+    def _decide(self, mode: str, gold: str, pred: str) -> SymbolicResult:
+        self._count("calls")
+        key = (mode, gold, pred)
+        with self.lock:
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.cache.move_to_end(key)
+                self.stats["cache_hits"] += 1
+                return cached
+        result = self._ask({"mode": mode, "gold": gold, "pred": pred})
+        if result is None:
+            return SymbolicResult(False)  # no worker could run it (counted in errors): not cached
+        with self.lock:
+            self.cache[key] = result
+            if len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+        return result
+
+    def _ask(self, request: dict) -> SymbolicResult | None:
+        for attempt in range(2):
+            reply = self._ask_once(request)
+            if reply is None:
+                return None
+            if reply != "timeout":
+                return SymbolicResult(bool(reply.get("equal")), extracted=reply.get("extracted"))
+            if attempt == 0:
+                self._count("retries")
+        self._count("timeouts")
+        return SymbolicResult(False, timed_out=True)
+
+    def _ask_once(self, request: dict) -> dict | str | None:
+        """The reply, "timeout" when over budget, or None when no worker could start."""
         if self.startup_failures >= _MAX_STARTUP_FAILURES:
             self._count("errors")
-            return SymbolicResult(False)
+            return None
         self.start()
         worker = self.idle.get()
         try:
-            worker.wait_ready()
-            verdict = worker.ask(gold, pred, self.timeout_s)
-        except _WorkerDied:
-            self.startup_failures += 0 if worker.ready else 1
+            worker.wait_ready()  # start-up is never part of a comparison's budget
+            reply = worker.ask(request, self.budget_s)
+        except (_WorkerDied, ValueError) as exc:  # ValueError: a garbled reply line
+            if isinstance(exc, _WorkerDied) and not worker.ready:
+                self.startup_failures += 1
             self._count("errors")
             self._replace(worker)
-            return SymbolicResult(False)
-        if verdict is None:
-            self._count("timeouts")
+            return None
+        if reply is None:
             self._replace(worker)
-            return SymbolicResult(False, timed_out=True)
+            return "timeout"
         self.startup_failures = 0
         self.idle.put(worker)
-        return SymbolicResult(verdict)
+        return reply
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
         self.idle.put(_Worker())
+
+    def warm_up(self) -> None:
+        """Start the workers and wait until each is ready."""
+        self.start()
+        workers = [self.idle.get() for _ in range(self.size)]
+        for worker in workers:
+            try:
+                worker.wait_ready()
+            except _WorkerDied:
+                self.startup_failures += 1
+                self._replace(worker)
+                continue
+            self.idle.put(worker)
 
     def close(self) -> None:
         while True:
@@ -167,12 +258,18 @@ def pool() -> SymbolicPool:
 
 
 def symbolic_equal(gold: str, pred: str) -> SymbolicResult:
-    """Math-Verify's verdict on the two cleaned answers, gold first; a timeout is not equal."""
+    """Math-Verify's verdict on the two cleaned answers, gold first; ``timed_out`` when undecided."""
     return pool().equal(gold, pred)
 
 
+def math_verify_grade(gold: str, completion: str) -> SymbolicResult:
+    """Math-Verify's verdict on a whole completion, reading the answer its own way."""
+    return pool().grade_completion(gold, completion)
+
+
 def symbolic_stats() -> dict[str, int]:
-    """Counts since the pool started: calls, timeouts, errors (worker crashed or could not start), too_long."""
+    """Counts since the pool started: calls, cache_hits, retries, timeouts (undecided after the retry),
+    errors (a worker crashed or could not start), too_long."""
     p = pool()
     with p.lock:
         return dict(p.stats)
@@ -180,17 +277,7 @@ def symbolic_stats() -> dict[str, int]:
 
 def warm_up() -> None:
     """Start the workers and wait until they are ready, so no comparison pays the import."""
-    p = pool()
-    p.start()
-    workers = [p.idle.get() for _ in range(p.size)]
-    for worker in workers:
-        try:
-            worker.wait_ready()
-        except _WorkerDied:
-            p.startup_failures += 1
-            p._replace(worker)
-            continue
-        p.idle.put(worker)
+    pool().warm_up()
 
 
 @atexit.register
