@@ -157,6 +157,11 @@ def main(argv: list[str] | None = None, open_app: Callable[[argparse.Namespace],
         # `rdtui ls | head`: the reader left; say nothing.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # The machine said no (a full disk, a read-only folder): one line naming the file, not a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"rdtui: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -44,6 +44,12 @@ class InvalidTransition(RdtuiError):
     pass
 
 
+class BadInput(RdtuiError):
+    """An option or argument the user gave that cannot work: exit status 2."""
+
+    exit_status = 2
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     file: str

@@ -79,6 +79,7 @@ def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
         raise RdtuiError("no conditions to launch")
     if plan.issues:
         raise ConfigError(plan.issues)
+    store.check_writable()
     backend = get_backend(plan.backend)
     backend.preflight(plan.configs)
     runs: list[Run] = []

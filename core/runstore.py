@@ -318,6 +318,22 @@ class RunStore:
             _remove_tree(staging)
             raise
 
+    def check_writable(self) -> None:
+        """Fail in one line, before any slow work, when runs cannot be created here."""
+        with store_errors(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+        probe = self.root / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            with store_errors(self.root), open(probe, "wb") as fh:
+                fh.write(b"\0" * 4096)      # a few blocks: a full disk says so here, not mid-run
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            try:
+                probe.unlink()
+            except OSError:
+                pass
+
     def get(self, run_id: str) -> Run:
         """A run by id, or by a prefix that names exactly one run."""
         validate_name(run_id)

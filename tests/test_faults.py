@@ -134,3 +134,78 @@ def test_corrupt_journal_line_is_skipped_by_readers(runs_dir, line):
     assert header is not None and [r.id for r in results] == ["0", "1", "2", "3"]
     with Journal(journal, {}) as opened:      # a resumed evaluation: the bad line's problem is done again
         assert sorted(opened.done) == ["0", "1", "2", "3"]
+
+
+# ---- command-line bad input: one line, exit status 2; failures of the work: 1 --------------------
+
+def _one_line(proc, status: int) -> str:
+    assert proc.returncode == status, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    return proc.stderr
+
+
+def test_unknown_or_ambiguous_run_ids_are_bad_input(runs_dir):
+    store = RunStore(runs_dir)
+    store.create("baseline", "local", "local", "")
+    store.create("baseline", "local", "local", "")
+    for command in (("logs", "nope"), ("cancel", "nope"), ("resume", "nope"), ("results", "--run", "nope"),
+                    ("logs", "baseline-"), ("cancel", "baseline-"), ("ls", "--status", "bogus"), ("logs", "../x")):
+        line = _one_line(rdtui("--runs-dir", str(runs_dir), *command), 2)
+        assert any(word in line for word in ("not found", "ambiguous", "unknown status", "invalid run id")), line
+
+
+@pytest.mark.parametrize("options, needle", [
+    (("./no/such/model",), "no such folder"),
+    (("/no/such/model",), "no such folder"),
+    (("builtin:tiny-qwen3", "--limit", "-1"), "--limit"),
+    (("builtin:tiny-qwen3", "--limit", "0"), "--limit"),
+    (("builtin:tiny-qwen3", "--start-from", "-1"), "--start-from"),
+    (("builtin:tiny-qwen3", "--samples", "0"), "--samples"),
+    (("builtin:tiny-qwen3", "--k", "0"), "--k"),
+])
+def test_bad_eval_options_fail_at_once(runs_dir, options, needle):
+    line = _one_line(rdtui("--runs-dir", str(runs_dir), "eval", *options, timeout=60), 2)
+    assert needle in line
+    assert not any(runs_dir.iterdir())
+
+
+def test_a_store_that_is_a_file_is_one_line(tmp_path):
+    store = tmp_path / "runs"
+    store.write_text("not a folder")
+    for command in (("ls",), ("results",), ("logs", "x"), ("cancel", "x"), ("resume", "x"),
+                    ("eval", "builtin:tiny-qwen3")):
+        assert "is not a folder" in _one_line(rdtui("--runs-dir", str(store), *command), 2), command
+    assert store.read_text() == "not a folder"
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 64 KB tmpfs: a real full disk and a real read-only file system (needs mount rights)."""
+    import subprocess
+
+    mount = tmp_path / "fs"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_read_only_or_full_store_is_one_line(small_fs):
+    import subprocess
+
+    run = RunStore(small_fs).create("baseline", "local", "local", "x: 1\n")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    assert run.id in rdtui("--runs-dir", str(small_fs), "ls").stdout          # reading still works
+    for command in (("cancel", run.id), ("resume", "--detach", run.id), ("eval", "builtin:tiny-qwen3")):
+        assert "Read-only file system" in _one_line(rdtui("--runs-dir", str(small_fs), *command), 1), command
+    subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], check=True)
+    with open(small_fs / "fill", "wb") as fh:
+        try:
+            fh.write(b"\0" * 200_000)
+        except OSError:
+            pass
+    for command in (("cancel", run.id), ("eval", "builtin:tiny-qwen3")):
+        assert "No space left on device" in _one_line(rdtui("--runs-dir", str(small_fs), *command), 1), command
+    assert sorted(p.name for p in small_fs.iterdir()) == sorted([run.id, "fill"])          # nothing half-made
+    assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")]

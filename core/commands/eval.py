@@ -159,21 +159,51 @@ def quick_look(evaluation) -> None:
         print()
 
 
+def looks_like_folder(target: str) -> bool:
+    """A path rather than a hub id (`org/name`): it must exist, and the hub is never asked."""
+    return (target.startswith(("/", "./", "../", "~", ".\\")) or target in (".", "..")
+            or target.endswith("/") or target.count("/") > 1)
+
+
+def check_options(args) -> None:
+    """Bad options fail at once (exit 2), before the store, the config or any library is touched."""
+    if args.limit is not None and args.limit <= 0:
+        raise UsageError(f"--limit {args.limit}: must be a positive number of problems")
+    if args.start_from < 0:
+        raise UsageError(f"--start-from {args.start_from}: must be 0 or more")
+    if args.samples is not None and args.samples <= 0:
+        raise UsageError(f"--samples {args.samples}: must be a positive number")
+    parse_ks(args.k)
+    target = args.target
+    if not target.startswith("builtin:") and looks_like_folder(target) and not os.path.exists(os.path.expanduser(target)):
+        raise UsageError(f"{target}: no such folder")
+
+
+def check_benchmarks(cfg, names: list[str] | None) -> None:
+    unknown = [n for n in names or [] if n not in cfg.datasets]
+    if unknown:
+        raise UsageError(f"--benchmark {unknown[0]}: not a dataset in the config (defined: {', '.join(sorted(cfg.datasets))})")
+
+
 def main(args) -> int:
     from core.config import snapshot_text
     from core.hub import go_offline_if_unreachable
 
+    check_options(args)
+    store = RunStore(default_runs_dir(args.runs_dir))
+    run = find_run(store, args.target)
+    if run is None and not args.quick:
+        store.check_writable()
     go_offline_if_unreachable()          # before the hub libraries load: they read it at import
     from core.evaluation.stage import Evaluation
 
-    store = RunStore(default_runs_dir(args.runs_dir))
-    run = find_run(store, args.target)
     if run is not None:
         cfg, ref = run_target(run, args)
         resolution = condition = None
     else:
         resolution, ref, condition = model_target(args.target, args)
         cfg = resolution.config
+    check_benchmarks(cfg, args.benchmark)
     evaluation = Evaluation.prepare(cfg, ref, args.benchmark, start_from=args.start_from, limit=args.limit)
     if args.quick:
         quick_look(evaluation)

@@ -74,9 +74,12 @@ def _adapter_base(cfg, path: Path, adapter_config: Path, run) -> str:
     from core.models.loading import model_source
 
     try:
-        trained_on = json.loads(adapter_config.read_text()).get("base_model_name_or_path") or ""
-    except (OSError, ValueError) as exc:
+        data = json.loads(adapter_config.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
         raise RdtuiError(f"{adapter_config}: unreadable adapter config ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("base_model_name_or_path") or "", str):
+        raise RdtuiError(f"{adapter_config}: not an adapter config (expected an object with base_model_name_or_path)")
+    trained_on = data.get("base_model_name_or_path") or ""
     if trained_on in (cfg.model.name, model_source(cfg.model.name)) or not trained_on:
         return cfg.model.name
     # sft_then_grpo (after_sft: merge) trains its GRPO adapter over the merged SFT model in the run's
