@@ -18,12 +18,13 @@ from textual.screen import Screen
 
 from core.runstore import RunStore
 from tui.feeds import Poller
+from tui.userstate import save_crash
 
 TICK_SECONDS = 0.5
 
 
 class RdtuiApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")     # absolute: subclasses (tests) live elsewhere
     TITLE = "rdtui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
@@ -38,6 +39,13 @@ class RdtuiApp(App):
         self.config_path = Path(config_path)
         self.poller = Poller(self._wake_from_thread, interval=poll_seconds)
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self.crash_file: Path | None = None
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Any crash: the traceback goes to a file of its own too, named after exit (see entry)."""
+        if self.crash_file is None:
+            self.crash_file = save_crash(error)
+        super()._handle_exception(error)
 
     def on_mount(self) -> None:
         from tui.screens.runs import RunsScreen

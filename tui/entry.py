@@ -13,8 +13,17 @@ from core.paths import default_config_path, default_runs_dir
 def open_app(args: argparse.Namespace) -> int:
     from tui.app import RdtuiApp
 
-    RdtuiApp(default_runs_dir(args.runs_dir), str(default_config_path(getattr(args, "config", None)))).run()
-    return 0
+    return run_app(RdtuiApp(default_runs_dir(args.runs_dir), str(default_config_path(getattr(args, "config", None)))))
+
+
+def run_app(app, *, headless: bool = False) -> int:
+    """Run the app; after a crash (Textual has printed the traceback) say where it was saved and exit 1."""
+    app.run(headless=headless)
+    if not app.return_code:
+        return 0
+    where = f"saved to {app.crash_file}" if app.crash_file else "could not be saved to a file"
+    print(f"rdtui: the app crashed; the traceback above is {where}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

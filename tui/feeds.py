@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import RunNotFound
 from core.jsonl import JsonlTail, parse_lines
 from core.logtail import read_last_lines
-from core.runstore import RUN_FILE, RunRecord, read_record
+from core.runstore import RUN_FILE, RunRecord
 from tui.logsource import LogChunk, LogSource
 from tui.series import RunCurves
 
@@ -156,14 +155,33 @@ def _stat_key(path: str | Path) -> tuple[int, int] | None:
 
 
 def load_record(run_dir: str) -> RunRecord | None:
-    """A run's run.json in one read, or None when it is gone or unreadable (a folder being
-    created or deleted); the runs table reads a thousand of these before its first paint."""
+    """A run's run.json in one read (the runs table reads a thousand of these before its first
+    paint): None when there is none (a folder being deleted), a `corrupt` record saying why when it
+    is unreadable or of the wrong shape. The record's id is its folder's name, so a copied run
+    folder (two folders, one id inside) is two rows, not a clash."""
     try:
         with open(f"{run_dir}/{RUN_FILE}", "rb") as fh:
             data = json.loads(fh.read())
-    except (OSError, ValueError):
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return RunRecord.from_dict(data) if isinstance(data, dict) else None
+    except (OSError, ValueError, RecursionError) as exc:
+        return RunRecord.corrupt(Path(run_dir), f"{RUN_FILE}: unreadable ({_one_line(exc)})")
+    try:
+        record = RunRecord.from_dict(data)
+        record.effective_status     # a check of pid and host types too
+    except Exception as exc:        # noqa: BLE001 - any shape of bad data is one corrupt row
+        return RunRecord.corrupt(Path(run_dir), _one_line(exc))
+    folder = os.path.basename(run_dir)
+    return record if record.id == folder else replace(record, id=folder)
+
+
+def read_run_record(run_dir: Path) -> RunRecord | None:
+    """One run's record for its own screen: as `load_record`, from a Path."""
+    return load_record(str(run_dir))
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
@@ -317,9 +335,8 @@ class RecordFeed(Feed):
             return
         if key == self._key and self._status != "running":
             return
-        try:
-            record = read_record(self.run_dir)
-        except RunNotFound:
+        record = read_run_record(self.run_dir)
+        if record is None:
             return
         status = record.effective_status
         if key != self._key or status != self._status:
@@ -358,6 +375,7 @@ class MetricsFeed(Feed):
         self.run_id = run_id
         self.path = path
         self._tail: JsonlTail | None = None
+        self._had_file = False
 
     def merge(self, old: MetricsBatch, new: MetricsBatch) -> MetricsBatch:
         if new.curves is not None:
@@ -368,24 +386,32 @@ class MetricsFeed(Feed):
 
     def poll(self) -> None:
         if self._tail is None:
-            self.put(self._initial())
+            self._put_initial()
             return
         result = self._tail.poll()
         if result.reset:
             self._tail = None
-            self.put(self._initial())
+            self._put_initial()
         elif result.records or result.bad_lines:
             self.put(MetricsBatch(self.run_id, records=result.records, bad_lines=result.bad_lines))
 
-    def _initial(self) -> MetricsBatch:
+    def _put_initial(self) -> None:
+        batch = self._initial()
+        if batch is not None:
+            self.put(batch)
+
+    def _initial(self) -> MetricsBatch | None:
         """Read in bounded chunks so a 100,000-line file never sits in memory as dicts at once."""
         curves = RunCurves()
         consumed, bad = 0, 0
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
+            if self._had_file:
+                return None         # deleted under us: the curves already read stay on screen
             self._tail = JsonlTail(self.path)
             return MetricsBatch(self.run_id, curves=curves)
+        self._had_file = True
         try:
             size = os.fstat(fd).st_size
             pos, rest = 0, b""

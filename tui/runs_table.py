@@ -17,6 +17,7 @@ from rich.text import Text
 from core.runstore import Run, RunRecord
 from core.runview import format_progress, run_summary
 from tui.feeds import RunRow
+from tui.widgets.styles import plain as cell
 from tui.widgets.styles import sparkline, status_text
 
 GUTTER = 1          # blank cells after every column; the table's own cell padding is off
@@ -97,12 +98,6 @@ def record_cells(record: RunRecord, root: Path, now: float) -> dict[str, str]:
     summary = run_summary(Run(root / record.id, record), now)
     return {"condition": record.condition, "where": f"{record.profile}/{record.backend}",
             "stage": summary["stage"] or "-", "progress": summary["progress"], "eta": summary["eta"]}
-
-
-def cell(text: str) -> Text:
-    """A plain cell as the table would make it from a string, minus the markup parsing that costs
-    DataTable most of its time per row (run ids and values are never markup)."""
-    return Text(text, no_wrap=True, end="")
 
 
 def row_cells(row: RunRow, plan: Plan, root: Path, now: float, selected: bool) -> dict[str, Text]:

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui.widgets.footer import KeysFooter
+from tui.widgets.styles import plain
 
 EXPORTS = {"md": "results.md", "csv": "results.csv", "json": "results.json"}
 
@@ -124,7 +125,7 @@ class ResultsScreen(Screen):
         for name in columns:
             table.add_column(name, key=name)
         for n, row in enumerate(cells):
-            table.add_row(*(pct(row.get(c)) for c in columns), key=str(n))
+            table.add_row(*(plain(pct(row.get(c))) for c in columns), key=str(n))
         self._status(f"{len(rows)} row(s) from {self.app.store.root} · s sort · m/c/j export" if rows
                      else f"No finished runs in {self.app.store.root} yet.")
 

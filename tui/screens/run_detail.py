@@ -8,10 +8,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
-from core.errors import RunNotFound
-from core.runstore import Run, RunRecord, read_record
+from core.runstore import Run, RunRecord
 from core.runview import run_summary
-from tui.feeds import EvalFeed, Feed, JsonlFeed, LinesBatch, LogFeed, MetricsBatch, MetricsFeed, RecordBatch, RecordFeed
+from tui.feeds import (EvalFeed, Feed, JsonlFeed, LinesBatch, LogFeed, MetricsBatch, MetricsFeed, RecordBatch, RecordFeed,
+                       read_run_record)
 from tui.logsource import LogChunk
 from tui.widgets.configview import ConfigPane
 from tui.widgets.curves import CurvesPane
@@ -59,10 +59,7 @@ class RunDetailScreen(Screen):
         root = self.app.store.root
         labels = {}
         for run_id in self.run_ids:
-            try:
-                labels[run_id] = run_label(read_record(root / run_id), run_id)
-            except RunNotFound:
-                labels[run_id] = run_id
+            labels[run_id] = run_label(read_run_record(root / run_id), run_id)
         yield Static(Text(f" {self.run_id}"), id="detail-status")
         with TabbedContent(id="detail-tabs"):
             with TabPane("1 Curves", id="curves"):

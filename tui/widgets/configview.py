@@ -11,6 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from tui.widgets.styles import plain
+
 
 def flatten(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(tree, dict) and tree:
@@ -74,4 +76,4 @@ class ConfigPane(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for key, value, source in rows:
-            table.add_row(key, value if len(value) <= 60 else value[:59] + "…", source, key=key)
+            table.add_row(plain(key), plain(value if len(value) <= 60 else value[:59] + "…"), plain(source), key=key)

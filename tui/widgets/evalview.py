@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.feeds import EvalBatch, pass_at_1, score
+from tui.widgets.styles import plain
 
 
 def _pct(value: Any) -> str:
@@ -129,8 +130,9 @@ class EvalPane(Vertical):
         else:
             start, rows = len(records) - len(new.records), new.records
         for n, record in enumerate(rows, start):
-            journal.add_row(str(n + 1), str(record.get("id", "")), verdict_text(record),
-                            str(_first(record.get("extracted")))[:30], str(record.get("gold"))[:30], key=str(n))
+            journal.add_row(str(n + 1), plain(str(record.get("id", ""))), verdict_text(record),
+                            plain(str(_first(record.get("extracted")))[:30]), plain(str(record.get("gold"))[:30]),
+                            key=str(n))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "eval-summary" and event.row_key.value != self.bench:

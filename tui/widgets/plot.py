@@ -21,6 +21,8 @@ from tui.series import BucketSeries
 _BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
 PALETTE = ("cyan", "magenta", "yellow", "green", "red", "blue", "bright_white", "bright_cyan")
 GUTTER = 9
+# Every segment carries a style: Textual's monochrome filter (NO_COLOR) reads each one's colour.
+PLAIN = Style()
 
 
 @dataclass
@@ -63,19 +65,19 @@ class CurvePlot(Widget):
         size = (self.size.width, self.size.height)
         if self._strips is None or self._drawn_for != size:
             self._strips, self._drawn_for = self._draw(*size), size
-        return self._strips[y] if y < len(self._strips) else Strip.blank(size[0])
+        return self._strips[y] if y < len(self._strips) else Strip.blank(size[0], PLAIN)
 
     def _draw(self, width: int, height: int) -> list[Strip]:
         title = Style(bold=True)
         legend = [Segment(f" {self.title}", title)]
         for line in self.lines:
-            legend += [Segment("  "), Segment("━ ", Style(color=line.color)), Segment(line.label, Style(dim=True))]
-        strips = [Strip(legend).crop_extend(0, width, None)]
+            legend += [Segment("  ", PLAIN), Segment("━ ", Style(color=line.color)), Segment(line.label, Style(dim=True))]
+        strips = [Strip(legend).crop_extend(0, width, PLAIN)]
         cols, rows = width - GUTTER, height - 2
         buckets = [(line, line.series.buckets) for line in self.lines if line.series.buckets]
         if cols < 4 or rows < 2 or not buckets:
             message = "no data yet" if cols >= 4 and rows >= 1 else ""
-            strips.append(Strip([Segment(" " * GUTTER + message, Style(dim=True))]).crop_extend(0, width, None))
+            strips.append(Strip([Segment(" " * GUTTER + message, Style(dim=True))]).crop_extend(0, width, PLAIN))
             return strips
         x0 = min(b[0].x0 for _, b in buckets)
         x1 = max(b[-1].x1 for _, b in buckets)
@@ -127,14 +129,14 @@ class CurvePlot(Widget):
                 cell = cells.get((col, row))
                 char, color = (chr(0x2800 + cell[0]), cell[1]) if cell else (" ", None)
                 if color != run_color and run_text:
-                    segments.append(Segment("".join(run_text), styles[run_color] if run_color else None))
+                    segments.append(Segment("".join(run_text), styles[run_color] if run_color else PLAIN))
                     run_text = []
                 run_color = color
                 run_text.append(char)
             if run_text:
-                segments.append(Segment("".join(run_text), styles.get(run_color) if run_color else None))
-            strips.append(Strip(segments).crop_extend(0, width, None))
+                segments.append(Segment("".join(run_text), styles[run_color] if run_color else PLAIN))
+            strips.append(Strip(segments).crop_extend(0, width, PLAIN))
         left, right = format_tick(x0, False), format_tick(x1, False)
         strips.append(Strip([Segment(" " * GUTTER + left.ljust(max(cols - len(right), len(left) + 1)) + right, axis)])
-                      .crop_extend(0, width, None))
+                      .crop_extend(0, width, PLAIN))
         return strips

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from tui.think import split_think
+from tui.widgets.styles import plain
 
 MAX_SAMPLES = 2000
 THINK_STYLE = "italic magenta"
@@ -93,7 +94,7 @@ class SamplesPane(Horizontal):
         rewards = record.get("rewards") if isinstance(record.get("rewards"), dict) else {}
         total = sum(v for v in rewards.values() if isinstance(v, (int, float)))
         prompt = " ".join(str(record.get("prompt", "")).split())[:60]
-        return (str(record.get("step", "?")), f"{total:.3g}" if rewards else "-", prompt)
+        return (plain(str(record.get("step", "?"))), plain(f"{total:.3g}" if rewards else "-"), plain(prompt))
 
     def show(self, index: int) -> None:
         text = self.query_one("#sample-text", Static)
