@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from core.backends.modal_backend import HF_CACHE_DIR
-from core.backends.sync import RUNS_PREFIX, launch_number
+from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
 from core.runstore import FINISHED, Run, RunRecord, read_record, write_record
 
@@ -190,7 +190,9 @@ def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[]
         return "failed"
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with periodic_commit(commit, commit_interval), tee_output(run.log_path):
+        # Segments of the new log/metrics bytes before each commit: the sync fetches only those (M3).
+        with periodic_commit(commit, commit_interval, before=SegmentWriter(run.dir).write_new), \
+                tee_output(run.log_path):
             try:
                 status = execute_run(run, resume=True, stages=[stage], cancel_on_sigterm=False)
                 record = run.reload()
@@ -217,13 +219,21 @@ def _raise_stopped(signum, frame) -> None:
 
 
 @contextmanager
-def periodic_commit(commit: Callable[[], None], interval: float) -> Iterator[None]:
-    """Commit every `interval` seconds from a thread, and once more at the end."""
+def periodic_commit(commit: Callable[[], None], interval: float,
+                    before: Callable[[], object] = lambda: None) -> Iterator[None]:
+    """Commit every `interval` seconds from a thread, and once more at the end; `before` runs first each time."""
     stop = threading.Event()
+
+    def tick() -> None:
+        try:
+            before()
+        except Exception as exc:
+            print(f"[rdtui] writing sync segments failed: {exc}", file=sys.__stderr__, flush=True)
+        _commit_quietly(commit)
 
     def loop() -> None:
         while not stop.wait(interval):
-            _commit_quietly(commit)
+            tick()
 
     thread = threading.Thread(target=loop, name="volume-commit", daemon=True)
     thread.start()
@@ -232,7 +242,7 @@ def periodic_commit(commit: Callable[[], None], interval: float) -> Iterator[Non
     finally:
         stop.set()
         thread.join()
-        _commit_quietly(commit)
+        tick()
 
 
 def _commit_quietly(commit: Callable[[], None]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.backends import sync
-from core.backends.sync import STATE_FILE, sync_run
+from core.backends.sync import STATE_FILE, SegmentWriter, sync_run
 from core.jsonl import JsonlTail, read_jsonl
 from core.runstore import RunRecord, read_record, write_record
 from tests.conftest import REPO
@@ -314,3 +314,75 @@ def test_an_oversized_remote_record_is_refused_unread(tmp_path):
     volume = HostileVolume({f"runs/{RUN_ID}/run.json": b" " * (sync.MAX_RECORD_BYTES + 1)})
     result = sync_run(volume, RUN_ID, tmp_path / RUN_ID)
     assert len(result.refused) == 1 and volume.reads == []
+
+
+# -- segments: the transfer grows with the new bytes -----------------------------------------------------------
+
+def test_with_segments_a_growing_log_is_transferred_about_once(volume, remote, local):
+    writer = SegmentWriter(remote)
+    step = bytes(range(256)) * 4096          # 1 MiB
+    sync_run(volume, RUN_ID, local)
+    volume.bytes_read = 0
+    for _ in range(20):
+        append(remote / "log.txt", step)
+        writer.write_new()                    # the container's commit tick
+        sync_run(volume, RUN_ID, local)
+    size = (remote / "log.txt").stat().st_size
+    same_tree(remote, local, ["log.txt"])
+    record_bytes = (remote / "run.json").stat().st_size * 20
+    assert volume.bytes_read - record_bytes <= 1.1 * size
+    assert not (local / ".segments").exists()
+
+
+def test_without_segments_the_same_log_costs_its_size_per_pass(volume, remote, local):
+    for _ in range(10):
+        append(remote / "log.txt", b"x" * 10_000)
+        sync_run(volume, RUN_ID, local)
+    assert volume.bytes_read > 5 * (remote / "log.txt").stat().st_size     # why the segments exist
+
+
+def test_segments_follow_a_replaced_file_and_a_new_container(volume, remote, local):
+    append(remote / "samples.jsonl", b'{"step": 1}\n' * 30)
+    SegmentWriter(remote).write_new()
+    sync_run(volume, RUN_ID, local)
+    # Replaced by one as long, then by a shorter one: each is a new generation, copied from 0.
+    for replacement in (b'{"step": 7}\n' * 30, b'{"step": 9}\n'):
+        (remote / "samples.tmp").write_bytes(replacement)
+        os.replace(remote / "samples.tmp", remote / "samples.jsonl")
+        SegmentWriter(remote).write_new()     # a new container learns where the last one left off
+        sync_run(volume, RUN_ID, local)
+        same_tree(remote, local, ["samples.jsonl"])
+    writer = SegmentWriter(remote)
+    append(remote / "samples.jsonl", b'{"step": 10}\n')
+    assert writer.write_new() == 13 and writer.write_new() == 0
+    sync_run(volume, RUN_ID, local)
+    same_tree(remote, local, ["samples.jsonl"])
+
+
+def test_many_segments_are_merged_and_every_follower_still_ends_exact(volume, remote, local, tmp_path):
+    writer = SegmentWriter(remote)
+    late = tmp_path / "late" / RUN_ID
+    for i in range(200):
+        append(remote / "metrics.jsonl", json.dumps({"step": i}).encode() + b"\n")
+        writer.write_new()
+        if i % 7 == 0:
+            sync_run(volume, RUN_ID, local)
+    folder = remote / ".segments" / "metrics.jsonl" / "0"
+    assert len(list(folder.iterdir())) <= sync.MERGE_ABOVE_SEGMENTS
+    for target in (local, late):               # one that followed, one that syncs for the first time
+        sync_run(volume, RUN_ID, target)
+        same_tree(remote, target, ["metrics.jsonl"])
+
+
+def test_hostile_segment_names_are_refused(tmp_path):
+    prefix = f"runs/{RUN_ID}"
+    volume = HostileVolume({
+        f"{prefix}/.segments/run.json/0/000000000000000.seg": b"{}",
+        f"{prefix}/.segments/log.txt/x/000000000000000.seg": b"x",
+        f"{prefix}/.segments/log.txt/0/../../../../escape.seg": b"x",
+        f"{prefix}/.segments/log.txt/0/000000000000000.seg": b"fine\n",
+    })
+    local = tmp_path / "store" / RUN_ID
+    result = sync_run(volume, RUN_ID, local)
+    assert len(result.refused) == 3 and (local / "log.txt").read_bytes() == b"fine\n"
+    assert sorted(p.name for p in local.iterdir()) == [STATE_FILE, "log.txt"]

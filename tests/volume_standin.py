@@ -19,8 +19,11 @@ class FolderVolume:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.reads: list[str] = []
+        self.bytes_read = 0          # what a real Volume would have transferred
+        self.listings = 0
 
     def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
+        self.listings += 1
         base = self.root / path
         if not base.exists():
             raise FileNotFoundError(path)
@@ -37,6 +40,7 @@ class FolderVolume:
         if not target.is_file():
             raise FileNotFoundError(path)
         data = target.read_bytes()
+        self.bytes_read += len(data)     # the Volume API has no ranges: a read transfers the whole file
         for i in range(0, len(data), CHUNK):
             yield data[i:i + CHUNK]
 

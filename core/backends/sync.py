@@ -10,6 +10,13 @@ remote folder and copies:
 - other files (`config.yaml`, `eval/*.json`): replaced whole when their size or mtime changed.
 Checkpoints stay on the Volume (gigabytes; `modal volume get` fetches one when needed).
 
+The Volume API reads whole files only, so re-reading a grown log costs its whole size each pass
+(O(N^2) over a run). The Modal containers therefore also write each append-only file's new bytes as
+numbered, immutable segments (`SegmentWriter`: `.segments/<file>/<generation>/<start offset>.seg`,
+one per commit tick, the old ones merged once there are many); where segments exist the sync
+fetches only those past what it has, so the transfer grows with the new bytes. A replaced file
+(shorter, or its last copied bytes changed) starts a new generation, which is copied from 0.
+
 Nothing remote is trusted (anyone with the workspace token can write the Volume): a remote name is
 used only when it is a plain relative path that stays inside the run folder (no `..`, no absolute
 path, no NUL, no local symlink on the way), and the remote run.json is type-checked field by field;
@@ -37,6 +44,10 @@ from core.errors import RunNotFound
 STATE_FILE = ".sync-state.json"
 RUNS_PREFIX = "runs"
 SKIPPED_DIRS = ("checkpoints/",)
+SEGMENTS_DIR = ".segments"
+SEGMENT_SUFFIX = ".seg"
+MERGE_ABOVE_SEGMENTS = 64   # a generation with more segments gets its older ones merged (keeps listings short)
+KEEP_RECENT_SEGMENTS = 16   # ...all but these newest, which a follower may still be fetching
 # Bytes just before the copied offset whose digest tells an appended file from a replaced one.
 TAIL_CHECK_BYTES = 256
 MAX_RECORD_BYTES = 1 << 20            # a run.json is a few KB; a bigger remote one is refused unread
@@ -134,6 +145,8 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
     local_dir.mkdir(parents=True, exist_ok=True)
     state = SyncState(local_dir / STATE_FILE)
     record_entry = None
+    files: list[tuple[RemoteEntry, str]] = []
+    segments: dict[str, list[Segment]] = {}
     for entry in entries:
         if entry.path.rstrip("/") == prefix:
             continue
@@ -141,11 +154,28 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
         if relpath is None:
             result.refused.append(f"{entry.path!r}: {why}")
             continue
-        if not entry.is_file or not _wanted(relpath):
+        if not entry.is_file:
+            continue
+        if relpath.startswith(SEGMENTS_DIR + "/"):
+            segment, why = parse_segment(entry, relpath)
+            if segment is None:
+                result.refused.append(f"{entry.path!r}: {why}")
+            elif not local_target_inside(local_dir, segment.relpath):
+                result.refused.append(f"{entry.path!r}: the local path leaves the run folder (a symlink on the way)")
+            else:
+                segments.setdefault(segment.relpath, []).append(segment)
+            continue
+        if not _wanted(relpath):
             continue
         if not local_target_inside(local_dir, relpath):
             result.refused.append(f"{entry.path!r}: the local path leaves the run folder (a symlink on the way)")
             continue
+        files.append((entry, relpath))
+    for relpath, found in segments.items():
+        result.bytes_copied += _sync_segments(remote, relpath, found, local_dir, state)
+    for entry, relpath in files:
+        if relpath in segments:
+            continue        # mirrored from its segments above
         if relpath == RUN_FILE:
             record_entry = entry
         elif is_append_only(relpath):
@@ -186,6 +216,145 @@ def local_target_inside(local_dir: Path, relpath: str) -> bool:
             return False
     root = os.path.realpath(local_dir)
     return os.path.realpath(local_dir / relpath).startswith(root + os.sep)
+
+
+@dataclass(frozen=True)
+class Segment:
+    relpath: str        # the file it belongs to, relative to the run folder
+    generation: int
+    start: int
+    entry: RemoteEntry
+
+
+def segment_path(relpath: str, generation: int, start: int) -> str:
+    return f"{SEGMENTS_DIR}/{relpath}/{generation}/{start:015d}{SEGMENT_SUFFIX}"
+
+
+def parse_segment(entry: RemoteEntry, relpath: str) -> tuple[Segment | None, str]:
+    parts = relpath.split("/")
+    if len(parts) < 4 or not parts[-1].endswith(SEGMENT_SUFFIX):
+        return None, "not a segment name"
+    generation, start = parts[-2], parts[-1][:-len(SEGMENT_SUFFIX)]
+    if not (generation.isdigit() and start.isdigit() and len(start) <= 18 and len(generation) <= 9):
+        return None, "not a segment name"
+    target = "/".join(parts[1:-2])
+    if not is_append_only(target) or not _wanted(target):
+        return None, "segments of a file that is not append-only"
+    return Segment(target, int(generation), int(start), entry), ""
+
+
+def _sync_segments(remote: RemoteFolder, relpath: str, found: list[Segment], local_dir: Path,
+                   state: SyncState) -> int:
+    """Copy the bytes of `relpath` past what is here from its newest generation's segments."""
+    generation = max(s.generation for s in found)
+    ordered = sorted((s for s in found if s.generation == generation), key=lambda s: s.start)
+    seen = state.files.get(relpath) or {}
+    local = local_dir / relpath
+    local_size = local.stat().st_size if local.exists() else 0
+    offset = int(seen.get("offset", 0)) if isinstance(seen.get("offset", 0), int) else 0
+    if seen.get("generation") != generation and not ("generation" not in seen and generation == 0):
+        offset = 0           # a new generation: the remote file was replaced (a copy made whole-file goes on)
+    offset = min(offset, local_size)
+    copied = 0
+    for segment in ordered:
+        end = segment.start + segment.entry.size
+        if end <= offset:
+            continue
+        if segment.start > offset:
+            break            # the segment between is not listed yet (or being merged): next pass
+        try:
+            data = _read_from(remote.read_file(segment.entry.path), offset - segment.start)
+        except FileNotFoundError:
+            break            # merged away since the listing: next pass
+        if offset == 0:
+            _replace_whole(local, [data])
+        else:
+            _write_at(local, offset, data)
+        offset += len(data)
+        copied += len(data)
+        state.files[relpath] = {"offset": offset, "generation": generation}
+        state.save()
+    if copied == 0 and relpath not in state.files and offset == 0:
+        state.files[relpath] = {"offset": 0, "generation": generation}
+    return copied
+
+
+class SegmentWriter:
+    """The remote side of segments: call `write_new()` before each Volume commit.
+
+    For each append-only file of the run folder it writes the bytes added since the last call as a
+    new segment (temporary name, then rename: a reader sees whole segments only). It learns where
+    it left off from the segments on disk, so a new container (preemption, the next stage) goes on.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.known: dict[str, tuple[int, int, str]] = {}   # relpath -> (generation, end, digest of bytes before end)
+
+    def write_new(self) -> int:
+        written = 0
+        for path in sorted(self.run_dir.rglob("*")):
+            relpath = path.relative_to(self.run_dir).as_posix()
+            if path.is_file() and not path.is_symlink() and is_append_only(relpath) and _wanted(relpath) \
+                    and not relpath.startswith(SEGMENTS_DIR + "/"):
+                written += self._write_file(path, relpath)
+        return written
+
+    def _write_file(self, path: Path, relpath: str) -> int:
+        generation, end, digest = self.known.get(relpath) or self._scan(relpath, path)
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, end - TAIL_CHECK_BYTES))
+            before = fh.read(end - max(0, end - TAIL_CHECK_BYTES))
+            if size < end or _digest(before) != digest:
+                generation, end = generation + 1, 0       # replaced or truncated: start a new generation
+                fh.seek(0)
+            data = fh.read()
+        if not data:
+            self.known[relpath] = (generation, end, _digest(before if end else b""))
+            return 0
+        folder = self.run_dir / SEGMENTS_DIR / relpath / str(generation)
+        folder.mkdir(parents=True, exist_ok=True)
+        _replace_whole(folder / f"{end:015d}{SEGMENT_SUFFIX}", [data])
+        end += len(data)
+        self.known[relpath] = (generation, end, _digest(_last_bytes(path, end)))
+        self._merge_old(folder)
+        return len(data)
+
+    def _scan(self, relpath: str, path: Path) -> tuple[int, int, str]:
+        """Where the segments on disk leave off (generation 0 at offset 0 when there are none yet)."""
+        base = self.run_dir / SEGMENTS_DIR / relpath
+        generations = sorted(int(p.name) for p in base.iterdir() if p.name.isdigit()) if base.is_dir() else []
+        if not generations:
+            return 0, 0, _digest(b"")
+        folder = base / str(generations[-1])
+        tail, end = b"", None
+        # The digest compares the file with what the segments hold, not with the file itself: a file
+        # replaced while no container watched it must still start a new generation.
+        for segment in sorted(folder.glob(f"*{SEGMENT_SUFFIX}"), reverse=True):
+            data = segment.read_bytes()
+            end = int(segment.name[:-len(SEGMENT_SUFFIX)]) + len(data) if end is None else end
+            tail = data + tail
+            if len(tail) >= TAIL_CHECK_BYTES:
+                break
+        end = end or 0
+        return generations[-1], end, _digest(tail[-TAIL_CHECK_BYTES:] if end else b"")
+
+    def _merge_old(self, folder: Path) -> None:
+        names = sorted(folder.glob(f"*{SEGMENT_SUFFIX}"))
+        if len(names) <= MERGE_ABOVE_SEGMENTS:
+            return
+        old = names[:-KEEP_RECENT_SEGMENTS]
+        _replace_whole(old[0], [p.read_bytes() for p in old])    # the merged bytes start where the first did
+        for path in old[1:]:
+            path.unlink()
+
+
+def _last_bytes(path: Path, end: int) -> bytes:
+    try:
+        return _read_tail(path, max(0, end - TAIL_CHECK_BYTES), end)
+    except OSError:
+        return b""
 
 
 def _wanted(relpath: str) -> bool:
