@@ -289,3 +289,59 @@ def test_the_cost_estimate_multiplies_by_the_gpu_count():
     grpo_eight = next(s for s in eight.stages if s.stage == "grpo")
     assert grpo_eight.usd_per_hour == pytest.approx(8 * grpo_one.usd_per_hour)
     assert eight.total_usd - one.total_usd == pytest.approx(7 * grpo_one.hours * grpo_one.usd_per_hour)
+
+
+# -- M9: detached, app-launched and other-machine runs are seen ------------------------------------------------
+
+def test_ls_and_logs_follow_bring_a_detached_modal_run_up_to_date(modal_run, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
+    monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
+    monkeypatch.setattr(modal_backend, "driver_outcome", lambda call_id: (False, "running", None))
+    (modal_run.remote_dir / "log.txt").write_text("[rdtui] stage grpo starts\n")
+    runs_dir = str(modal_run.dir.parent)
+    assert main(["--runs-dir", runs_dir, "ls", "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "running"      # not `queued` for ever
+    # The run ends on Modal while someone follows its log: the follow shows the new lines and stops.
+    with open(modal_run.remote_dir / "log.txt", "a") as fh:
+        fh.write("[rdtui] succeeded\n")
+    done = read_record(modal_run.remote_dir)
+    done.status, done.finished_at = "succeeded", time.time()
+    write_record(modal_run.remote_dir, done)
+    old = time.time() - 60
+    os.utime(modal_run.dir / modal_backend.REFRESH_MARK, (old, old))
+    assert main(["--runs-dir", runs_dir, "logs", modal_run.id, "-f"]) == 0
+    assert capsys.readouterr().out.endswith("[rdtui] succeeded\n")
+    assert modal_run.reload().status == "succeeded"
+
+
+def test_sync_discovers_runs_launched_elsewhere_and_refuses_odd_folders(modal_run, monkeypatch, capsys, tmp_path):
+    from core.cli import main
+
+    monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
+    monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
+    monkeypatch.setattr(modal_backend, "driver_outcome", lambda call_id: (False, "running", None))
+    elsewhere = "grpo_only-20251231-235959-beef"
+    other_dir = tmp_path / "volume" / "runs" / elsewhere
+    other_dir.mkdir(parents=True)
+    (other_dir / "config.yaml").write_text(modal_run.config_path.read_text())
+    write_record(other_dir, RunRecord(id=elsewhere, condition="grpo_only", profile="modal", backend="local",
+                                      status="running", created_at=1.0, pid=1, host="laptop",
+                                      modal_call_id="fc-other", extra={"launch": 1}))
+    (other_dir / "log.txt").write_text("from the other laptop\n")
+    forged = tmp_path / "volume" / "runs" / "forged-run"
+    forged.mkdir()
+    (forged / "run.json").write_text('{"id": "someone-else"}')
+    (tmp_path / "volume" / "runs" / ".hidden").mkdir()
+    assert main(["--runs-dir", str(modal_run.dir.parent), "sync"]) == 0
+    out = capsys.readouterr()
+    assert f"{elsewhere}: found on Volume" in out.out
+    assert "refused" in out.err
+    store = RunStore(modal_run.dir.parent)
+    assert sorted(run.id for run in store.list()) == sorted([modal_run.id, elsewhere])
+    record = store.get(elsewhere).record
+    assert (record.backend, record.pid, record.host, record.status) == ("modal", None, None, "running")
+    assert (store.root / elsewhere / "log.txt").read_text() == "from the other laptop\n"

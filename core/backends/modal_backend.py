@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from core.backends.sync import ModalVolumeFolder, SyncResult, launch_number, sync_run
-from core.errors import RdtuiError
+from core.errors import RdtuiError, RunNotFound
 from core.runstore import FINISHED, Run
 
 VOLUME_MOUNT = "/vol"
@@ -43,6 +43,7 @@ STAGE_FUNCTIONS = {"sft": "stage_sft", "grpo": "stage_grpo", "eval": "stage_eval
 DRIVER_TIMEOUT_S = 24 * 3600          # Modal's longest function timeout; the driver waits on every stage
 REFRESH_INTERVAL_S = 5.0              # callers poll often (the app, `rdtui run`); the Volume is read at most this often
 REFRESH_MARK = ".modal-refresh"       # its mtime: when any process last refreshed this run
+REFRESH_BUDGET_S = 10.0               # what `ls` may spend bringing Modal runs up to date
 SECRET_CHECK_TIMEOUT_S = 15.0         # the modal client retries for a minute when offline; a user waits less
 TOKEN_HELP = ("no Modal token configured: run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), "
               "then launch again")
@@ -230,9 +231,9 @@ class ModalBackend:
             raise RdtuiError(f"Modal Secret {name!r} not found: create it with "
                              f"`modal secret create {name} KEY=VALUE` (see modal.secrets in config.yaml)") from None
         except AuthError as exc:
-            raise RdtuiError(f"Modal refused the token ({_first_line(exc)}): run `modal token new`") from None
+            raise RdtuiError(f"Modal refused the token ({first_line(exc)}): run `modal token new`") from None
         except Exception as exc:
-            raise RdtuiError(f"cannot reach Modal to check Secret {name!r}: {_first_line(exc)}") from None
+            raise RdtuiError(f"cannot reach Modal to check Secret {name!r}: {first_line(exc)}") from None
 
     def estimate_cost(self, cfg) -> CostEstimate:
         return estimate_cost(cfg)
@@ -332,19 +333,32 @@ def claim_refresh(run_dir: Path, interval: float = REFRESH_INTERVAL_S) -> bool:
     return True
 
 
-def refresh_modal_runs(runs) -> None:
+def refresh_modal_runs(runs, timeout_s: float = REFRESH_BUDGET_S) -> None:
     """Refresh the unfinished Modal runs among `runs` (throttled per run): what `ls`, `logs -f` and
-    the app call so that detached and app-launched runs move without `rdtui sync`."""
-    pending = [run for run in runs if run.record.backend == "modal" and run.record.status not in FINISHED]
+    the app call so that detached and app-launched runs move without `rdtui sync`. Offline, it
+    gives up after `timeout_s` with one line, and the store is shown as it is."""
+    pending = []
+    for run in runs:
+        try:
+            if run.record.backend == "modal" and run.record.status in ("queued", "running"):
+                pending.append(run)
+        except RunNotFound:          # corrupt or gone: nothing to refresh
+            continue
     if not pending or not modal_token_configured():
         return
     backend = ModalBackend()
-    for run in pending:
-        try:
+
+    def refresh_all() -> None:
+        for run in pending:
             backend.refresh(run)
-        except Exception as exc:     # offline, Modal down: show the store as it is, say why once
-            print(f"rdtui: could not refresh Modal run {run.id}: {_first_line(exc)}", file=sys.stderr)
-            return
+
+    try:
+        _with_timeout(refresh_all, timeout_s)
+    except TimeoutError:
+        print(f"rdtui: Modal did not answer in {timeout_s:g} s; Modal runs show their last synced state",
+              file=sys.stderr)
+    except Exception as exc:     # offline, Modal down: show the store as it is, say why once
+        print(f"rdtui: could not refresh Modal runs: {first_line(exc)}", file=sys.stderr)
 
 
 def volume(name: str):
@@ -418,9 +432,9 @@ def driver_outcome(call_id: str) -> tuple[bool, str, str | None]:
         # A terminated (cancelled) call has no result: the client raises RemoteError with the reason.
         if any(word in str(exc).lower() for word in ("cancel", "terminat")):
             return True, "cancelled", None
-        return True, "failed", f"Modal call {call_id} failed: {_first_line(exc)}"
+        return True, "failed", f"Modal call {call_id} failed: {first_line(exc)}"
     except Exception as exc:
-        return True, "failed", f"Modal call {call_id} failed: {_first_line(exc)}"
+        return True, "failed", f"Modal call {call_id} failed: {first_line(exc)}"
     if status in FINISHED:
         return True, status, None if status != "failed" else "failed on Modal (see log.txt)"
     return True, "failed", f"Modal call {call_id} ended with the run {status}"
@@ -466,6 +480,7 @@ def deploy(settings: JobSettings, out=None) -> None:
         raise RdtuiError(f"modal deploy failed: {last or f'exit status {proc.returncode}'}")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception's first line of text, or its class name."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

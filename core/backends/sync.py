@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
-from core.runstore import RUN_FILE, STATUSES, RunRecord, read_record, write_json_atomic, write_record
-from core.errors import RunNotFound
+from core.runstore import RUN_FILE, RunRecord, read_record, validate_name, write_json_atomic, write_record
+from core.errors import CorruptRun, RunNotFound
 
 STATE_FILE = ".sync-state.json"
 RUNS_PREFIX = "runs"
@@ -491,46 +490,19 @@ class UntrustedRecord(ValueError):
     """A remote run.json that does not have the shape of a run record."""
 
 
-_OPTIONAL_TEXT = ("stage", "description", "error", "modal_call_id", "host")
-_OPTIONAL_TIMES = ("started_at", "finished_at")
-
-
 def validate_remote_record(data: Any, run_id: str) -> RunRecord:
-    """A RunRecord from remote JSON, every field of the type run.json promises, or UntrustedRecord."""
-    if not isinstance(data, dict):
-        raise UntrustedRecord(f"run.json is a {type(data).__name__}, not an object")
-    if data.get("id") != run_id:
+    """A RunRecord from remote JSON, or UntrustedRecord: run.json's schema (the store's own check),
+    plus what only a sync must ask: that it describes this run and a launch number we can compare."""
+    if isinstance(data, dict) and data.get("id") != run_id:
         raise UntrustedRecord(f"run.json names run {data.get('id')!r}, not {run_id!r}")
-    if data.get("status") not in STATUSES:
-        raise UntrustedRecord(f"unknown status {data.get('status')!r}")
-    for key in ("condition", "profile", "backend"):
-        if not isinstance(data.get(key), str):
-            raise UntrustedRecord(f"{key} is not text")
-    for key in _OPTIONAL_TEXT:
-        if data.get(key) is not None and not isinstance(data[key], str):
-            raise UntrustedRecord(f"{key} is not text")
-    for key in ("created_at", *_OPTIONAL_TIMES):
-        value = data.get(key, 0.0 if key == "created_at" else None)
-        if value is None and key != "created_at":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise UntrustedRecord(f"{key} is not a time")
-    for key in ("pid", "pid_start"):
-        if data.get(key) is not None and (isinstance(data[key], bool) or not isinstance(data[key], int)):
-            raise UntrustedRecord(f"{key} is not an integer")
-    for key in ("progress", "extra"):
-        if data.get(key) is not None and not isinstance(data[key], dict):
-            raise UntrustedRecord(f"{key} is not an object")
-    extra = data.get("extra") or {}
-    if "launch" in extra and (isinstance(extra["launch"], bool) or not isinstance(extra["launch"], int)):
-        raise UntrustedRecord("extra.launch is not an integer")
-    if not isinstance(extra.get("stages_done", []), list) or not all(
-            isinstance(s, str) for s in extra.get("stages_done", [])):
-        raise UntrustedRecord("extra.stages_done is not a list of stage names")
     try:
-        return RunRecord.from_dict(data)
-    except TypeError as exc:
-        raise UntrustedRecord(f"run.json has the wrong fields ({exc})") from None
+        record = RunRecord.from_dict(data)
+    except (CorruptRun, TypeError) as exc:
+        raise UntrustedRecord(str(exc)) from None
+    launch = record.extra.get("launch", 0)
+    if isinstance(launch, bool) or not isinstance(launch, int):
+        raise UntrustedRecord("extra.launch is not an integer")
+    return record
 
 
 def _keep_local_fields(remote: RunRecord, local: RunRecord | None) -> None:
@@ -560,3 +532,37 @@ def _merge_record(local: RunRecord | None, remote: RunRecord) -> RunRecord | Non
         remote.modal_call_id = local.modal_call_id
     return remote
 
+
+
+def discover_runs(remote: RemoteFolder, runs_root: Path) -> tuple[list[str], list[str]]:
+    """Mirror the runs on the Volume that this store does not know (launched from another machine
+    or another store). Returns (new run ids, refusals); a folder whose run.json is missing or
+    refused leaves nothing behind here."""
+    import shutil
+
+    from core.errors import InvalidRunId
+
+    found, refused = [], []
+    try:
+        entries = remote.listdir(RUNS_PREFIX, recursive=False)
+    except FileNotFoundError:
+        return found, refused
+    for entry in entries:
+        name = entry.path.rstrip("/").rsplit("/", 1)[-1]
+        if entry.is_file or entry.path.rstrip("/") != f"{RUNS_PREFIX}/{name}":
+            continue
+        try:
+            validate_name(name)
+        except InvalidRunId:
+            refused.append(f"{entry.path!r}: not a run id")
+            continue
+        local_dir = runs_root / name
+        if local_dir.exists():
+            continue
+        result = sync_run(remote, name, local_dir)
+        refused += result.refused
+        if (local_dir / RUN_FILE).exists():
+            found.append(name)
+        else:
+            shutil.rmtree(local_dir, ignore_errors=True)
+    return found, refused

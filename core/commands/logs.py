@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+from core.backends.modal_backend import refresh_modal_runs
 from core.cli import UsageError
 from core.logtail import read_last_lines
 from core.errors import CorruptRun
@@ -30,6 +31,7 @@ def main(args) -> int:
     if not args.follow:
         return 0
     while True:
+        refresh_modal_runs([run])      # a detached Modal run's log arrives through the sync (every 5 s at most)
         try:
             finished = run.reload().effective_status in FINISHED | {"lost"}
         except CorruptRun:

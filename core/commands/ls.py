@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from core.backends.modal_backend import refresh_modal_runs
 from core.cli import UsageError
 from core.runstore import DERIVED_STATUSES, STATUSES, RunStore
 from core.paths import default_runs_dir
@@ -18,6 +19,7 @@ def main(args) -> int:
     if args.status is not None and args.status not in STATUSES + DERIVED_STATUSES:
         raise UsageError(f"unknown status {args.status!r}; choose from {', '.join(STATUSES + DERIVED_STATUSES)}")
     store = RunStore(default_runs_dir(args.runs_dir))
+    refresh_modal_runs(store.list(condition=args.condition))  # detached/app-launched Modal runs move too
     runs = store.list(condition=args.condition, status=args.status)
     if args.json:
         records = []
