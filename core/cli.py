@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=int, default=None, metavar="n")
     ev.add_argument("--k", default=None, metavar="1,4,8")
     ev.add_argument("--quick", action="store_true", help="print 5 problems with full completions and verdicts")
+    ev.add_argument("--grader", choices=["rdtui", "math-verify"], default=None,
+                    help="grade with this grader; an evaluated RUN is re-graded from its journals, side by side")
 
     results = sub.add_parser("results", help="the study's table: one row per condition")
     results.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
@@ -103,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade JSONL completions (completion, answer, benchmark)")
     grade.add_argument("input", nargs="?", default="-", help="JSONL file, or - for stdin")
     grade.add_argument("--allow-last-number", action="store_true", help="fall back to the last number")
+    grade.add_argument("--think-prefilled", action="store_true",
+                       help="the chat template opened <think>: a completion without </think> is unfinished")
+    grade.add_argument("--answer-only", action="store_true", help="each completion is the bare answer (no markers)")
+    grade.add_argument("--multiple-boxes", choices=["last", "all_agree", "any"], default="last",
+                       help="which of several \\boxed{} counts (default: last)")
+    grade.add_argument("--decimal-tolerance", action="store_true", help="accept 0.333 for 1/3 (rounded decimals)")
+    grade.add_argument("--grader", choices=["rdtui", "math-verify"], default="rdtui",
+                       help="math-verify: Math-Verify alone on the whole completion, as published tables grade")
 
     sync = sub.add_parser("sync", help="mirror Modal runs into the local run store")
     sync.add_argument("runs", nargs="*", metavar="RUN")

@@ -235,6 +235,83 @@ def math_gold_cases() -> list[Case]:
     return cases
 
 
+def _shape(name: str, completion: str, gold: str, correct: bool, benchmark: str = "gsm8k", **options) -> Case:
+    return Case(f"shape-{name}", completion, gold, correct, benchmark, **options)
+
+
+def answer_shape_cases() -> list[Case]:
+    """The answer shapes researchers fed the grader (issue 13), each with the verdict a careful grader gives."""
+    two = _r1("First \\boxed{17}, then checking again: \\boxed{18}")
+    agree = _r1("So \\boxed{18}. In dollars: \\boxed{\\$18}")
+    sentence = "Janet sells 16 - 3 - 4 = 9 eggs and makes 9 * 2 = $18 every day."
+    return [
+        # several boxes in one answer: the configured policy decides
+        _shape("boxes-last", two, "18", True), _shape("boxes-last-wrong", two, "17", False),
+        _shape("boxes-all-agree-differ", two, "18", False, multiple_boxes="all_agree"),
+        _shape("boxes-all-agree-same", agree, "18", True, multiple_boxes="all_agree"),
+        _shape("boxes-any-first", two, "17", True, multiple_boxes="any"),
+        _shape("boxes-any-none", two, "19", False, multiple_boxes="any"),
+        _shape("boxes-any-math", _r1("\\boxed{\\frac{1}{2}} or \\boxed{0.25}"), "0.5", True, "math",
+               multiple_boxes="any"),
+        # a bare answer (a prediction column from another tool): no marker needed
+        _shape("bare-number", "18", "#### 18", True, answer_only=True),
+        _shape("bare-units", "18 dollars", "#### 18", True, answer_only=True),
+        _shape("bare-latex", "$\\dfrac{1}{2}$", "0.5", True, "math", answer_only=True),
+        _shape("bare-boxed", "\\boxed{\\frac{1}{2}}", "\\frac12", True, "math", answer_only=True),
+        _shape("bare-wrong", "17", "#### 18", False, answer_only=True),
+        _shape("bare-needs-flag", "18", "#### 18", False),
+        # a think block the chat template pre-filled: a trace cut mid-thought has no answer
+        _shape("prefilled-truncated", "The field is 10 by 20, so, the answer is 200 feet", "200", False,
+               think_prefilled=True),
+        _shape("prefilled-finished", "10 * 20 = 200\n</think>\n\nSo, the answer is 200 feet.", "200", True,
+               think_prefilled=True),
+        _shape("not-prefilled", "The field is 10 by 20, so, the answer is 200 feet", "200", True),
+        # single-letter units
+        _shape("unit-g", _r1("\\boxed{2600\\, \\text{g}}"), "2600", True, "math"),
+        _shape("unit-m", _r1("\\boxed{5 \\text{ m}}"), "5", True, "math"),
+        _shape("unit-s", _r1("\\boxed{12 s}"), "12", True, "math"),
+        _shape("unit-h", _r1("The answer is 3 h."), "3", True),
+        _shape("unit-m-squared", _r1("\\boxed{15 m^2}"), "15", True, "math"),
+        _shape("unit-wrong-value", _r1("\\boxed{2700\\, \\text{g}}"), "2600", False, "math"),
+        _shape("variable-not-unit", _r1("\\boxed{5x}"), "5", False, "math"),
+        # a whole sentence after "Final Answer:"
+        _shape("final-sentence", _r1("Final Answer: Janet makes $18 every day at the farmers' market."), "18", True),
+        _shape("final-sentence-math", _r1("Final Answer: the area is $\\frac{3}{4}$ of the square."),
+               "\\frac34", True, "math"),
+        _shape("final-sentence-wrong", _r1("Final Answer: Janet makes $20 every day."), "18", False),
+        _shape("final-minerva", _r1("Final Answer: The final answer is $18$. I hope it is correct."), "18", True),
+        # thousands separators versus lists
+        _shape("list-not-thousands", _r1("\\boxed{32, 349}"), "32349", False, "math"),
+        _shape("list-matches-list", _r1("\\boxed{349, 32}"), "32, 349", True, "math"),
+        _shape("thousands-comma", _r1("\\boxed{32,349}"), "32349", True, "math"),
+        _shape("thousands-tex", _r1("\\boxed{32{,}349}"), "32349", True, "math"),
+        # trig and other identities
+        _shape("trig-double-angle", _r1("\\boxed{2\\sin x\\cos x}"), "\\sin 2x", True, "math"),
+        _shape("trig-double-angle-wrong", _r1("\\boxed{2\\sin x}"), "\\sin 2x", False, "math"),
+        _shape("trig-cos-double", _r1("\\boxed{1 - 2\\sin^2 x}"), "\\cos 2x", True, "math"),
+        _shape("trig-pythagoras", _r1("\\boxed{1 - \\cos^2 \\theta}"), "\\sin^2 \\theta", True, "math"),
+        _shape("log-product", _r1("\\boxed{\\ln 2 + \\ln 3}"), "\\ln 6", True, "math"),
+        _shape("symbolic-floor", _r1("\\boxed{\\lfloor \\sqrt{10} \\rfloor}"), "3", True, "math"),
+        # decimal tolerance: off by default for MATH, a switch keeps the rounding rule
+        _shape("decimal-third", _r1("\\boxed{0.333}"), "\\frac{1}{3}", False, "math"),
+        _shape("decimal-third-tolerant", _r1("\\boxed{0.333}"), "\\frac{1}{3}", True, "math", decimal_tolerance=True),
+        _shape("decimal-root-tolerant", _r1("\\boxed{0.577}"), "\\frac{\\sqrt{3}}{3}", True, "math",
+               decimal_tolerance=True),
+        _shape("decimal-too-short-tolerant", _r1("\\boxed{0.33}"), "\\frac{1}{3}", False, "math",
+               decimal_tolerance=True),
+        _shape("decimal-exact", _r1("\\boxed{0.75}"), "\\frac34", True, "math"),
+        _shape("float-noise", _r1("\\boxed{0.30000000000000004}"), "0.3", True, "math"),
+        # science review §4: finished answers without a marker, last number allowed when configured
+        _shape("last-number-finish-line", _r1("...then 4 people crossed the finish line faster than him."), "4", True,
+               allow_last_number=True),
+        _shape("last-number-sum", _r1("The sum is 186 + 618 = 804."), "804", True, allow_last_number=True),
+        _shape("last-number-dollars", _r1("So she earned $600."), "600", True, allow_last_number=True),
+        _shape("last-number-no-think", sentence, "18", True, allow_last_number=True),
+        _shape("last-number-strict", _r1("So she earned $600."), "600", False),
+        _shape("last-number-truncated", "<think>\nSo she earned $600", "600", False, allow_last_number=True),
+    ]
+
+
 def all_cases() -> list[Case]:
     golds = {row["answer"] for row in _rows("math500_test.jsonl")}
-    return gsm8k_cases() + math_judged_cases(golds) + math_gold_cases()
+    return gsm8k_cases() + math_judged_cases(golds) + math_gold_cases() + answer_shape_cases()

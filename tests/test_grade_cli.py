@@ -64,3 +64,51 @@ def test_missing_key_and_bad_benchmark_are_one_line_errors():
 def test_missing_file_is_a_clear_error(tmp_path):
     result = _grade(str(tmp_path / "nope.jsonl"))
     assert result.returncode == 2 and "nope.jsonl: cannot read" in result.stderr
+
+
+def test_bare_answers_by_flag_or_extracted_field():
+    rows = [{"completion": "18 dollars", "answer": "#### 18"}, {"completion": "$\\frac{1}{2}$", "answer": "0.5",
+                                                                "benchmark": "math"}]
+    result = _grade("-", "--answer-only", input="".join(json.dumps(r) + "\n" for r in rows))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["correct"] for line in result.stdout.splitlines()] == [True, True]
+    # without the flag, a bare answer per line: the `extracted` field
+    result = _grade("-", input=json.dumps({"extracted": "18", "answer": "#### 18", "id": 7}) + "\n")
+    assert json.loads(result.stdout) == {"id": 7, "correct": True, "extracted": "18", "rule": "answer_only"}
+
+
+def test_a_prefilled_think_block_makes_a_cut_trace_unanswered():
+    cut = {"completion": "The field is 10 by 20, so, the answer is 200 feet", "answer": "200"}
+    finished = {"completion": "10 * 20 = 200\n</think>\n\nSo the answer is 200 feet.", "answer": "200"}
+    lines = "".join(json.dumps(r) + "\n" for r in (cut, finished))
+    result = _grade("-", "--think-prefilled", input=lines)
+    assert [json.loads(line)["correct"] for line in result.stdout.splitlines()] == [False, True]
+    assert json.loads(result.stdout.splitlines()[0])["rule"] == "truncated"
+    # a line's own field wins over the flag
+    result = _grade("-", input=json.dumps({**cut, "think_prefilled": True}) + "\n")
+    assert json.loads(result.stdout)["correct"] is False
+    result = _grade("-", input=json.dumps({**cut, "think_prefilled": "yes"}) + "\n")
+    assert result.returncode == 2 and "'think_prefilled' must be true or false" in result.stderr
+
+
+def test_grading_options_and_the_math_verify_grader():
+    two_boxes = {"completion": "</think> First \\boxed{17}, no: \\boxed{18}", "answer": "18"}
+    third = {"completion": "</think> \\boxed{0.333}", "answer": "\\frac{1}{3}", "benchmark": "math"}
+    lines = json.dumps(two_boxes) + "\n" + json.dumps(third) + "\n"
+    plain = [json.loads(line)["correct"] for line in _grade("-", input=lines).stdout.splitlines()]
+    lenient = _grade("-", "--multiple-boxes", "all_agree", "--decimal-tolerance", input=lines)
+    assert plain == [True, False]
+    assert [json.loads(line)["correct"] for line in lenient.stdout.splitlines()] == [False, True]
+    result = _grade("-", "--grader", "math-verify", input=json.dumps(ROWS[2]) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) | {"extracted": None} == {"id": "q3", "correct": True, "extracted": None,
+                                                              "rule": "math_verify"}
+
+
+def test_answers_that_crashed_the_grader_are_graded_not_equal():
+    rows = [{"completion": "<think>\nx\n</think>\n\n\\boxed{(.)}", "answer": "8"},
+            {"completion": "8 - 6 = 3\n</think>\n\nThe answer is \\boxed{. = }.", "answer": "5"},
+            {"completion": "\\boxed{1 + 2 + ... + 10}", "answer": "55", "benchmark": "math"}]
+    result = _grade("-", input="".join(json.dumps(r) + "\n" for r in rows))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert [json.loads(line)["correct"] for line in result.stdout.splitlines()] == [False, False, False]

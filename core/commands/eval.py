@@ -38,6 +38,8 @@ def parse_ks(text: str | None) -> list[int] | None:
 def _eval_sets(args) -> list[str]:
     """--samples / --k as `--set` items, so they are validated (k <= n) and recorded like any override."""
     sets = []
+    if getattr(args, "grader", None):
+        sets.append(f"grading.grader={args.grader}")
     if args.samples is not None:
         sets.append(f"evaluation.samples={args.samples}")
     ks = parse_ks(args.k)
@@ -73,6 +75,9 @@ def run_target(run: Run, args):
     changes = {}
     for item in [*args.overrides, *_eval_sets(args)]:
         path, value = parse_set(item)
+        if path == ("grading", "grader"):
+            cfg = cfg.model_copy(update={"grading": cfg.grading.model_copy(update={"grader": value})})
+            continue
         if len(path) != 2 or path[0] != "evaluation":
             raise UsageError(f"--set {item}: a run keeps its config; only evaluation.* settings can change")
         changes[path[1]] = value
@@ -197,6 +202,11 @@ def main(args) -> int:
     go_offline_if_unreachable()          # before the hub libraries load: they read it at import
     from core.evaluation.stage import Evaluation
 
+    if run is not None and args.grader and any(run.eval_dir.glob("*.jsonl")):
+        from core.commands.grade import print_regrade, regrade_run
+
+        print_regrade(run, regrade_run(run, run.config(), args.grader), args.grader)
+        return 0
     if run is not None:
         cfg, ref = run_target(run, args)
         resolution = condition = None
