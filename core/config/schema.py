@@ -6,7 +6,7 @@ expected, nothing else), ranges are checked. Cross-field rules live in `rules.py
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,8 @@ class _TrainerCommon(Section):
     logging_steps: int = Field(default=1, gt=0)
     save_steps: int = Field(default=100, gt=0)
     sample_every: int = Field(default=0, ge=0)
+    # Any other field of TRL's SFTConfig / GRPOConfig, checked in validate.py (core/config/trainer_args.py).
+    trainer_args: dict[str, Any] = Field(default_factory=dict)
 
 
 class SFTCfg(_TrainerCommon):
@@ -108,8 +110,10 @@ class GradingCfg(Section):
 
 
 class TelemetryCfg(Section):
-    wandb: bool = False
-    wandb_project: str = "rdtui"
+    report_to: list[Literal["wandb", "tensorboard", "trackio", "mlflow"]] = Field(default_factory=list)
+    wandb: bool = False                  # the older switch: same as listing wandb in report_to
+    wandb_project: str = "rdtui"         # project of W&B and trackio
+    wandb_entity: str | None = None
     samples_per_log: int = Field(default=4, ge=0)
 
 

@@ -213,4 +213,19 @@ def _modal_rules(cfg) -> Iterator[tuple[Path_, str]]:
                 yield ("gpu", stage), f"Modal offers no GPU {gpu!r}{did_you_mean(gpu.split(':')[0], MODAL_GPUS)}"
 
 
-RULES = (_stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules, _model_rules, _modal_rules)
+def _trainer_args_rules(cfg) -> Iterator[tuple[Path_, str]]:
+    from core.config.schema import GRPOCfg, SFTCfg
+    from core.config.trainer_args import TRL_CLASSES, field_table, trainer_args_issues
+
+    for stage, schema in (("sft", SFTCfg), ("grpo", GRPOCfg)):
+        section = getattr(cfg, stage)
+        passthrough = getattr(section, "trainer_args", None) if section is not None else None
+        table = field_table() if passthrough else None
+        if not table:
+            continue
+        for key, message in trainer_args_issues(stage, passthrough, table[TRL_CLASSES[stage]], schema.model_fields):
+            yield (stage, "trainer_args", key), message
+
+
+RULES = (_trainer_args_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules, _model_rules,
+         _modal_rules)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from core.errors import RdtuiError
-
 
 def check_wandb(cfg) -> None:
-    """Fail before training, not after minutes of it, when W&B reporting cannot work."""
-    if not cfg.telemetry.wandb:
-        return
-    if not os.environ.get("WANDB_API_KEY"):
-        raise RdtuiError("telemetry.wandb is on but WANDB_API_KEY is not set; export it or set telemetry.wandb: false")
-    if importlib.util.find_spec("wandb") is None:
-        raise RdtuiError("telemetry.wandb is on but the wandb package is not installed (pip install wandb)")
+    """Fail before training, not after minutes of it, when a tracker of telemetry.report_to cannot work."""
+    from core.tracking import check_trackers
+
+    check_trackers(cfg)
 
 
 def on_cuda() -> bool:
@@ -35,8 +29,13 @@ def trainer_arguments(cfg, stage_cfg, run, output_dir: Path) -> dict[str, Any]:
 
     cuda = on_cuda()
     dtype = pick_dtype(cfg.model.dtype, "cuda" if cuda else "cpu")
-    if cfg.telemetry.wandb:
-        os.environ.setdefault("WANDB_PROJECT", cfg.telemetry.wandb_project)
+    from core.config.trainer_args import check_live
+    from core.tracking import trainer_report_args
+
+    stage = "grpo" if hasattr(stage_cfg, "num_generations") else "sft"
+    # TRL fields without an rdtui key (`<stage>.trainer_args`) come last: they may replace the
+    # defaults below that have no key of their own (save_total_limit, dataloader_num_workers, ...).
+    passthrough = check_live(stage, stage_cfg)
     return {
         "output_dir": str(output_dir),
         "learning_rate": stage_cfg.learning_rate,
@@ -49,8 +48,7 @@ def trainer_arguments(cfg, stage_cfg, run, output_dir: Path) -> dict[str, Any]:
         "save_total_limit": 2,
         "seed": cfg.study.seed,
         "data_seed": cfg.study.seed,
-        "report_to": ["wandb"] if cfg.telemetry.wandb else "none",
-        "run_name": run.id,
+        **trainer_report_args(cfg, run, stage),
         "bf16": dtype == torch.bfloat16,
         "fp16": dtype == torch.float16,
         # Checkpointing activations saves GPU memory on the real model; on CPU it only costs time.
@@ -58,6 +56,7 @@ def trainer_arguments(cfg, stage_cfg, run, output_dir: Path) -> dict[str, Any]:
         "use_cpu": not cuda,
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
+        **passthrough,
     }
 
 
