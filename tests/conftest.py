@@ -13,6 +13,12 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config.yaml"
 
 
+@pytest.fixture(autouse=True)
+def app_state_in_tmp(tmp_path_factory, monkeypatch):
+    """The app's per-user state (saved views, crash files) goes to a fresh folder, not the home folder."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     path = tmp_path / "runs"

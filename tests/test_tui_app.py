@@ -41,6 +41,11 @@ def runs_rows(table: DataTable) -> list[dict[str, str]]:
     return [dict(zip((str(key.value) for key in table.columns), row)) for row in table_rows(table)]
 
 
+def chart(pane, metric: str) -> CurvePlot | None:
+    """The Curves tab's chart of one metric (None when it is not shown)."""
+    return next((plot for plot in pane.query(CurvePlot) if plot.metric == metric), None)
+
+
 def plot_text(plot: CurvePlot) -> str:
     return "\n".join(plot.render_line(y).text for y in range(plot.size.height))
 
@@ -173,11 +178,12 @@ async def test_curves_overlay_selected_runs_and_redraw_on_new_points(study_runs,
     async with app.run_test(size=size) as pilot:
         screen = await open_run(pilot, app, "grpo_only-a", "baseline-b")
         pane = screen.query_one(CurvesPane)
-        await wait_for(pilot, lambda: len(pane.query(CurvePlot)) >= 2, what="plots")
-        reward = pane.query_one("#plot-reward", CurvePlot)
+        await wait_for(pilot, lambda: chart(pane, "reward") is not None, what="plots")
+        reward = chart(pane, "reward")
         await wait_for(pilot, lambda: reward.size.height > 0)
         text = plot_text(reward)
-        assert "grpo_only" in text and "baseline" in text        # legend of both runs
+        legend = str(pane.query_one("#curves-status").render())
+        assert "grpo_only" in legend and "baseline" in legend    # legend of both runs
         assert any("\u2800" < ch <= "\u28ff" for ch in text)       # braille dots drawn
         assert "60" in text                                       # x axis reaches the last step
         write_metrics(study_runs / "grpo_only-a", 61, 120)
@@ -489,7 +495,8 @@ async def test_launch_a_local_run_and_watch_it_succeed_with_its_curve(runs_dir):
         run_id = next(iter(table.rows)).value
         detail = await open_run(pilot, app, run_id)
         await wait_for(pilot, lambda: detail.status == "succeeded", timeout=900, what="the run to succeed")
-        plot = detail.query_one("#plot-loss", CurvePlot)
+        await wait_for(pilot, lambda: chart(detail.query_one(CurvesPane), "loss") is not None, timeout=10)
+        plot = chart(detail.query_one(CurvesPane), "loss")
         await wait_for(pilot, lambda: any("\u2800" < ch <= "\u28ff" for ch in plot_text(plot)), timeout=10)
 
 

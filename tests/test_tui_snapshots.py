@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.test_tui_support import REPO, make_run, wait_for, write_summary
+from tests.test_tui_support import GRPO_KEYS, REPO, make_run, wait_for, write_summary, write_trl_metrics
 from tui.app import RdtuiApp
 
 
@@ -36,15 +38,19 @@ def test_runs_screen_80x24(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=runs_loaded)
 
 
-def test_run_detail_curves_120x40(snap_compare, snapshot_app):
-    async def open_first(pilot) -> None:
-        await runs_loaded(pilot)
-        pilot.app.screen.query_one("DataTable").move_cursor(row=2)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: len(pilot.app.screen.query("CurvePlot")) >= 3)
-        await pilot.pause(0.3)
+async def open_grpo_overview(pilot) -> None:
+    """The GRPO run (bottom row) with every metric TRL logs, on its Curves tab."""
+    await runs_loaded(pilot)
+    pilot.app.screen.query_one("DataTable").move_cursor(row=2)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: len(pilot.app.screen.query("CurvePlot")) >= 10)
+    await pilot.pause(0.5)
 
-    assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_first)
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_grpo_overview(snap_compare, snapshot_app, size):
+    write_trl_metrics(Path("runs/grpo_only-20250615-1200-aa11"), GRPO_KEYS, 120, "grpo")
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=open_grpo_overview)
 
 
 def test_run_detail_log_80x24(snap_compare, snapshot_app):

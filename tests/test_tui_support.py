@@ -48,6 +48,23 @@ def write_metrics(run_dir: Path, first: int, last: int, stage: str = "grpo") -> 
         for step in range(first, last + 1)])
 
 
+# What TRL 1.16's GRPOTrainer logs for a run with two reward functions (see test_overview_names_*).
+GRPO_KEYS = ["loss", "grad_norm", "learning_rate", "num_tokens", "completions/mean_length",
+             "completions/min_length", "completions/max_length", "completions/clipped_ratio",
+             "completions/mean_terminated_length", "rewards/correctness/mean", "rewards/correctness/std",
+             "rewards/format/mean", "rewards/format/std", "reward", "reward_std", "frac_reward_zero_std",
+             "kl", "entropy", "clip_ratio/low_mean", "clip_ratio/high_mean", "epoch"]
+SFT_KEYS = ["loss", "grad_norm", "learning_rate", "entropy", "num_tokens", "mean_token_accuracy", "epoch"]
+
+
+def write_trl_metrics(run_dir: Path, keys: list[str], steps: int, stage: str) -> None:
+    (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    JsonlWriter(run_dir / "metrics.jsonl").append_many([
+        {"t": T0 + step, "stage": stage, "step": step,
+         **{key: (n + 1) * (0.5 + 0.4 * math.sin(step / 5 + n)) for n, key in enumerate(keys)}}
+        for step in range(1, steps + 1)])
+
+
 def write_summary(run_dir: Path, bench: str, *, accuracy: float, pass4: float) -> None:
     """An evaluation summary shaped as core.evaluation.summary writes it."""
     def scored(value: float) -> dict:

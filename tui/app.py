@@ -18,7 +18,7 @@ from textual.screen import Screen
 
 from core.runstore import RunStore
 from tui.feeds import Poller
-from tui.userstate import save_crash
+from tui.userstate import load_settings, save_crash, save_settings
 
 TICK_SECONDS = 0.5
 
@@ -40,6 +40,10 @@ class RdtuiApp(App):
         self.poller = Poller(self._wake_from_thread, interval=poll_seconds)
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.crash_file: Path | None = None
+        self.settings = load_settings()         # per-user view settings (tui.userstate)
+
+    def save_settings(self) -> None:
+        save_settings(self.settings)
 
     def _handle_exception(self, error: Exception) -> None:
         """Any crash: the traceback goes to a file of its own too, named after exit (see entry)."""

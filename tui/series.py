@@ -89,6 +89,9 @@ class MetricSeries:
         self._used = 0
         self._acc = 0.0
         self._n = 0
+        self._lo = math.inf
+        self._hi = -math.inf
+        self._scanned = 0
 
     def __len__(self) -> int:
         return len(self.xs)
@@ -96,6 +99,19 @@ class MetricSeries:
     @property
     def version(self) -> int:
         return len(self.xs)
+
+    def stats(self) -> tuple[float, float, float] | None:
+        """(last, min, max) of the raw points, NaN left out; folded as points arrive."""
+        ys = self.ys
+        for i in range(self._scanned, len(ys)):
+            y = ys[i]
+            if y < self._lo:
+                self._lo = y
+            if y > self._hi:
+                self._hi = y
+        self._scanned = len(ys)
+        last = next((ys[i] for i in range(len(ys) - 1, -1, -1) if not math.isnan(ys[i])), None)
+        return None if last is None else (last, self._lo, self._hi)
 
     def append(self, x: float, y: float) -> None:
         self.xs.append(x)

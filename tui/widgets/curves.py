@@ -1,31 +1,42 @@
-"""The Curves tab: one braille plot per chosen metric, every open run overlaid in its own colour."""
+"""The Curves tab: small multiples, one braille chart per chosen metric, every open run overlaid in
+its own colour. The charts fill the terminal in a grid (6 at 80x24, more when taller or wider),
+each with the primary run's last, min and max; the rest scroll. Chosen metrics and smoothing are
+remembered per user and per kind of run (GRPO, SFT)."""
 
 from __future__ import annotations
 
+import math
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import SelectionList, Static
 
+from tui.metrics import default_chosen, metric_order, run_kind, title
 from tui.series import RunCurves
 from tui.widgets.plot import PALETTE, CurvePlot, PlotLine
 
-# Known metrics first, in the order a researcher looks at them; anything else follows by name.
-PREFERRED = ["reward", "reward_std", "frac_reward_zero_std", "loss", "completion_length",
-             "mean_token_accuracy", "kl", "learning_rate", "grad_norm", "entropy"]
-DEFAULT_CHOSEN = ("reward", "loss")
 SMOOTHING = (0.0, 0.6, 0.9, 0.99)
 MAX_ZOOM = 8
+CHART_WIDTH = 38        # narrowest chart: 9 columns of axis, 29 of dots (58 points across)
+CHART_HEIGHT = 6        # title, 4 rows of dots (16 levels), step axis
 
 
-def metric_order(names: set[str]) -> list[str]:
-    def key(name: str) -> tuple[int, int, str]:
-        if name in PREFERRED:
-            return (0, PREFERRED.index(name), name)
-        if name.startswith("rewards/"):
-            return (0, 0, name)      # per reward function: right after the total reward
-        return (1, 0, name)
-    return sorted(names, key=key)
+def grid_shape(count: int, width: int, height: int) -> tuple[int, int]:
+    """(columns, chart height) for `count` charts in a width x height area: as many rows as fit
+    at the smallest height, sharing the rest of the height; charts beyond that scroll."""
+    columns = max(1, min(count, width // CHART_WIDTH))
+    rows_needed = max(1, math.ceil(count / columns))
+    rows_shown = max(1, min(rows_needed, height // CHART_HEIGHT))
+    return columns, max(CHART_HEIGHT, height // rows_shown)
+
+
+def summary_text(stats: tuple[float, float, float] | None) -> str:
+    if stats is None:
+        return ""
+    last, lo, hi = stats
+    return f"{last:.3g}  ↓{lo:.3g} ↑{hi:.3g}"
 
 
 class CurvesPane(Horizontal):
@@ -43,16 +54,19 @@ class CurvesPane(Horizontal):
         self.curves: dict[str, RunCurves] = {run_id: RunCurves() for run_id in labels}
         self.chosen: list[str] = []
         self.user_chose = False
+        self.kind: str | None = None                 # grpo or sft, once the first metrics are in
         self.smoothing_index = 0
         self.log_y = False
         self.zoom = 0
         self.dirty = True
-        self._drawn: dict[str, tuple] = {}
+        self._drawn: dict[int, tuple] = {}     # id(plot) -> what it shows now
+        self._shape: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield SelectionList[str](id="curve-picker")
         with VerticalScroll(id="curve-plots", can_focus=True):
             yield Static("Reading metrics…", classes="pane-status", id="curves-status")
+            yield Grid(id="curve-grid")
 
     # ---- data ----
     def replace(self, run_id: str, curves: RunCurves) -> None:
@@ -73,38 +87,62 @@ class CurvesPane(Horizontal):
             return
         self.dirty = False
         names = self.metric_names()
-        self._sync_picker(names)
+        if names and self.kind is None:
+            self._restore(names)
         if not self.user_chose:
-            chosen = [m for m in names if m in DEFAULT_CHOSEN or m.startswith("rewards/")]
-            self.chosen = chosen or names[:2]
-        status = self.query_one("#curves-status", Static)
-        status.update(self._status_text(names))
-        box = self.query_one("#curve-plots")
-        plots = {p.id: p for p in box.query(CurvePlot)}
-        wanted = {f"plot-{_safe_id(m)}": m for m in self.chosen if m in names}
-        for plot_id, plot in plots.items():
-            if plot_id not in wanted:
+            self.chosen = default_chosen(names) if names else []
+        self._sync_picker(names)
+        self.query_one("#curves-status", Static).update(self._status_text(names))
+        grid = self.query_one("#curve-grid", Grid)
+        wanted = [m for m in self.chosen if m in names]
+        plots = list(grid.query(CurvePlot))
+        # Charts are reused in place and given their metric by position: no remounting, no ids
+        # made from metric names (which come from the store and may clash once made safe).
+        if len(plots) > len(wanted):
+            for plot in plots[len(wanted):]:
                 plot.remove()
-                self._drawn.pop(plot_id, None)
-        for plot_id, name in wanted.items():
-            plot = plots.get(plot_id)
-            if plot is None:
-                plot = CurvePlot(name, id=plot_id)
-                box.mount(plot)
-            self._draw(name, plot)
+            plots = plots[:len(wanted)]
+        if len(plots) < len(wanted):
+            extra = [CurvePlot("") for _ in wanted[len(plots):]]
+            grid.mount_all(extra)
+            plots += extra
+        for plot, name in zip(plots, wanted):
+            if plot.metric != name:
+                plot.metric, plot.title = name, title(name)
+                self._drawn.pop(id(plot), None)
+        self._fit_grid(len(plots))
+        for plot in plots:
+            self._draw(plot)
 
-    def _draw(self, name: str, plot: CurvePlot) -> None:
+    def _fit_grid(self, count: int) -> None:
+        box = self.query_one("#curve-plots")
+        height = box.size.height - 1 if box.size.height else self.app.size.height - 6
+        width = (box.size.width or self.app.size.width) - box.styles.scrollbar_size_vertical
+        shape = grid_shape(max(count, 1), width, height)
+        if shape != self._shape:
+            self._shape = shape
+            grid = self.query_one("#curve-grid", Grid)
+            grid.styles.grid_size_columns = shape[0]
+            grid.styles.grid_rows = str(shape[1])
+
+    def on_resize(self) -> None:
+        self._shape = None
+        self.call_after_refresh(self._fit_grid, len(self.query(CurvePlot)))
+
+    def _draw(self, plot: CurvePlot) -> None:
+        name = plot.metric
         smoothing = SMOOTHING[self.smoothing_index]
         x_from = self._x_from()
         series = [(run_id, c.metrics[name]) for run_id, c in self.curves.items() if name in c.metrics]
         signature = (smoothing, x_from, self.log_y, tuple((r, s.version) for r, s in series))
-        if self._drawn.get(plot.id) == signature:
+        if self._drawn.get(id(plot)) == signature:
             return
-        self._drawn[plot.id] = signature
+        self._drawn[id(plot)] = signature
         run_ids = list(self.labels)
         lines = [PlotLine(self.labels[run_id], s.view(smoothing, x_from, self.log_y),
                           PALETTE[run_ids.index(run_id) % len(PALETTE)]) for run_id, s in series]
-        plot.set_lines(lines, self.log_y)
+        primary = self.curves[run_ids[0]].metrics.get(name)
+        plot.set_lines(lines, self.log_y, summary_text(primary.stats() if primary is not None else None))
 
     def _x_from(self) -> float:
         if self.zoom == 0:
@@ -115,23 +153,39 @@ class CurvesPane(Horizontal):
         lo, hi = min(x[0] for x in xs), max(x[-1] for x in xs)
         return hi - (hi - lo) / (2 ** self.zoom)
 
-    def _status_text(self, names: list[str]) -> str:
+    def _status_text(self, names: list[str]) -> Text:
         if not names:
-            return "No metrics yet: the run has not logged a step (metrics.jsonl is empty or missing)."
+            return Text("No metrics yet: the run has not logged a step (metrics.jsonl is empty or missing).")
         bad = sum(c.bad_lines for c in self.curves.values())
         parts = [f"smoothing {SMOOTHING[self.smoothing_index]}", "log y" if self.log_y else "linear y",
-                 f"zoom x{2 ** self.zoom}" if self.zoom else "all steps", "m: metrics  s y + -"]
+                 f"zoom x{2 ** self.zoom}" if self.zoom else "all steps", "m metrics · s y + -"]
         if bad:
             parts.insert(0, f"{bad} corrupt metrics line{'s' if bad != 1 else ''} skipped")
-        return " · ".join(parts)
+        if self.log_y:
+            hidden = self._non_positive()
+            if hidden:
+                parts.insert(0, f"{hidden} points ≤ 0 hidden")
+        text = Text(" · ".join(parts))
+        if len(self.labels) > 1:
+            for n, label in enumerate(self.labels.values()):
+                text.append("  ━ ", style=PALETTE[n % len(PALETTE)])
+                text.append(label)
+        return text
+
+    def _non_positive(self) -> int:
+        """Points a log scale cannot show, over the charts on screen (m14: said, not silently dropped)."""
+        shown = set(self.chosen)
+        return sum(1 for c in self.curves.values() for name, s in c.metrics.items() if name in shown
+                   for y in s.ys if y <= 0)
 
     def _sync_picker(self, names: list[str]) -> None:
         picker = self.query_one(SelectionList)
         have = {picker.get_option_at_index(i).value for i in range(picker.option_count)}
         for name in names:
             if name not in have:
-                picker.add_option((name, name, name in self.chosen or
-                                   (not self.user_chose and (name in DEFAULT_CHOSEN or name.startswith("rewards/")))))
+                picker.add_option((Text(name), name, name in self.chosen))
+        widest = max((len(n) for n in names), default=20)
+        picker.styles.width = min(widest + 8, max(self.app.size.width // 2, 28))
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         event.stop()
@@ -139,8 +193,33 @@ class CurvesPane(Horizontal):
             return      # options added by the app, not a choice by the user
         self.user_chose = True
         self.chosen = [m for m in self.metric_names() if m in event.selection_list.selected]
+        self._remember()
         self.dirty = True
         self.redraw()
+
+    # ---- per-user settings ----
+    def _restore(self, names: list[str]) -> None:
+        """The chosen metrics and smoothing last used for this kind of run."""
+        self.kind = run_kind(names)
+        saved = self.app.settings.get("curves", {}).get(self.kind)
+        if not isinstance(saved, dict):
+            return
+        smoothing = saved.get("smoothing")
+        if isinstance(smoothing, (int, float)) and smoothing in SMOOTHING:
+            self.smoothing_index = SMOOTHING.index(smoothing)
+        chosen = saved.get("chosen")
+        if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen):
+            self.chosen, self.user_chose = list(chosen), True
+
+    def _remember(self) -> None:
+        if self.kind is None:
+            return
+        views = self.app.settings.setdefault("curves", {})
+        view = {"smoothing": SMOOTHING[self.smoothing_index]}
+        if self.user_chose:
+            view["chosen"] = list(self.chosen)
+        views[self.kind] = view
+        self.app.save_settings()
 
     # ---- actions ----
     def action_toggle_picker(self) -> None:
@@ -153,6 +232,7 @@ class CurvesPane(Horizontal):
 
     def action_smoothing(self) -> None:
         self.smoothing_index = (self.smoothing_index + 1) % len(SMOOTHING)
+        self._remember()
         self._changed_settings()
 
     def action_log_scale(self) -> None:
@@ -167,6 +247,3 @@ class CurvesPane(Horizontal):
         self.dirty = True
         self.redraw()
 
-
-def _safe_id(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)

@@ -45,19 +45,22 @@ def format_tick(value: float, log_y: bool) -> str:
 
 class CurvePlot(Widget):
     DEFAULT_CSS = """
-    CurvePlot { height: 1fr; min-height: 7; }
+    CurvePlot { height: 1fr; min-height: 5; }
     """
 
     def __init__(self, title: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.title = title
+        self.metric: str | None = None      # the metric shown (set by the Curves tab)
         self.lines: list[PlotLine] = []
         self.log_y = False
+        self.summary = ""
         self._strips: list[Strip] | None = None
         self._drawn_for: tuple[int, int] | None = None
 
-    def set_lines(self, lines: list[PlotLine], log_y: bool = False) -> None:
-        self.lines, self.log_y = lines, log_y
+    def set_lines(self, lines: list[PlotLine], log_y: bool = False, summary: str = "") -> None:
+        """`summary` (last/min/max) follows the title; the legend of runs follows when it fits."""
+        self.lines, self.log_y, self.summary = lines, log_y, summary
         self._strips = None
         self.refresh()
 
@@ -68,11 +71,15 @@ class CurvePlot(Widget):
         return self._strips[y] if y < len(self._strips) else Strip.blank(size[0], PLAIN)
 
     def _draw(self, width: int, height: int) -> list[Strip]:
-        title = Style(bold=True)
-        legend = [Segment(f" {self.title}", title)]
+        head = [Segment(f" {self.title}", Style(bold=True))]
+        if self.summary:
+            head.append(Segment(f"  {self.summary}", Style(dim=True)))
+        legend: list[Segment] = []
         for line in self.lines:
             legend += [Segment("  ", PLAIN), Segment("━ ", Style(color=line.color)), Segment(line.label, Style(dim=True))]
-        strips = [Strip(legend).crop_extend(0, width, PLAIN)]
+        if len(self.lines) > 1 and Strip(head + legend).cell_length <= width:
+            head += legend
+        strips = [Strip(head).crop_extend(0, width, PLAIN)]
         cols, rows = width - GUTTER, height - 2
         buckets = [(line, line.series.buckets) for line in self.lines if line.series.buckets]
         if cols < 4 or rows < 2 or not buckets:
@@ -136,7 +143,16 @@ class CurvePlot(Widget):
             if run_text:
                 segments.append(Segment("".join(run_text), styles[run_color] if run_color else PLAIN))
             strips.append(Strip(segments).crop_extend(0, width, PLAIN))
-        left, right = format_tick(x0, False), format_tick(x1, False)
-        strips.append(Strip([Segment(" " * GUTTER + left.ljust(max(cols - len(right), len(left) + 1)) + right, axis)])
-                      .crop_extend(0, width, PLAIN))
+        strips.append(Strip([Segment(" " * GUTTER + x_axis(x0, x1, cols), axis)]).crop_extend(0, width, PLAIN))
         return strips
+
+
+def x_axis(x0: float, x1: float, cols: int) -> str:
+    """Step ticks at both ends and, where there is room, in the middle."""
+    left, right = format_tick(x0, False), format_tick(x1, False)
+    line = left.ljust(max(cols - len(right), len(left) + 1)) + right
+    middle = format_tick(round((x0 + x1) / 2), False)
+    start = cols // 2 - len(middle) // 2
+    if x1 - x0 >= 4 and start > len(left) + 1 and start + len(middle) < cols - len(right) - 1:
+        line = line[:start] + middle + line[start + len(middle):]
+    return line
