@@ -88,15 +88,23 @@ def test_following_a_run_reads_the_volume_once_per_interval_across_backends_and_
     monkeypatch.setattr(modal_backend, "driver_outcome", lambda call_id: rpcs.append(call_id) or (False, "running", None))
     for _ in range(20):                     # `rdtui run`'s follow loop builds a backend per 0.5 s poll
         ModalBackend().refresh(modal_run)
-    assert len(rpcs) == 1
+    assert modal_run.volume.listings == 1 and len(rpcs) == 1
     # Another process (the app, `logs -f`) asking now is told to wait too.
     code = f"from core.backends.modal_backend import claim_refresh; from pathlib import Path; " \
            f"print(claim_refresh(Path({str(modal_run.dir)!r})))"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True).stdout.strip() == "False"
-    old = time.time() - modal_backend.REFRESH_INTERVAL_S - 1
-    os.utime(modal_run.dir / modal_backend.REFRESH_MARK, (old, old))
+
+    def age(mark: str, seconds: float) -> None:
+        then = time.time() - seconds
+        os.utime(modal_run.dir / mark, (then, then))
+
+    age(modal_backend.REFRESH_MARK, modal_backend.REFRESH_INTERVAL_S + 1)
     ModalBackend().refresh(modal_run)
-    assert len(rpcs) == 2
+    assert modal_run.volume.listings == 2 and len(rpcs) == 1     # the driver is asked at most once a minute
+    age(modal_backend.REFRESH_MARK, modal_backend.REFRESH_INTERVAL_S + 1)
+    age(modal_backend.DRIVER_MARK, modal_backend.DRIVER_CHECK_INTERVAL_S + 1)
+    ModalBackend().refresh(modal_run)
+    assert modal_run.volume.listings == 3 and len(rpcs) == 2
 
 
 # -- M4: a re-run driver re-attaches ---------------------------------------------------------------------------

@@ -43,6 +43,8 @@ STAGE_FUNCTIONS = {"sft": "stage_sft", "grpo": "stage_grpo", "eval": "stage_eval
 DRIVER_TIMEOUT_S = 24 * 3600          # Modal's longest function timeout; the driver waits on every stage
 REFRESH_INTERVAL_S = 5.0              # callers poll often (the app, `rdtui run`); the Volume is read at most this often
 REFRESH_MARK = ".modal-refresh"       # its mtime: when any process last refreshed this run
+DRIVER_CHECK_INTERVAL_S = 60.0        # how often a refresh also asks Modal whether the driver call ended
+DRIVER_MARK = ".modal-driver-check"
 REFRESH_BUDGET_S = 10.0               # what `ls` may spend bringing Modal runs up to date
 SECRET_CHECK_TIMEOUT_S = 15.0         # the modal client retries for a minute when offline; a user waits less
 TOKEN_HELP = ("no Modal token configured: run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), "
@@ -305,7 +307,10 @@ class ModalBackend:
         settings = JobSettings.from_config(run.config())
         folder = ModalVolumeFolder(volume(settings.volume))
         result = sync_run(folder, run.id, run.dir)
-        if run.reload().status in FINISHED:
+        # The driver is asked (an RPC) at most once a minute: it only tells of a driver that died
+        # without recording the run's end, which no follower needs to know within seconds.
+        if run.reload().status in FINISHED or not (force or claim_refresh(run.dir, DRIVER_CHECK_INTERVAL_S,
+                                                                           DRIVER_MARK)):
             return result
         ended, status, error = driver_outcome(record.modal_call_id)
         if not ended:
@@ -316,9 +321,9 @@ class ModalBackend:
         return result
 
 
-def claim_refresh(run_dir: Path, interval: float = REFRESH_INTERVAL_S) -> bool:
+def claim_refresh(run_dir: Path, interval: float = REFRESH_INTERVAL_S, name: str = REFRESH_MARK) -> bool:
     """Whether it is this caller's turn to refresh the run; if so, the turn is taken (marked now)."""
-    mark = run_dir / REFRESH_MARK
+    mark = run_dir / name
     now = time.time()
     try:
         if 0 <= now - mark.stat().st_mtime < interval:

@@ -176,7 +176,7 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
         if relpath in segments:
             continue        # mirrored from its segments above
         if relpath == RUN_FILE:
-            record_entry = entry
+            record_entry = entry if _changed(entry, state.files.get(RUN_FILE)) else None
         elif is_append_only(relpath):
             result.bytes_copied += _sync_append_only(remote, entry, relpath, local_dir, state)
         elif _changed(entry, state.files.get(relpath)):
@@ -188,6 +188,9 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
     if record_entry is not None:
         result.record_updated, result.remote_status = _sync_record(remote, record_entry, run_id, local_dir,
                                                                    result.refused)
+        if result.remote_status is not None:     # read whole and used: unchanged, it is not read again
+            state.files[RUN_FILE] = {"size": record_entry.size, "mtime": record_entry.mtime}
+            state.save()
     return result
 
 

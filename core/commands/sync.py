@@ -30,14 +30,16 @@ def main(args) -> int:
         print("no Modal runs to sync")
         return 0
     backend = ModalBackend()
+    first = True
     while True:
         for run in runs:
             before = run.record.status
-            result = backend.refresh(run, force=True)
+            result = backend.refresh(run, force=first)       # asked for: now; then at the shared pace
             _say_refused(run.id, result.refused if result else [])
             record = run.reload()
             if record.status != before:
                 print(f"{run.id}: {record.status}" + (f" ({record.error})" if record.error else ""))
+        first = False
         pending = [run for run in runs if run.record.status not in FINISHED]
         if not args.follow or not pending:
             break
