@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.grading import grade, gold_answer
-from core.grading.extract import THINK_CLOSE, THINK_OPEN, last_boxed
+from core.grading.markers import THINK_CLOSE, THINK_OPEN, last_boxed
 
 RewardFunc = Callable[..., list[float | None]]
 

@@ -10,6 +10,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
+from core.grading.markers import THINK_CLOSE, THINK_OPEN, last_boxed  # the grader's reading of both
+
 INSTRUCTION = "Put the final answer in \\boxed{}."
 
 
@@ -37,27 +39,11 @@ def user_prompt(question: str) -> list[dict[str, str]]:
 
 
 def think_block(reasoning: str) -> str:
-    return f"<think>\n{reasoning.strip()}\n</think>\n\n"
+    return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n"
 
 
 def answer_sentence(answer: str) -> str:
     return f"The answer is \\boxed{{{answer}}}."
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} in `text`, braces balanced."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, i = 0, start + len("\\boxed")
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j].strip()
-    return None
 
 
 def _col(row: dict[str, Any], column: str) -> Any:
@@ -101,8 +87,8 @@ def openr1(row: dict[str, Any], verified_only: bool = True) -> FormattedRow | No
     if chosen is None:
         return None
     completion = chosen.strip()
-    if "</think>" in completion and not completion.startswith("<think>"):
-        completion = "<think>\n" + completion
+    if THINK_CLOSE in completion and not completion.startswith(THINK_OPEN):
+        completion = THINK_OPEN + "\n" + completion
     return FormattedRow(user_prompt(_col(row, "problem")), completion, str(_col(row, "answer")).strip())
 
 

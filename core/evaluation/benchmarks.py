@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from core.data.formatters import FormattedRow
 from core.data.registry import dataset_spec, load_dataset_rows
 from core.errors import RdtuiError
-
-THINK_OPEN = "<think>"
+from core.grading.markers import THINK_OPEN
 
 
 @dataclass(frozen=True)

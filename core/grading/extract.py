@@ -12,22 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-THINK_OPEN = "<think>"
-THINK_CLOSE = "</think>"
+from core.grading.markers import THINK_CLOSE, THINK_OPEN, boxed_answers
 
-# How many boxes to try, from the last backwards, when the later ones are unbalanced or empty.
-# Bounded so that a huge completion full of unclosed boxes stays linear.
-_MAX_BOX_CANDIDATES = 8
-
-_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
-_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.S)
 _HASH = re.compile(r"####[ \t]*([^\n]*)")
 _ANSWER_IS = re.compile(
     r"answer(?:\*\*|\s)*(?:(?:is|was|would\s+be|will\s+be)\b|:|=)(?:\*\*|[ \t:])*", re.I
 )
 _A_COLON = re.compile(r"(?:^|\n)[ \t*]*A[ \t]*:[ \t]*([^\n]*)")
 _LAST_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+")
-_BARE_TOKEN = re.compile(r"[^\s$]+")
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _MIN_SENTENCE_WORDS = 3
@@ -64,69 +56,6 @@ def answer_region(completion: str, think_prefilled: bool = False) -> str | None:
     if think_prefilled or THINK_OPEN in completion:
         return None
     return completion
-
-
-def matching_brace(text: str, open_pos: int) -> int | None:
-    """Index of the brace closing the one at ``open_pos``; escaped ``\\{``/``\\}`` do not count."""
-    depth = 0
-    for m in _BRACE_TOKEN.finditer(text, open_pos):
-        token = m.group()
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth -= 1
-            if depth == 0:
-                return m.start()
-    return None
-
-
-def _box_content(region: str, end_of_command: int) -> str | None:
-    pos = end_of_command
-    n = len(region)
-    while pos < n and region[pos] in " \t":
-        pos += 1
-    if pos >= n:
-        return None
-    if region[pos] == "{":
-        close = matching_brace(region, pos)
-        return None if close is None else region[pos + 1:close]
-    if pos == end_of_command:  # `\boxedx`: not a box
-        return None
-    # `\boxed 5`: TeX takes the next token.
-    m = _BARE_TOKEN.match(region, pos)
-    return m.group() if m else None
-
-
-def _box_starts_from_end(region: str):
-    """End positions of ``\\boxed``/``\\fbox`` commands, last first (rfind: no scan of the whole text)."""
-    end = len(region)
-    for _ in range(_MAX_BOX_CANDIDATES):
-        boxed, fbox = region.rfind("\\boxed", 0, end), region.rfind("\\fbox", 0, end)
-        start = max(boxed, fbox)
-        if start < 0:
-            return
-        m = _BOX.match(region, start)
-        if m:
-            yield m.end()
-        end = start
-
-
-def _boxes(region: str):
-    """Contents of the balanced, non-empty boxes of ``region``, last first (at most _MAX_BOX_CANDIDATES)."""
-    for end in _box_starts_from_end(region):
-        content = _box_content(region, end)
-        if content is not None and content.strip():
-            yield content.strip()
-
-
-def boxed_answers(region: str) -> list[str]:
-    """Every box ``last_boxed`` would consider, first to last."""
-    return list(reversed(list(_boxes(region))))
-
-
-def last_boxed(region: str) -> str | None:
-    """Content of the last balanced, non-empty ``\\boxed{}``/``\\fbox{}`` in ``region``."""
-    return next(_boxes(region), None)
 
 
 def trim_sentence(value: str) -> str:

@@ -13,7 +13,8 @@ import threading
 from dataclasses import dataclass
 
 from core.grading.equivalence import equivalent
-from core.grading.extract import Extraction, extract_answer, last_boxed
+from core.grading.extract import Extraction, extract_answer
+from core.grading.markers import last_boxed
 from core.grading.normalize import clean
 from core.grading.symbolic import math_verify_grade, symbolic_equal
 

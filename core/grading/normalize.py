@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core.grading.extract import matching_brace
+from core.grading.markers import matching_brace
 
 _UNICODE = str.maketrans({"−": "-", "–": "-", "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "√": "\\sqrt ",
                           "∞": "\\infty ", "÷": "\\div ", "≤": "\\le ", "≥": "\\ge ", "∪": "\\cup ", "±": "\\pm "})
