@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     results = sub.add_parser("results", help="the study's table: one row per condition")
     results.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     results.add_argument("--run", action="append", default=[], metavar="RUN", help="use this run for its condition")
+    results.add_argument("--revisions", action="store_true",
+                         help="also show the model and dataset commits (or content hashes) and library versions of each row")
 
     grade = sub.add_parser("grade", help="grade JSONL completions (completion, answer, benchmark)")
     grade.add_argument("input", nargs="?", default="-", help="JSONL file, or - for stdin")

@@ -60,6 +60,9 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
             print(f"[rdtui] {run.id}: stage {stage} starts", flush=True)
             run.update(stage=stage, progress={"stage": stage})
             model_path = _run_stage(stage, cfg, run, model_path, resume) or model_path
+            from core.tracking import after_stage
+
+            after_stage(cfg, run, stage)   # run.json `loaded` (commits, hashes, versions); eval -> trackers
             stages_done.append(stage)
             run.update(extra={**run.reload().extra, "stages_done": stages_done})
             print(f"[rdtui] {run.id}: stage {stage} done", flush=True)

@@ -85,6 +85,7 @@ class RunRecord:
     modal_call_id: str | None = None
     error: str | None = None
     progress: dict[str, Any] = field(default_factory=dict)
+    loaded: dict[str, Any] = field(default_factory=dict)   # commits, hashes, versions (core/provenance.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -112,8 +113,9 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        if not data["extra"]:
-            del data["extra"]
+        for key in ("loaded", "extra"):
+            if not data[key]:
+                del data[key]
         return data
 
     @property
@@ -156,7 +158,7 @@ def _shape_problem(data: Any) -> str | None:
     for key in _OPTIONAL_TEXT:
         if data.get(key) is not None and not isinstance(data[key], str):
             return f"{key} must be a string"
-    for key in ("progress", "extra"):
+    for key in ("progress", "loaded", "extra"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             return f"{key} must be an object"
     progress = data.get("progress") or {}

@@ -21,6 +21,9 @@ def main(args) -> int:
         study = None
     rows = collect_results(store, study, runs=args.run)
     print(render_results(rows, args.format))
+    from core.provenance import report_revisions
+
+    report_revisions(store, rows, show=getattr(args, "revisions", False))
     for run in store.list(status="corrupt"):
         print(f"rdtui: skipped {run.id}: corrupt: {run.record.error}", file=sys.stderr)
     return 0

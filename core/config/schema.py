@@ -128,7 +128,13 @@ class DatasetSpec(Section):
     wrong_step_rate: float = Field(default=0.0, ge=0, le=1)
     limit: int | None = Field(default=None, gt=0)
     filter: Literal["math_verified"] | None = None
-    formatter: Literal["orca_math", "s1k", "openr1", "gsm8k", "math500"] | None = None
+    formatter: Literal["orca_math", "s1k", "openr1", "gsm8k", "math500",
+                       "columns", "messages", "prompt_completion"] | None = None
+    revision: str | None = None           # hub branch, tag or commit (None: main); run.json records the commit
+    # Any dataset by config (core/data/mapped.py): which column plays which part, and rows to keep.
+    columns: dict[str, str] | None = None
+    where: dict[str, Any] | None = None
+    instruction: bool | None = None       # append the boxed-answer instruction (default: columns only)
 
 
 class GpuCfg(Section):

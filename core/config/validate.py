@@ -227,5 +227,14 @@ def _trainer_args_rules(cfg) -> Iterator[tuple[Path_, str]]:
             yield (stage, "trainer_args", key), message
 
 
-RULES = (_trainer_args_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules, _model_rules,
-         _modal_rules)
+def _mapped_dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
+    from core.data.mapped import spec_issues
+
+    for name, spec in cfg.datasets.items():
+        spec = TreeView(spec) if isinstance(spec, dict) else spec
+        for sub, message in spec_issues(spec):
+            yield ("datasets", name, *sub), message
+
+
+RULES = (_trainer_args_rules, _mapped_dataset_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules,
+         _model_rules, _modal_rules)

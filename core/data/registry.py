@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 
 from core.data import synthetic
 from core.data.formatters import FORMATTERS, FormattedRow, MissingColumn
+from core.data.mapped import mapped_formatter
 from core.errors import RdtuiError
 
 PURPOSES = ("sft", "grpo", "eval")
@@ -65,7 +66,8 @@ def _hub_records(spec, name: str) -> Iterator[dict[str, Any]]:
     # With a limit, stream: the study uses the first rows only, so never fetch a whole 200k-row set.
     streaming = spec.limit is not None
     try:
-        yield from datasets.load_dataset(spec.hub, spec.config, split=spec.split, streaming=streaming)
+        yield from datasets.load_dataset(spec.hub, spec.config, split=spec.split, streaming=streaming,
+                                        revision=spec.revision)
     except Exception as exc:  # datasets raises many types (connection, not found, offline mode, ...)
         raise _hub_error(spec, name, exc) from None
 
@@ -74,7 +76,7 @@ def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str) -> 
     if spec.formatter is None:
         raise RdtuiError(f"datasets.{name}.formatter: required for a hub or local dataset "
                          f"(one of {', '.join(FORMATTERS)})")
-    formatter = FORMATTERS[spec.formatter]
+    formatter = mapped_formatter(spec) or FORMATTERS[spec.formatter]
     kwargs = {"verified_only": spec.filter == "math_verified"} if spec.formatter == "openr1" else {}
     if spec.filter == "math_verified" and spec.formatter != "openr1":
         raise RdtuiError(f"datasets.{name}.filter: math_verified needs the openr1 formatter")
