@@ -5,6 +5,8 @@
   steps are already in the file, so steps at or below the last written one (per stage) are skipped.
 - samples.jsonl: every `sample_every` steps, a few prompts with completions and their rewards.
 - run.json: progress {stage, step, total, eta_s}, at most about once a second.
+Under `accelerate launch` only the world's rank 0 writes any of them (the others log the same
+gathered metrics).
 """
 
 from __future__ import annotations
@@ -131,7 +133,8 @@ class TelemetryCallback(TrainerCallback):
         self._write_progress(state, force=True)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not logs or any(k in logs for k in _SUMMARY_KEYS) or state.global_step <= self.last_metric_step:
+        if (not state.is_world_process_zero or not logs or any(k in logs for k in _SUMMARY_KEYS)
+                or state.global_step <= self.last_metric_step):
             return
         record: dict[str, Any] = {"t": time.time(), "stage": self.stage, "step": state.global_step}
         record.update({k: v for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
@@ -143,8 +146,10 @@ class TelemetryCallback(TrainerCallback):
         if (self.sampler is not None and self.sample_every > 0 and step % self.sample_every == 0
                 and step > self.last_sample_step):
             now = time.time()
+            # Every rank samples: a sharded model (ZeRO-3, FSDP) generates only with all ranks taking part.
             rows = self.sampler(model, step)
-            self.samples.append_many([{"t": now, "stage": self.stage, "step": step, **row} for row in rows])
+            if state.is_world_process_zero:
+                self.samples.append_many([{"t": now, "stage": self.stage, "step": step, **row} for row in rows])
             self.last_sample_step = step
         self._write_progress(state)
 
@@ -153,7 +158,7 @@ class TelemetryCallback(TrainerCallback):
 
     def _write_progress(self, state, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last_progress < _PROGRESS_INTERVAL_S:
+        if not state.is_world_process_zero or (not force and now - self._last_progress < _PROGRESS_INTERVAL_S):
             return
         self._last_progress = now
         done = state.global_step - self._begin_step
