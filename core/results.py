@@ -18,6 +18,7 @@ from typing import Any
 from core.errors import RdtuiError
 from core.jsonl import read_jsonl
 from core.runstore import Run, RunStore
+from core.scores import paired_difference
 from core.textable import format_table
 
 FORMATS = ("table", "md", "csv", "json")
@@ -91,9 +92,59 @@ class ResultRow:
     training_size: int | None = None
     training_time_s: float | None = None
     benchmarks: dict[str, BenchmarkResult] = field(default_factory=dict)
+    # Against every other condition, per benchmark: the paired difference on the problems both evaluated.
+    paired: dict[str, dict[str, "PairedDifference"]] = field(default_factory=dict)
+    # Per benchmark, problem key -> score (share of correct samples); what the paired test compares.
+    problem_scores: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["problem_scores"]
+        return data
+
+
+@dataclass
+class PairedDifference:
+    """accuracy(row) - accuracy(other) on the `n` problems both evaluated, with its 95% interval."""
+
+    n: int
+    difference: float
+    ci95: list[float]
+
+    @property
+    def significant(self) -> bool:
+        return self.ci95[0] > 0 or self.ci95[1] < 0
+
+
+def read_problem_scores(run: Run, benchmark: str) -> dict[str, float]:
+    """Problem key (id and prompt hash, so only the same problems pair up) -> share of correct samples,
+    from the evaluation journal. Damaged or foreign lines are skipped."""
+    from core.evaluation.journal import ProblemResult
+
+    scores: dict[str, float] = {}
+    for record in read_jsonl(run.eval_dir / f"{benchmark}.jsonl"):
+        try:
+            result = ProblemResult.from_dict(record)
+        except (ValueError, TypeError, KeyError):
+            continue
+        scores[f"{result.id}:{result.prompt_hash}"] = sum(result.correct) / len(result.correct)
+    return scores
+
+
+def add_paired_differences(rows: list[ResultRow]) -> None:
+    """Fill each row's `paired` against every other row that evaluated the same problems."""
+    for row in rows:
+        row.paired = {}
+        for other in rows:
+            if other is row:
+                continue
+            for bench, mine in row.problem_scores.items():
+                theirs = other.problem_scores.get(bench) or {}
+                shared = sorted(mine.keys() & theirs.keys())
+                if not shared:
+                    continue
+                diff, low, high = paired_difference([mine[k] for k in shared], [theirs[k] for k in shared])
+                row.paired.setdefault(other.condition, {})[bench] = PairedDifference(len(shared), diff, [low, high])
 
 
 def read_summaries(run: Run) -> dict[str, BenchmarkResult]:
@@ -121,7 +172,8 @@ def _row(run: Run, summaries: dict[str, BenchmarkResult]) -> ResultRow:
     record = run.record
     row = ResultRow(condition=record.condition, description=record.description or "", run_id=run.id,
                     status=record.effective_status, model=record.extra.get("model"), benchmarks=summaries,
-                    training_time_s=training_seconds(run))
+                    training_time_s=training_seconds(run),
+                    problem_scores={bench: read_problem_scores(run, bench) for bench in summaries})
     try:
         cfg = run.config()
     except RdtuiError:
@@ -134,7 +186,7 @@ def _row(run: Run, summaries: dict[str, BenchmarkResult]) -> ResultRow:
     datasets = [getattr(cfg, stage).dataset for stage in TRAINING_STAGES
                 if stage in cfg.condition.stages and getattr(cfg, stage) is not None and getattr(cfg, stage).dataset]
     row.training_data = datasets
-    sizes = [spec.size or spec.limit for spec in (cfg.datasets.get(d) for d in datasets) if spec is not None]
+    sizes = [spec.limit or spec.size for spec in (cfg.datasets.get(d) for d in datasets) if spec is not None]
     row.training_size = sum(sizes) if sizes and all(sizes) else None
     return row
 
@@ -171,6 +223,7 @@ def collect_results(store: RunStore, study=None, runs: list[str] | None = None) 
         else:
             description = (study.section("conditions").get(key) or {}).get("description", "") if study else ""
             rows.append(ResultRow(condition=key, description=description))
+    add_paired_differences(rows)
     return rows
 
 
@@ -248,4 +301,28 @@ def render_results(rows: list[ResultRow], fmt: str = "table") -> str:
     if fmt == "csv":
         return _csv(rows)
     cells, columns = _display_rows(rows)
-    return _markdown(cells, columns) if fmt == "md" else format_table(cells, columns)
+    pair_cells, pair_columns = _paired_rows(rows)
+    render = _markdown if fmt == "md" else format_table
+    text = render(cells, columns)
+    if pair_cells:
+        heading = "Paired differences on the same problems (A - B, percentage points, 95% interval; * excludes 0):"
+        text += f"\n\n{heading}\n\n" + render(pair_cells, pair_columns)
+    return text
+
+
+def _paired_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]]:
+    """One line per pair of conditions (study order, A before B), one column per benchmark."""
+    benches = _benchmark_names(rows)
+    out = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            pairs = a.paired.get(b.condition) or {}
+            if not pairs:
+                continue
+            cells = {"A": a.condition, "B": b.condition}
+            for bench, d in pairs.items():
+                mark = "*" if d.significant else ""
+                cells[bench] = (f"{100 * d.difference:+.1f} [{100 * d.ci95[0]:+.1f}, {100 * d.ci95[1]:+.1f}]{mark} "
+                                f"(N={d.n})")
+            out.append(cells)
+    return out, ["A", "B", *benches]

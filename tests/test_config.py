@@ -61,7 +61,7 @@ def test_condition_reward_weights_replace_defaults_whole(tmp_path):
 def test_profile_dataset_entry_replaces_the_study_entry():
     cfg = resolve(load_study(CONFIG), "sft_traces", "local")
     spec = cfg.datasets["s1k"]
-    assert spec.synthetic == "traces" and spec.hub is None
+    assert spec.synthetic == "digit_chain" and spec.formatter == "s1k" and spec.hub is None
     gsm = cfg.datasets["gsm8k_test"]
     assert gsm.path and Path(gsm.path).is_absolute() and gsm.path.endswith("core/data/benchmarks/gsm8k_test.jsonl")
 

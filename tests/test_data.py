@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -22,13 +23,27 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = BUILTIN_DATA_DIR
 
 
-def test_orca_math_row_is_answer_only():
+def test_orca_math_row_is_answer_only_with_its_final_answer_boxed():
     row = {"question": "Jungkook has 6 apples and eats 2. How many are left?",
            "answer": "Jungkook has 6 - 2 = 4 apples left."}
     out = formatters.orca_math(row)
     assert out.prompt[-1]["role"] == "user" and out.prompt[-1]["content"].startswith("Jungkook has 6 apples")
-    assert out.completion == "Jungkook has 6 - 2 = 4 apples left." and "<think>" not in out.completion
+    assert out.prompt[-1]["content"].endswith(formatters.INSTRUCTION)
+    # One answer protocol: the final answer is boxed where it stands, as in every other training target.
+    assert out.completion == "Jungkook has 6 - 2 = \\boxed{4} apples left." and "<think>" not in out.completion
     assert out.answer == "4"
+    boxed = formatters.orca_math({**row, "answer": "So 1,200 - 200 = \\boxed{1000}."})
+    assert boxed.completion == "So 1,200 - 200 = \\boxed{1000}." and boxed.answer == "1000"
+    assert formatters.orca_math({**row, "answer": "They are all left."}) is None   # no final answer: dropped
+
+
+def test_rows_without_a_final_answer_are_dropped_and_counted(tmp_path, capsys):
+    path = tmp_path / "orca.jsonl"
+    path.write_text(json.dumps({"question": "q1", "answer": "It is 5."}) + "\n"
+                    + json.dumps({"question": "q2", "answer": "None of them."}) + "\n")
+    rows = load_dataset_rows(DatasetSpec(path=str(path), formatter="orca_math"), "sft", name="orca_math")
+    assert [r.answer for r in rows] == ["5"]
+    assert "datasets.orca_math: 1 rows dropped by the orca_math formatter" in capsys.readouterr().out
 
 
 def test_s1k_row_puts_the_r1_trajectory_in_a_think_block():
@@ -48,6 +63,15 @@ def test_openr1_keeps_the_first_math_verified_generation_and_drops_unverified_ro
     out = formatters.openr1(row)
     assert "first good" in out.completion and out.answer == "2"
     assert formatters.openr1({**row, "correctness_math_verify": [False, False, False]}) is None
+
+
+def test_openr1_skips_verified_generations_that_were_cut_off():
+    row = {"problem": "Find x.", "answer": "2", "correctness_math_verify": [True, True, True],
+           "generations": ["<think>\nso x = \\boxed{2}? Wait, let me re-check and",
+                           "<think>\nstopped early\n</think>\n\\boxed{2}", "<think>\nshort\n</think>\nx=\\boxed{2}"],
+           "is_reasoning_complete": [False, True, True], "finish_reasons": ["length", "length", "stop"]}
+    assert "short" in formatters.openr1(row).completion
+    assert formatters.openr1({**row, "finish_reasons": ["length"] * 3}) is None
 
 
 def test_gsm8k_row_gold_and_completion():
@@ -121,30 +145,43 @@ def test_unreachable_hub_dataset_is_one_clear_line(tmp_path):
     assert "openai/gsm8k" in lines[0] and "datasets.gsm8k_train.path" in lines[0]
 
 
-def test_synthetic_kinds_are_seeded_and_heldout_is_disjoint():
-    a = synthetic.generate("traces", 100, seed=2, wrong_step_rate=0.3)
-    assert a == synthetic.generate("traces", 100, seed=2, wrong_step_rate=0.3)
-    assert a != synthetic.generate("traces", 100, seed=3, wrong_step_rate=0.3)
-    heldout = {r.prompt[-1]["content"] for r in synthetic.generate("heldout", 64, seed=5)}
-    assert len(heldout) == 64
-    for kind in ("answer_only", "traces", "verified_traces", "grpo_problems"):
-        train = {r.prompt[-1]["content"] for r in synthetic.generate(kind, 480, seed=1)}
-        assert not train & heldout
+def test_synthetic_rows_are_seeded_and_multi_step_test_problems_are_held_out():
+    a = synthetic.records("s1k", 100, seed=2, slip_rate=0.7)
+    assert a == synthetic.records("s1k", 100, seed=2, slip_rate=0.7)
+    assert a != synthetic.records("s1k", 100, seed=3, slip_rate=0.7)
+    test = synthetic.problems("test", 400, seed=5, tag="gsm8k")
+    assert len(set(test)) == 400 and {len(p.ops) for p in test} == {1, 2, 3, 4}
+    multi_step_test = {p.question for p in test if len(p.ops) > 1}
+    for schema in synthetic.SCHEMAS:
+        train = {p.question for p in synthetic.problems("train", 2000, seed=1, tag=schema)}
+        assert not train & multi_step_test
+
+
+def test_synthetic_rows_run_through_the_real_formatters():
+    orca = [formatters.orca_math(r) for r in synthetic.records("orca_math", 50, seed=1)]
+    assert all(r.completion == f"The answer is \\boxed{{{r.answer}}}." for r in orca)   # answer only, boxed
+    gsm = [formatters.gsm8k(r) for r in synthetic.records("gsm8k", 50, seed=4, split="test")]
+    assert all(_final(r) == r.answer for r in gsm)
+    s1k = [formatters.s1k(r) for r in synthetic.records("s1k", 50, seed=2, slip_rate=0.7)]
+    assert all(r.completion.startswith("<think>\n") and "\n</think>\n\n" in r.completion for r in s1k)
 
 
 def _final(row) -> str:
     return formatters.last_boxed(row.completion)
 
 
-def test_traces_carry_wrong_steps_and_verified_traces_do_not():
-    raw = synthetic.generate("traces", 400, seed=2, wrong_step_rate=0.3)
+def test_the_raw_teacher_slips_systematically_and_verification_filters_it():
+    problem = synthetic.Problem(7, (("*", 3), ("+", 4)))      # 7*3=21 -> 1, 1+4=5
+    assert problem.answer == 5
+    slipped, final = synthetic.solve(problem, random.Random(0), slip_rate=1.0)
+    assert slipped == ["7*3=2", "2+4=6"] and final == 6          # the tens digit, carried forward
+    raw = [formatters.s1k(r) for r in synthetic.records("s1k", 1000, seed=2, slip_rate=0.7)]
     wrong = sum(_final(r) != r.answer for r in raw) / len(raw)
-    assert 0.2 < wrong < 0.5  # about 0.3 per step; two-step problems compound it
-    verified = synthetic.generate("verified_traces", 400, seed=3)
+    assert 0.25 < wrong < 0.6
+    records = synthetic.records("openr1", 1000, seed=3, slip_rate=0.7)
+    verified = [r for r in (formatters.openr1(rec) for rec in records) if r is not None]
+    assert 0.6 * len(records) < len(verified) < len(records)
     assert all(_final(r) == r.answer for r in verified)
-    assert all(r.completion.startswith("<think>\n") and "</think>" in r.completion for r in verified)
-    answer_only = synthetic.generate("answer_only", 50, seed=1)
-    assert all("<think>" not in r.completion and _final(r) == r.answer for r in answer_only)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +192,8 @@ def local_cfg():
 def test_build_datasets_from_the_local_profile(local_cfg):
     sft = build_sft_dataset(local_cfg, "s1k")
     assert len(sft) == local_cfg.datasets["s1k"].size
+    verified = build_sft_dataset(local_cfg, "openr1_verified")
+    assert len(verified) == local_cfg.datasets["openr1_verified"].limit
     first = sft[0]
     assert first["prompt"][-1]["role"] == "user"
     assert first["completion"][0]["role"] == "assistant" and first["completion"][0]["content"].startswith("<think>")

@@ -60,10 +60,10 @@ def test_training_data_size_and_time_come_from_the_run(tmp_path: Path) -> None:
     ])
     (row,) = [r for r in collect_results(store) if r.condition == "re_distill"]
     assert row.training_data == ["openr1_verified"]
-    assert row.training_size == 480
+    assert row.training_size == 4000   # the limit: rows kept after the math-verified filter
     assert row.training_time_s == 42.5
     assert row.description == "SFT on R1 traces kept only when math-verified correct"
-    assert row.model == "builtin:tiny-qwen3"
+    assert row.model == "builtin:tiny-qwen3-base"
 
 
 def test_formats_carry_accuracy_interval_and_n(tmp_path: Path) -> None:

@@ -63,3 +63,30 @@ def test_wilson_interval_known_values():
     assert low == pytest.approx(0.6970, abs=1e-4) and high == pytest.approx(0.7453, abs=1e-4)
     mean, low, high = score_with_interval([1.0, 0.0, 1.0, 1.0])
     assert mean == 0.75 and 0 < low < 0.75 < high <= 1
+
+
+def test_paired_difference_uses_the_pairing():
+    from core.scores import paired_difference
+
+    # 20 problems only A solves, none only B solves, 80 both or neither: clearly A > B.
+    a = [1] * 60 + [0] * 40
+    b = [1] * 40 + [0] * 60
+    diff, low, high = paired_difference(a, b)
+    assert diff == pytest.approx(0.2) and 0.1 < low < 0.2 < high < 0.3
+    # The same marginal accuracies with the discordant pairs split both ways: not significant.
+    a2 = [1] * 40 + [0] * 20 + [1] * 20 + [0] * 20
+    b2 = [1] * 40 + [1] * 10 + [0] * 10 + [0] * 20 + [0] * 20
+    diff2, low2, high2 = paired_difference(a2, b2)
+    assert low2 < 0 < high2
+    assert paired_difference([1, 0, 1], [1, 0, 1])[1] < 0 < paired_difference([1, 0, 1], [1, 0, 1])[2]
+    with pytest.raises(ValueError):
+        paired_difference([1, 0], [1])
+
+
+def test_mean_interval_over_seeds_uses_student_t():
+    from core.scores import mean_interval
+
+    mean, low, high = mean_interval([0.5, 0.6, 0.55])
+    assert mean == pytest.approx(0.55)
+    assert high - mean == pytest.approx(4.303 * 0.05 / 3 ** 0.5, rel=1e-3)   # t(0.975, 2 dof) = 4.303
+    assert mean_interval([0.7]) == (0.7, 0.7, 0.7)

@@ -122,10 +122,10 @@ class DatasetSpec(Section):
     config: str | None = None
     split: str = "train"
     path: str | None = None
-    synthetic: Literal["answer_only", "traces", "verified_traces", "grpo_problems", "heldout"] | None = None
+    synthetic: Literal["digit_chain"] | None = None   # the offline task (core/data/synthetic.py), in `formatter`'s schema
     size: int | None = Field(default=None, gt=0)
     seed: int = Field(default=0, ge=0)
-    wrong_step_rate: float = Field(default=0.0, ge=0, le=1)
+    wrong_step_rate: float = Field(default=0.0, ge=0, le=1)   # synthetic teacher: share of carry slips
     limit: int | None = Field(default=None, gt=0)
     filter: Literal["math_verified"] | None = None
     formatter: Literal["orca_math", "s1k", "openr1", "gsm8k", "math500",

@@ -18,7 +18,10 @@ from core.config.schema import ResolvedConfig
 STAGE_ORDER = ("sft", "grpo", "eval")
 # GPU names Modal accepts in `gpu=` (https://modal.com/docs/guide/gpu).
 MODAL_GPUS = {"T4", "L4", "A10G", "A10", "A100", "A100-40GB", "A100-80GB", "L40S", "H100", "H100!", "H200", "B200"}
-BUILTIN_MODELS = {"builtin:tiny-qwen3"}
+BUILTIN_MODELS = {"builtin:tiny-qwen3", "builtin:tiny-qwen3-base"}
+# The offline task writes rows in these datasets' schemas, train or held-out test problems.
+SYNTHETIC_SCHEMAS = ("orca_math", "s1k", "openr1", "gsm8k")
+SYNTHETIC_SPLITS = ("train", "test")
 
 
 def issue_at(layered: Layered, path: Path_, message: str) -> ConfigIssue:
@@ -191,6 +194,11 @@ def _dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
             yield ("datasets", name), "a hub or path dataset needs a formatter"
         if spec.synthetic and spec.size is None:
             yield ("datasets", name), "a synthetic dataset needs a size"
+        if spec.synthetic and spec.formatter not in SYNTHETIC_SCHEMAS:
+            yield ("datasets", name, "formatter"), (f"a synthetic dataset is written in one real dataset's schema: "
+                                                    f"set formatter to one of {', '.join(SYNTHETIC_SCHEMAS)}")
+        if spec.synthetic and spec.split not in SYNTHETIC_SPLITS:
+            yield ("datasets", name, "split"), f"a synthetic split is one of {', '.join(SYNTHETIC_SPLITS)}"
 
 
 def _model_rules(cfg) -> Iterator[tuple[Path_, str]]:

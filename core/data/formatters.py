@@ -60,11 +60,30 @@ def _last_number(text: str) -> str:
     return numbers[-1].replace(",", "") if numbers else ""
 
 
-def orca_math(row: dict[str, Any]) -> FormattedRow:
-    """microsoft/orca-math-word-problems-200k: `question`, `answer` (a worked answer, no think trace)."""
-    answer_text = str(_col(row, "answer")).strip()
-    gold = last_boxed(answer_text) or _last_number(answer_text)
-    return FormattedRow(user_prompt(_col(row, "question")), answer_text, gold)
+def box_final_answer(text: str) -> tuple[str, str] | None:
+    """(text with its final answer boxed, the answer): the last \\boxed{} when there is one, else
+    the last number, boxed where it stands. None when the text has no final answer."""
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return text, boxed
+    matches = list(_NUMBER_RE.finditer(text))
+    if not matches:
+        return None
+    last = matches[-1]
+    answer = last.group().replace(",", "")
+    return f"{text[:last.start()]}\\boxed{{{answer}}}{text[last.end():]}", answer
+
+
+def orca_math(row: dict[str, Any]) -> FormattedRow | None:
+    """microsoft/orca-math-word-problems-200k: `question`, `answer` (a worked answer, no think trace).
+
+    One answer protocol for every condition: the final answer (the last number) is boxed where it
+    stands, as every other training target ends in \\boxed{}; a row without one is dropped (None)."""
+    boxed = box_final_answer(str(_col(row, "answer")).strip())
+    if boxed is None:
+        return None
+    completion, gold = boxed
+    return FormattedRow(user_prompt(_col(row, "question")), completion, gold)
 
 
 def s1k(row: dict[str, Any]) -> FormattedRow:
@@ -76,14 +95,21 @@ def s1k(row: dict[str, Any]) -> FormattedRow:
     return FormattedRow(user_prompt(_col(row, "question")), think_block(trajectory) + attempt, gold)
 
 
+def _complete_generation(row: dict[str, Any], index: int, text: str) -> bool:
+    """A finished generation: its reasoning complete, stopped by the model (not the length limit),
+    and its think block closed. Rows without these columns count as complete."""
+    def flag(column: str, good) -> bool:
+        values = row.get(column)
+        return not isinstance(values, (list, tuple)) or index >= len(values) or values[index] == good
+    return flag("is_reasoning_complete", True) and flag("finish_reasons", "stop") and THINK_CLOSE in text
+
+
 def openr1(row: dict[str, Any], verified_only: bool = True) -> FormattedRow | None:
-    """open-r1/OpenR1-Math-220k: the first generation that math-verify marked correct (or None)."""
-    generations = list(_col(row, "generations"))
-    if verified_only:
-        verdicts = list(_col(row, "correctness_math_verify"))
-        chosen = next((g for g, ok in zip(generations, verdicts) if ok), None)
-    else:
-        chosen = generations[0] if generations else None
+    """open-r1/OpenR1-Math-220k: the first complete generation that math-verify marked correct (or None)."""
+    generations = [str(g) for g in _col(row, "generations")]
+    verdicts = list(_col(row, "correctness_math_verify")) if verified_only else [True] * len(generations)
+    chosen = next((g for i, (g, ok) in enumerate(zip(generations, verdicts))
+                   if ok and _complete_generation(row, i, g)), None)
     if chosen is None:
         return None
     completion = chosen.strip()

@@ -72,7 +72,19 @@ def _hub_records(spec, name: str) -> Iterator[dict[str, Any]]:
         raise _hub_error(spec, name, exc) from None
 
 
-def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str) -> Iterator[FormattedRow]:
+def _synthetic_records(spec, name: str) -> list[dict[str, Any]]:
+    """Rows the synthetic teacher writes in the schema of the dataset's formatter."""
+    if spec.formatter not in synthetic.SCHEMAS:
+        raise RdtuiError(f"datasets.{name}.formatter: a synthetic dataset is written in the schema of one of "
+                         f"{', '.join(synthetic.SCHEMAS)}")
+    return synthetic.records(spec.formatter, spec.size or DEFAULT_SYNTHETIC_SIZE, spec.seed, split=spec.split,
+                             slip_rate=spec.wrong_step_rate, task=spec.synthetic)
+
+
+def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str,
+            dropped: list[int]) -> Iterator[FormattedRow]:
+    """Formatted rows; `dropped[0]` counts the rows the formatter refused (no final answer, no
+    complete verified generation)."""
     if spec.formatter is None:
         raise RdtuiError(f"datasets.{name}.formatter: required for a hub or local dataset "
                          f"(one of {', '.join(FORMATTERS)})")
@@ -88,7 +100,9 @@ def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str) -> 
                              f"{spec.formatter} formatter needs (columns: {', '.join(exc.present)})") from None
         except (TypeError, ValueError) as exc:
             raise RdtuiError(f"datasets.{name}: row {index} of {source}: {exc}") from None
-        if row is not None:
+        if row is None:
+            dropped[0] += 1
+        else:
             yield row
 
 
@@ -100,14 +114,15 @@ def load_dataset_rows(spec, purpose: str, *, name: str = "dataset") -> list[Form
     """
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
+    dropped = [0]
     if spec.synthetic is not None:
-        size = spec.size or DEFAULT_SYNTHETIC_SIZE
-        rows: Iterable[FormattedRow] = synthetic.generate(spec.synthetic, size, spec.seed, spec.wrong_step_rate)
+        rows: Iterable[FormattedRow] = _format(_synthetic_records(spec, name), spec, name,
+                                               f"synthetic {spec.synthetic}", dropped)
     elif spec.path is not None:
         path = Path(spec.path)
-        rows = _format(_local_records(path, name), spec, name, str(path))
+        rows = _format(_local_records(path, name), spec, name, str(path), dropped)
     elif spec.hub is not None:
-        rows = _format(_hub_records(spec, name), spec, name, spec.hub)
+        rows = _format(_hub_records(spec, name), spec, name, spec.hub, dropped)
     else:
         raise RdtuiError(f"datasets.{name}: set one of hub, path or synthetic")
     out: list[FormattedRow] = []
@@ -117,6 +132,9 @@ def load_dataset_rows(spec, purpose: str, *, name: str = "dataset") -> list[Form
         out.append(row)
         if spec.limit is not None and len(out) >= spec.limit:
             break
+    if dropped[0]:
+        print(f"[rdtui] datasets.{name}: {dropped[0]} rows dropped by the {spec.formatter} formatter "
+              f"(no final answer, or no complete verified generation); {len(out)} kept", flush=True)
     if not out:
         raise RdtuiError(f"datasets.{name}: no usable rows for {purpose}")
     return out

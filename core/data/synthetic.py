@@ -1,17 +1,26 @@
-"""Seeded synthetic stand-ins for the study's datasets (profile `local`).
+"""The offline study's task: rows in the real datasets' schemas, written by a seeded synthetic teacher.
 
-Small arithmetic word problems (one-digit operands, small results) that a model of about a
-million parameters starts to solve after a minute of CPU training.
-Each kind mirrors one real dataset's role in the study:
+The task is a chain of one-digit operations done left to right, keeping only the last digit after
+each step: "Compute 7+5*3-2 ..." -> 7+5=2, 2*3=6, 6-2=4 -> 4. Multi-step problems need the worked
+steps: a model of a million parameters answering in one token mostly guesses (what answer-only SFT
+learns). The teacher that writes the traces has a *systematic* slip, as a real teacher model has
+habits rather than random noise: in a product with a carry it writes the tens digit instead of the
+units (7*3=21 -> 2) with probability `wrong_step_rate`, and carries the wrong value forward. Greedy
+decoding averages random slips away but learns a systematic one.
 
-- `answer_only`      Orca-Math: the answer with no reasoning
-- `traces`           s1K-1.1: `<think>` traces where a share of the steps are wrong (raw teacher output)
-- `verified_traces`  OpenR1 math-verified: traces whose every step is correct
-- `grpo_problems`    GSM8K train: prompts with gold answers, for reward-based training
-- `heldout`          GSM8K test: problems whose wording never appears in any training kind
+`records(schema, ...)` writes rows in the column schema of the real dataset the study names, so
+the local profile runs the real formatters and filters:
 
-Problems are split by a hash of their question text, so the held-out questions are disjoint from
-the training ones even though both come from the same generator.
+- `orca_math`  Orca-Math `question/answer`: the answer sentence only, no steps, unboxed
+- `s1k`        s1K-1.1 `question/solution/deepseek_thinking_trajectory/deepseek_attempt/deepseek_grade`:
+               one raw teacher trace per problem, right or wrong
+- `openr1`     OpenR1-Math-220k `problem/answer/generations/correctness_math_verify/is_reasoning_complete/
+               finish_reasons`: two teacher generations per problem, each marked verified when its final
+               answer equals the gold one (the `math_verified` filter keeps the first verified one)
+- `gsm8k`      GSM8K `question/answer` ending `#### N`: correct worked steps (GRPO prompts, held-out tests)
+
+Problems are split by a hash of their question: multi-step test problems (`split: test`) never occur in
+any training split. One-step problems (only 240 exist) are shared, as arithmetic facts are.
 """
 
 from __future__ import annotations
@@ -20,120 +29,134 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from core.data.formatters import FormattedRow, answer_sentence, think_block, user_prompt
+TASKS = ("digit_chain",)
+SCHEMAS = ("orca_math", "s1k", "openr1", "gsm8k")
+SPLITS = ("train", "test")
+MAX_OPS = 4
+_TEST_BUCKETS = 8          # one multi-step question in eight belongs to the test split
+OPENR1_GENERATIONS = 2     # teacher generations per OpenR1-style row
 
-KINDS = ("answer_only", "traces", "verified_traces", "grpo_problems", "heldout")
-_HELDOUT_BUCKETS = 8  # one question in eight belongs to the held-out split
-
-NAMES = ("Tom", "Ana", "Ben", "Mia", "Sam", "Eva", "Leo", "Zoe")
-ITEMS = ("apples", "pens", "books", "cards", "stamps", "shells", "coins", "marbles")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One arithmetic step of a solution, e.g. 7 + 5 = 12."""
-
-    left: int
-    op: str
-    right: int
-
-    def value(self) -> int:
-        return {"+": self.left + self.right, "-": self.left - self.right, "*": self.left * self.right}[self.op]
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
 @dataclass(frozen=True)
 class Problem:
-    question: str
-    steps: tuple[Step, ...]
+    start: int
+    ops: tuple[tuple[str, int], ...]   # ("+", 5), ("*", 3), ("-", 2): left to right, mod 10
+
+    @property
+    def expression(self) -> str:
+        return str(self.start) + "".join(f"{op}{d}" for op, d in self.ops)
+
+    @property
+    def question(self) -> str:
+        return f"Compute {self.expression} left to right, keeping the last digit of each step."
 
     @property
     def answer(self) -> int:
-        return self.steps[-1].value()
+        return solve(self, random.Random(0), 0.0)[1]
 
 
-def _one_step(rng: random.Random, name: str, item: str) -> Problem:
-    kind = rng.choice(("add", "sub", "mul"))
-    if kind == "add":
-        a, b = rng.randint(1, 5), rng.randint(1, 5)
-        return Problem(f"{name} has {a} {item} and gets {b} more. How many {item} does {name} have now?",
-                       (Step(a, "+", b),))
-    if kind == "sub":
-        a = rng.randint(2, 9)
-        b = rng.randint(1, min(a - 1, 5))
-        return Problem(f"{name} has {a} {item} and gives away {b}. How many {item} are left?",
-                       (Step(a, "-", b),))
-    a, b = rng.randint(2, 3), rng.randint(2, 4)
-    return Problem(f"{name} buys {a} bags with {b} {item} in each. How many {item} does {name} buy?",
-                   (Step(a, "*", b),))
+def apply(op: str, x: int, d: int) -> int:
+    return {"+": x + d, "-": x - d, "*": x * d}[op]
 
 
-def _two_step(rng: random.Random, name: str, item: str) -> Problem:
-    a, b = rng.randint(2, 5), rng.randint(1, 5)
-    c = rng.randint(1, min(a + b - 1, 5))
-    first = Step(a, "+", b)
-    return Problem(f"{name} has {a} {item}, gets {b} more, then gives away {c}. "
-                   f"How many {item} does {name} have now?", (first, Step(first.value(), "-", c)))
+def solve(problem: Problem, rng: random.Random, slip_rate: float) -> tuple[list[str], int]:
+    """The teacher's worked steps and final digit; a product with a carry slips to its tens digit
+    with probability `slip_rate`, and the wrong value carries forward."""
+    x, steps = problem.start, []
+    for op, d in problem.ops:
+        full = apply(op, x, d)
+        y = full % 10
+        if op == "*" and full >= 10 and slip_rate and rng.random() < slip_rate:
+            y = full // 10 % 10
+        steps.append(f"{x}{op}{d}={y}")
+        x = y
+    return steps, x
 
 
 def make_problem(rng: random.Random) -> Problem:
-    name, item = rng.choice(NAMES), rng.choice(ITEMS)
-    return _two_step(rng, name, item) if rng.random() < 0.25 else _one_step(rng, name, item)
+    k = rng.randint(1, MAX_OPS)
+    return Problem(rng.randint(0, 9), tuple((rng.choice("+-*"), rng.randint(2, 9)) for _ in range(k)))
 
 
-def is_heldout(question: str) -> bool:
-    digest = hashlib.sha256(question.encode()).digest()
-    return digest[0] % _HELDOUT_BUCKETS == 0
+def split_of(problem: Problem) -> str:
+    if len(problem.ops) == 1:
+        return "both"
+    digest = hashlib.sha256(problem.question.encode()).digest()
+    return "test" if digest[0] % _TEST_BUCKETS == 0 else "train"
 
 
-def trace_lines(problem: Problem, rng: random.Random, wrong_step_rate: float) -> tuple[list[str], int]:
-    """The worked steps, each wrong with probability `wrong_step_rate`; a wrong value carries forward."""
-    lines: list[str] = []
-    carried: int | None = None
-    for step in problem.steps:
-        left = step.left if carried is None else carried
-        value = Step(left, step.op, step.right).value()
-        if rng.random() < wrong_step_rate:
-            value = max(0, value + rng.choice((-2, -1, 1, 2)))
-        lines.append(f"{left} {step.op} {step.right} = {value}")
-        carried = value
-    assert carried is not None
-    return lines, carried
-
-
-def _row(problem: Problem, completion: str) -> FormattedRow:
-    return FormattedRow(prompt=user_prompt(problem.question), completion=completion, answer=str(problem.answer))
-
-
-def generate(kind: str, size: int, seed: int, wrong_step_rate: float = 0.0) -> list[FormattedRow]:
-    """`size` rows of one synthetic kind, the same for the same arguments on every machine."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown synthetic kind {kind!r} (choose from {', '.join(KINDS)})")
-    rng = random.Random(f"{kind}:{seed}")
-    rows: list[FormattedRow] = []
-    seen: set[str] = set()
-    while len(rows) < size:
+def problems(split: str, size: int, seed: int, tag: str = "") -> list[Problem]:
+    """`size` problems of one split, the same for the same arguments on every machine. Test problems
+    are distinct; training problems may repeat, as rows of real datasets do."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
+    rng = random.Random(f"{tag}:{split}:{seed}")
+    out: list[Problem] = []
+    seen: set[Problem] = set()
+    while len(out) < size:
         problem = make_problem(rng)
-        if is_heldout(problem.question) != (kind == "heldout"):
+        if split_of(problem) not in (split, "both"):
             continue
-        if kind == "heldout":
-            if problem.question in seen:
+        if split == "test":
+            if problem in seen:
                 continue
-            seen.add(problem.question)
-        if kind == "answer_only":
-            completion = answer_sentence(str(problem.answer))
-        else:
-            # Only raw teacher traces carry wrong steps; the others hold a correct reference solution.
-            lines, final = trace_lines(problem, rng, wrong_step_rate if kind == "traces" else 0.0)
-            completion = think_block("\n".join(lines)) + answer_sentence(str(final))
-        rows.append(_row(problem, completion))
-    return rows
+            seen.add(problem)
+        out.append(problem)
+    return out
 
 
-def tokenizer_corpus(seed: int = 0, per_kind: int = 1500) -> list[str]:
-    """Text the builtin tokenizer is trained on: every kind's prompts and completions."""
+def answer_sentence(answer: int | str, boxed: bool = True) -> str:
+    return f"The answer is \\boxed{{{answer}}}." if boxed else f"The answer is {answer}."
+
+
+def trace_text(steps: list[str]) -> str:
+    return "\n".join(steps)
+
+
+def record(schema: str, problem: Problem, rng: random.Random, slip_rate: float) -> dict:
+    """One row of `problem` in the column schema of the real dataset `schema`."""
+    gold = problem.answer
+    if schema == "orca_math":
+        return {"question": problem.question, "answer": answer_sentence(gold, boxed=False)}
+    if schema == "gsm8k":
+        steps, _ = solve(problem, rng, 0.0)
+        return {"question": problem.question, "answer": f"{trace_text(steps)}\n#### {gold}"}
+    if schema == "s1k":
+        steps, final = solve(problem, rng, slip_rate)
+        return {"question": problem.question, "solution": f"{trace_text(solve(problem, rng, 0.0)[0])}\n"
+                f"{answer_sentence(gold)}", "cot_type": "math", "source_type": "synthetic/digit_chain",
+                "deepseek_thinking_trajectory": trace_text(steps), "deepseek_attempt": answer_sentence(final),
+                "deepseek_grade": "Yes" if final == gold else "No"}
+    if schema == "openr1":
+        generations, verified = [], []
+        for _ in range(OPENR1_GENERATIONS):
+            steps, final = solve(problem, rng, slip_rate)
+            generations.append(f"{THINK_OPEN}\n{trace_text(steps)}\n{THINK_CLOSE}\n\n{answer_sentence(final)}")
+            verified.append(final == gold)
+        return {"problem": problem.question, "answer": str(gold), "solution": answer_sentence(gold),
+                "generations": generations, "correctness_math_verify": verified,
+                "is_reasoning_complete": [True] * len(generations), "finish_reasons": ["stop"] * len(generations)}
+    raise ValueError(f"unknown schema {schema!r} (choose from {', '.join(SCHEMAS)})")
+
+
+def records(schema: str, size: int, seed: int, *, split: str = "train", slip_rate: float = 0.0,
+            task: str = "digit_chain") -> list[dict]:
+    """`size` rows in `schema`'s columns; the teacher's slips (s1k, openr1) are seeded with the rows."""
+    if task not in TASKS:
+        raise ValueError(f"unknown synthetic task {task!r} (choose from {', '.join(TASKS)})")
+    if schema not in SCHEMAS:
+        raise ValueError(f"unknown schema {schema!r} (choose from {', '.join(SCHEMAS)})")
+    rng = random.Random(f"teacher:{schema}:{seed}")
+    return [record(schema, p, rng, slip_rate) for p in problems(split, size, seed, tag=schema)]
+
+
+def tokenizer_corpus(seed: int = 0, per_schema: int = 1500) -> list[str]:
+    """Text the builtin tokenizer is trained on: every schema's questions, traces and answers."""
     texts: list[str] = []
-    for kind in KINDS:
-        for row in generate(kind, per_kind if kind != "heldout" else per_kind // 4, seed, wrong_step_rate=0.3):
-            texts.append(row.prompt[-1]["content"])
-            texts.append(row.completion)
+    for schema in SCHEMAS:
+        for row in records(schema, per_schema, seed, slip_rate=0.5):
+            texts.extend(str(v) for v in row.values() if isinstance(v, str))
+            texts.extend(row.get("generations", []))
     return texts

@@ -19,9 +19,14 @@ def model_source(name: str) -> str:
     """A folder or hub id that from_pretrained accepts."""
     if name.startswith(BUILTIN_PREFIX):
         builtin = name[len(BUILTIN_PREFIX):]
-        if builtin != TINY_NAME:
-            raise RdtuiError(f"model.name: unknown builtin model {name!r} (available: {BUILTIN_PREFIX}{TINY_NAME})")
-        return str(tiny_model_path())
+        if builtin == TINY_NAME:
+            return str(tiny_model_path())
+        from core.models.pretrain import BASE_NAME, base_model_path
+
+        if builtin == BASE_NAME:
+            return str(base_model_path())
+        raise RdtuiError(f"model.name: unknown builtin model {name!r} "
+                         f"(available: {BUILTIN_PREFIX}{TINY_NAME}, {BUILTIN_PREFIX}{BASE_NAME})")
     return name
 
 

@@ -34,7 +34,7 @@ TINY_SPEC: dict[str, Any] = {
         "rope_theta": 10000.0,
         "tie_word_embeddings": True,
     },
-    "tokenizer": {"vocab_size": 1024, "corpus_seed": 0, "corpus_per_kind": 1500, "corpus_version": 1},
+    "tokenizer": {"vocab_size": 1024, "corpus_seed": 0, "corpus_per_schema": 1500, "corpus_version": 2},
 }
 
 ENDOFTEXT, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
@@ -94,13 +94,17 @@ def cache_root() -> Path:
 
 def tiny_model_path() -> Path:
     """The folder holding the built model and tokenizer, building it first when absent."""
-    target = cache_root() / "models" / f"{TINY_NAME}-{spec_hash()}"
+    return cached_build(cache_root() / "models" / f"{TINY_NAME}-{spec_hash()}", _build)
+
+
+def cached_build(target: Path, build) -> Path:
+    """`target`, after `build(staging_folder)` made it when absent; published with one rename."""
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        _build(staging)
+        build(staging)
         try:
             os.rename(staging, target)
         except OSError:
@@ -116,8 +120,9 @@ def _chat_corpus() -> list[str]:
     from core.data.synthetic import tokenizer_corpus
 
     texts = tokenizer_corpus(seed=TINY_SPEC["tokenizer"]["corpus_seed"],
-                             per_kind=TINY_SPEC["tokenizer"]["corpus_per_kind"])
-    scaffold = ["user\n", "assistant\n", "system\n", "\n\n", "The answer is ", "\\boxed{", "}."]
+                             per_schema=TINY_SPEC["tokenizer"]["corpus_per_schema"])
+    scaffold = ["user\n", "assistant\n", "system\n", "\n\n", "The answer is ", "\\boxed{", "}.",
+                "Put the final answer in \\boxed{}."]
     return scaffold + texts
 
 
