@@ -17,7 +17,14 @@ from textual.widgets import DataTable, Input, Tree
 
 from core.jsonl import JsonlWriter
 from core.runstore import RunStore
-from tests.test_tui_support import REPO, make_run, study_copy, wait_for, write_metrics, write_summary
+from tests.test_tui_support import (
+    REPO,
+    make_run,
+    study_copy,
+    wait_for,
+    write_metrics,
+    write_summary,
+)
 from tui.app import RdtuiApp
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
@@ -33,7 +40,8 @@ def app_for(runs_dir, config=REPO / "config.yaml") -> RdtuiApp:
 
 
 def table_rows(table: DataTable) -> list[list[str]]:
-    return [[str(cell) for cell in table.get_row(key)] for key in table.rows]
+    """The rows in the order on screen."""
+    return [[str(cell) for cell in table.get_row(row.key)] for row in table.ordered_rows]
 
 
 def runs_rows(table: DataTable) -> list[dict[str, str]]:

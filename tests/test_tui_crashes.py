@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from tests.test_tui_support import REPO, make_run, wait_for, write_summary
 from tests.test_tui_app import app_for, open_run, plot_text, runs_rows
+from tests.test_tui_support import REPO, make_run, wait_for, write_summary
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.curves import CurvesPane
@@ -87,7 +87,7 @@ async def test_a_copied_run_folder_is_a_second_row_live_and_at_start(runs_dir):
 
 
 def rows_by_folder(table: DataTable) -> dict[str, dict[str, str]]:
-    return dict(zip((key.value for key in table.rows), runs_rows(table)))
+    return dict(zip((row.key.value for row in table.ordered_rows), runs_rows(table)))
 
 
 BAD_RECORDS = {
@@ -151,7 +151,8 @@ async def test_odd_eval_summaries_journals_and_markup_in_store_text_never_crash(
     (run_dir / "samples.jsonl").write_text(
         json.dumps({"step": "[/i]", "prompt": "[/link]", "completion": "[b]x[/]", "rewards": {"[/]": "x"}}) + "\n")
     with open(run_dir / "metrics.jsonl", "a") as fh:
-        fh.write(json.dumps({"step": 11, "[/b]": 1.0, "loss": float("nan"), "reward": 1e308}) + "\n")
+        fh.write(json.dumps({"step": 11, "[/b]": 1.0, "loss": float("nan"), "reward": 1e308, "kl": 10 ** 400}) + "\n")
+        fh.write('{"step": Infinity, "reward": -Infinity}\n{"step": 12, "reward": -1e308}\n')
     (run_dir / "config.yaml").write_text("study:\n  name: '[/b]'\n[/x]: 1\n")
     app = app_for(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 
 from tests.test_tui_app import app_for, chart, open_run, plot_text
-from tests.test_tui_support import GRPO_KEYS, SFT_KEYS, T0, make_run, wait_for, write_trl_metrics
+from tests.test_tui_support import (
+    GRPO_KEYS,
+    SFT_KEYS,
+    T0,
+    make_run,
+    wait_for,
+    write_trl_metrics,
+)
 from tui.metrics import GRPO_OVERVIEW, SFT_OVERVIEW, default_chosen, title
 from tui.widgets.curves import SMOOTHING, CurvesPane
 from tui.widgets.plot import CurvePlot
+
 
 def trl_source(module: str) -> str:
     spec = importlib.util.find_spec("trl")        # found, not imported: the app never imports trl

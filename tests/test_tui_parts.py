@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.test_tui_support import REPO
 from tui.config_edit import set_value, unified_diff
 from tui.logsource import MAX_LINE_CHARS, LogSource
 from tui.series import BucketSeries, MetricSeries, RunCurves
@@ -93,12 +92,34 @@ def test_think_split_handles_prefilled_unclosed_and_plain_completions():
     assert split_think("just 7").think is None
 
 
-def test_yaml_edit_keeps_comments_and_layout():
-    before = (REPO / "config.yaml").read_text()
-    after = set_value(before, ["profiles", "local", "grpo", "max_steps"], 20)
+STUDY_TEXT = """\
+profiles:
+  local:
+    grpo:
+      learning_rate: 2.0e-4         # far above 1e-6 so the tiny model moves
+      max_steps: 40
+      name: "a # b"   # quoted
+    datasets:
+      openr1_verified: {synthetic: digit_chain, formatter: openr1, size: 8000, limit: 4000,
+                        wrong_step_rate: 0.7, seed: 3}   # a flow mapping over two lines
+"""
+
+
+def changed_lines(before: str, after: str) -> list[str]:
     diff = unified_diff(before, after, "config.yaml")
-    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-    assert changed == ["-      max_steps: 60", "+      max_steps: 20"]
+    return [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+def test_yaml_edit_keeps_comments_and_layout():
+    after = set_value(STUDY_TEXT, ["profiles", "local", "grpo", "max_steps"], 20)
+    assert changed_lines(STUDY_TEXT, after) == ["-      max_steps: 40", "+      max_steps: 20"]
+    after = set_value(STUDY_TEXT, ["profiles", "local", "grpo", "learning_rate"], 1e-5)
+    assert changed_lines(STUDY_TEXT, after) == [
+        "-      learning_rate: 2.0e-4         # far above 1e-6 so the tiny model moves",
+        "+      learning_rate: 1e-05         # far above 1e-6 so the tiny model moves"]
+    after = set_value(STUDY_TEXT, ["profiles", "local", "grpo", "name"], "c")
+    assert changed_lines(STUDY_TEXT, after) == ['-      name: "a # b"   # quoted', "+      name: c   # quoted"]
+    assert set_value(STUDY_TEXT, ["profiles", "local", "grpo", "max_steps"], 40) == STUDY_TEXT
     added = set_value("", ["grpo", "reward_weights"], {"correctness": 1.0, "format": 0.0})
     assert added == "grpo:\n  reward_weights: {correctness: 1.0, format: 0.0}\n"
 

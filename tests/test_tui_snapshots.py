@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_tui_support import GRPO_KEYS, REPO, make_run, wait_for, write_summary, write_trl_metrics
+from tests.test_tui_support import (
+    GRPO_KEYS,
+    REPO,
+    make_run,
+    wait_for,
+    write_summary,
+    write_trl_metrics,
+)
 from tui.app import RdtuiApp
 
 

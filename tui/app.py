@@ -86,6 +86,17 @@ class RdtuiApp(App):
         if len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def runs_screen(self):
+        from tui.screens.runs import RunsScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, RunsScreen)), None)
+
+    def show_run_in_list(self, run_id: str) -> None:
+        """The cursor of the runs list on this run, as soon as the run is listed (M1)."""
+        screen = self.runs_screen()
+        if screen is not None:
+            screen.select_when_shown(run_id)
+
     def open_launch(self, conditions: list[str] | None = None) -> None:
         from tui.screens.launch import LaunchScreen
 

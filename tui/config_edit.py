@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,10 @@ def _flow(value: Any) -> Any:
 
 
 def set_value(text: str, path: list[str], value: Any) -> str:
-    """`text` with the value at `path` replaced (or added), everything else left as it was."""
+    """`text` with the value at `path` replaced (or added), everything else left as it was.
+
+    A scalar replacing a scalar is edited on its own line; anything else goes through ruamel's
+    round trip, which can re-flow other lines (a flow mapping written over two lines)."""
     from ruamel.yaml.comments import CommentedMap
 
     yaml = _yaml()
@@ -70,10 +74,65 @@ def set_value(text: str, path: list[str], value: Any) -> str:
         if not isinstance(node.get(key), dict):
             node[key] = CommentedMap()
         node = node[key]
+    in_place = _replace_scalar_in_line(text, node, path[-1], value, yaml)
+    if in_place is not None:
+        return in_place
     node[path[-1]] = _flow(value)
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _quoted_end(body: str) -> int | None:
+    """Where the quoted scalar at the start of `body` ends (None when it goes on to another line)."""
+    quote, i = body[0], 1
+    while i < len(body):
+        if quote == '"' and body[i] == "\\":
+            i += 2
+            continue
+        if body[i] == quote:
+            if quote == "'" and body[i + 1:i + 2] == "'":
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return None
+
+
+def _replace_scalar_in_line(text: str, node: Any, key: str, value: Any, yaml) -> str | None:
+    """The text with one block-style `key: scalar` line's value swapped (its comment kept), or None."""
+    if not (key in node and _is_scalar(node[key]) and _is_scalar(value) and hasattr(node, "lc")):
+        return None
+    try:
+        line_no, col = node.lc.value(key)
+    except (KeyError, TypeError):
+        return None
+    lines = text.splitlines(keepends=True)
+    if line_no >= len(lines):
+        return None
+    line = lines[line_no]
+    out = io.StringIO()
+    yaml.dump({"k": value}, out)
+    rendered = out.getvalue()
+    if not rendered.startswith("k: ") or rendered.count("\n") != 1:
+        return None         # a value that needs more than one line
+    body = line[col:].rstrip("\n")
+    if body.startswith(("'", '"')):
+        end = _quoted_end(body)         # a quoted value may hold a '#'
+        if end is None or (body[end:].strip() and not body[end:].lstrip().startswith("#")):
+            return None
+        old = body[:end]
+    else:
+        comment = re.search(r"\s+#", body)
+        old = body[:comment.start()] if comment else body
+    if not old.strip() or old.strip().startswith(("{", "[", "|", ">", "&", "*", "!")):
+        return None
+    lines[line_no] = line[:col] + rendered[3:-1] + body[len(old):] + line[len(line.rstrip("\n")):]
+    return "".join(lines)
 
 
 def unified_diff(before: str, after: str, name: str) -> str:

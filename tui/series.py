@@ -13,6 +13,7 @@ from array import array
 from dataclasses import dataclass
 
 MAX_BUCKETS = 1024
+LARGEST = 1e300         # larger values are left out: their differences would overflow
 NOT_METRICS = frozenset({"t", "step", "stage", "epoch"})
 
 
@@ -163,7 +164,7 @@ class RunCurves:
         metrics = self.metrics
         for record in records:
             step = record.get("step")
-            if type(step) is not int and type(step) is not float:
+            if (type(step) is not int and type(step) is not float) or not -LARGEST < step < LARGEST:
                 self.bad_lines += 1
                 continue
             stage = record.get("stage")
@@ -176,7 +177,9 @@ class RunCurves:
                 self._last_x = x
             for key, value in record.items():
                 kind = type(value)
-                if (kind is float or kind is int) and key not in NOT_METRICS:
+                # finite and within a double only (NaN fails the comparison): JSON allows
+                # NaN, Infinity and integers of any size
+                if (kind is float or kind is int) and -LARGEST < value < LARGEST and key not in NOT_METRICS:
                     series = metrics.get(key)
                     if series is None:
                         series = metrics[key] = MetricSeries()

@@ -19,7 +19,15 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Select, Static, Tree
 
-from tui.config_edit import Checked, check, display_path, overrides_path, set_value, unified_diff, write_atomic
+from tui.config_edit import (
+    Checked,
+    check,
+    display_path,
+    overrides_path,
+    set_value,
+    unified_diff,
+    write_atomic,
+)
 from tui.widgets.footer import KeysFooter
 
 LAYER_STYLES = {"override": "bold yellow", "defaults": "dim", "datasets": "dim", "study": "dim", "selection": "dim"}

@@ -199,10 +199,11 @@ class LaunchScreen(Screen):
             self.app.call_from_thread(self.notify, f"Launch failed: {message}", severity="error", markup=False)
             return
         self.app.poller.poke()
-        names = ", ".join(run.id for run in runs)
-        self.app.call_from_thread(self._launched, names)
+        self.app.call_from_thread(self._launched, [run.id for run in runs])
 
-    def _launched(self, names: str) -> None:
-        self.notify(f"Launched {names}", markup=False)
+    def _launched(self, run_ids: list[str]) -> None:
+        self.notify(f"Launched {', '.join(run_ids)}", markup=False)
         if self.app.screen is self:
             self.app.pop_screen()
+        if run_ids:
+            self.app.show_run_in_list(run_ids[0])

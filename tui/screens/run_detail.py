@@ -10,8 +10,18 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from core.runstore import Run, RunRecord
 from core.runview import run_summary
-from tui.feeds import (EvalFeed, Feed, JsonlFeed, LinesBatch, LogFeed, MetricsBatch, MetricsFeed, RecordBatch, RecordFeed,
-                       read_run_record)
+from tui.feeds import (
+    EvalFeed,
+    Feed,
+    JsonlFeed,
+    LinesBatch,
+    LogFeed,
+    MetricsBatch,
+    MetricsFeed,
+    RecordBatch,
+    RecordFeed,
+    read_run_record,
+)
 from tui.logsource import LogChunk
 from tui.widgets.configview import ConfigPane
 from tui.widgets.curves import CurvesPane

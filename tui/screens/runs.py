@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any, Callable
 
 from rich.text import Text
 from textual import work
+from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -23,6 +25,24 @@ SORTS = [
     ("latest", lambda row: -(row.latest if row.latest is not None else float("-inf"))),
     ("pass@1", lambda row: -(row.pass1 if row.pass1 is not None else float("-inf"))),
 ]
+
+
+class RunsTable(DataTable):
+    """The runs table: home/end and g/G move the cursor to the first and last run (a row table has
+    no columns to jump between), and rows are reordered in place by run."""
+
+    BINDINGS = [
+        Binding("home,g", "scroll_top", "First run", show=False),
+        Binding("end,G", "scroll_bottom", "Last run", show=False),
+    ]
+
+    def order_rows(self, key: Callable[[str], Any]) -> None:
+        """Reorder the rows by a key of their run id, without rebuilding them: DataTable.sort
+        hands its key the cells only, and rebuilding a thousand rows took most of a second."""
+        ordered = sorted(self._data, key=lambda row_key: key(row_key.value))
+        self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(ordered)})
+        self._update_count += 1
+        self.refresh()
 
 
 class RunsScreen(Screen):
@@ -53,10 +73,11 @@ class RunsScreen(Screen):
         self.feed: RunsFeed | None = None
         self.painted = False        # whether the first batch of runs has been applied
         self.pending: dict[str, None] = {}      # runs of the first fill not in the table yet (_fill)
+        self.wanted: str | None = None          # a run to put the cursor on once it shows up
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-title")
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=False, cell_padding=0)
+        yield RunsTable(id="runs", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static(id="runs-empty")
         yield Input(placeholder="filter runs (id, condition, status, profile); esc clears", id="runs-filter")
         yield KeysFooter()
@@ -118,9 +139,32 @@ class RunsScreen(Screen):
             self.shown[run_id] = cells
         if table.row_count == 0 and new_rows:
             self._fill(new_rows)
-            return
-        for row in new_rows:
-            self._add_row(row, now)
+        elif new_rows:
+            current = self.cursor_run_id()
+            for row in new_rows:
+                self._add_row(row, now)
+            self._order(current)        # a new run goes to its sorted place (the top, for newest)
+        self._select_wanted()
+
+    def _order(self, keep: str | None) -> None:
+        """Rows in the current sort order; the cursor stays on run `keep`."""
+        table = self.query_one(RunsTable)
+        key = SORTS[self.sort_index][1]
+        rows = self.rows
+        table.order_rows(lambda run_id: key(rows[run_id]))
+        if keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def select_when_shown(self, run_id: str) -> None:
+        """Put the cursor on a run as soon as it is in the table (one just launched)."""
+        self.wanted = run_id
+        self._select_wanted()
+
+    def _select_wanted(self) -> None:
+        table = self.query_one(RunsTable)
+        if self.wanted is not None and self.wanted in table.rows:
+            table.move_cursor(row=table.get_row_index(self.wanted), scroll=True)
+            self.wanted = None
 
     def _relayout(self, *, first: bool = False) -> bool:
         """Fit the columns to the terminal's width and the runs; rebuild the table if they change."""
@@ -184,6 +228,7 @@ class RunsScreen(Screen):
             row = self.rows.get(run_id)
             if row is not None and run_id not in table.rows and self._passes(row):
                 self._add_row(row, now)
+        self._select_wanted()
 
     def _update_title(self) -> None:
         table = self.query_one(DataTable)
@@ -266,7 +311,11 @@ class RunsScreen(Screen):
 
     def action_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(SORTS)
-        self._fill(list(self.rows.values()))
+        if self.pending:
+            self._fill(list(self.rows.values()))
+        else:
+            self._order(self.cursor_run_id())
+        self._update_title()
 
     def action_launch(self) -> None:
         self.app.open_launch()

@@ -90,7 +90,7 @@ class CurvePlot(Widget):
         x1 = max(b[-1].x1 for _, b in buckets)
         y0 = min(min(k.lo for k in b) for _, b in buckets)
         y1 = max(max(k.hi for k in b) for _, b in buckets)
-        if not (math.isfinite(y0) and math.isfinite(y1)):
+        if not (math.isfinite(y0) and math.isfinite(y1) and math.isfinite(y1 - y0)):
             y0, y1 = -1.0, 1.0
         if y1 - y0 < 1e-12:
             y0, y1 = y0 - 0.5, y1 + 0.5
