@@ -8,6 +8,7 @@ reruns every case).
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -16,7 +17,7 @@ from core.evaluation.journal import ProblemResult, settings_hash
 from core.evaluation.summary import summarize, write_summary
 from core.jsonl import JsonlWriter, encode_line
 from core.runstore import RunStore
-from tests.conftest import rdtui
+from tests.conftest import CONFIG, rdtui
 
 
 def _problem(i: int, correct: bool = True) -> ProblemResult:
@@ -209,3 +210,89 @@ def test_a_read_only_or_full_store_is_one_line(small_fs):
         assert "No space left on device" in _one_line(rdtui("--runs-dir", str(small_fs), *command), 1), command
     assert sorted(p.name for p in small_fs.iterdir()) == sorted([run.id, "fill"])          # nothing half-made
     assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---- config files, --set and --overrides: bounded, typed, one line with FILE:LINE, exit 2 ----------
+
+def _billion_laughs(depth: int = 8) -> str:
+    lines = ["defaults:", "  a0: &a0 {x: 1, y: 2, z: 3, w: 4, v: 5, u: 6, t: 7, s: 8, r: 9}"]
+    for i in range(1, depth + 1):
+        lines.append(f"  a{i}: &a{i} {{" + ", ".join(f"k{j}: *a{i - 1}" for j in range(9)) + "}")
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_FILES = {
+    "alias bomb (9^9 mappings)": (_billion_laughs(), "aliases are expanded"),
+    "list alias bomb": ("a: &a [1,2,3,4,5,6,7,8,9]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                        "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n", "aliases are expanded"),
+    "tag on a scalar": ("study:\n  name: !!python/object:os.system \"touch /tmp/pwned\"\n", ":2: YAML tags are not allowed"),
+    "python name tag": ("study:\n  seed: !!python/name:os.system\n", ":2: YAML tags are not allowed"),
+    "local tag": ("defaults:\n  grpo:\n    y: !foo bar\n", ":3: YAML tags are not allowed"),
+    "tag on a sequence": ("defaults:\n  x: !!python/object/apply:os.system [\"touch /tmp/pwned\"]\n", ":2: YAML tags"),
+    "tag on a mapping": ("defaults:\n  x: !!python/object:os.Foo {a: 1}\n", ":2: YAML tags are not allowed"),
+    "binary tag": ("defaults:\n  x: !!binary aGVsbG8=\n", ":2: YAML tags are not allowed"),
+    "oversized (5 MB)": ("# padding\n" * 500_000, "larger than"),
+}
+
+
+@pytest.mark.parametrize("text, needle", HOSTILE_FILES.values(), ids=HOSTILE_FILES.keys())
+def test_hostile_yaml_is_refused_cheaply_with_file_and_line(tmp_path, text, needle):
+    from core.config.source import load_yaml_file
+    from core.errors import ConfigError
+
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_yaml_file(path)
+    assert len(caught.value.issues) == 1 and needle in str(caught.value)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_overrides_from_a_device_or_a_fifo_are_refused_without_reading(tmp_path, capsys):
+    from core.cli import main
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)          # reading it would block for ever
+    for source in ("/dev/zero", str(fifo)):
+        assert main(["config", "show", "baseline", "--overrides", source]) == 2
+        assert f"{source}: not a regular file" in capsys.readouterr().err
+
+
+BAD_VALUES = {
+    "num_generations 0": (["--set", "grpo.num_generations=0"], "grpo.num_generations: input should be greater than or equal to 2"),
+    "seed 2^32": (["--set", "study.seed=4294967296"], "study.seed: input should be less than or equal to 4294967295"),
+    "seed 1e20": (["--set", "study.seed=99999999999999999999"], "study.seed"),
+    "seed -1": (["--set", "study.seed=-1"], "study.seed"),
+    "inf learning rate": (["--set", "sft.learning_rate=.inf"], "sft.learning_rate"),
+    "nan learning rate": (["--set", "grpo.learning_rate=.nan"], "grpo.learning_rate"),
+    "condition.name": (["--set", "condition.name=../../x"], "--set: condition.name: cannot be overridden"),
+    "profile.name": (["--set", "profile.name=zzz"], "--set: profile.name: cannot be overridden"),
+    "unknown section via --set": (["--set", "nosuch.key=1"], "--set: nosuch"),
+}
+
+
+@pytest.mark.parametrize("options, needle", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_invalid_values_are_validation_errors(options, needle, capsys):
+    from core.cli import main
+
+    assert main(["config", "show", "grpo_only", *options]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_overrides_file_cannot_rename_the_condition(tmp_path, capsys):
+    from core.cli import main
+
+    path = tmp_path / "o.yaml"
+    path.write_text("sft:\n  max_steps: 3\ncondition:\n  name: evil\n")
+    assert main(["config", "show", "baseline", "--overrides", str(path)]) == 2
+    assert f"{path}:3: condition: cannot be overridden" in capsys.readouterr().err
+
+
+def test_a_condition_name_that_cannot_be_a_folder_is_reported_by_config_check(tmp_path):
+    text = CONFIG.read_text().replace("\nconditions:\n", "\nconditions:\n  ../../evil: {stages: [eval]}\n", 1)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    proc = rdtui("config", "check", str(path))
+    assert proc.returncode == 2 and "invalid condition name '../../evil'" in proc.stderr

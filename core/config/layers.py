@@ -156,14 +156,16 @@ class Layered:
         return out
 
     def source_of(self, path: Path_) -> Provenance | None:
-        """Provenance of a path, or of the nearest enclosing leaf or mapping that has one."""
+        """Provenance of a path, or of the nearest enclosing leaf or mapping that has one, or else
+        of a leaf below it (an unknown section that only `--set a.b=1` created)."""
         for n in range(len(path), 0, -1):
             head = path[:n]
             if head in self.leaves:
                 return self.leaves[head].source
             if head in self.nodes:
                 return self.nodes[head]
-        return None
+        n = len(path)
+        return next((leaf.source for key, leaf in self.leaves.items() if key[:n] == path), None)
 
 
 def inherit_chain(study: Study, condition: str) -> list[str]:
@@ -199,6 +201,13 @@ def did_you_mean(name: str, choices) -> str:
 
 def layer_study(study: Study, condition: str, profile: str) -> Layered:
     """defaults < condition chain < profile, without user overrides."""
+    from core.errors import InvalidRunId
+    from core.runstore import validate_name
+
+    try:
+        validate_name(condition, "condition name")     # it names the run's folder
+    except InvalidRunId as exc:
+        raise ConfigError([study.issue(("conditions", condition), str(exc))]) from None
     layered = Layered()
     selection = Provenance("selection", None, None, "")
     layered.set_leaf(("condition", "name"), condition, selection)
@@ -222,12 +231,25 @@ def layer_study(study: Study, condition: str, profile: str) -> Layered:
     return layered
 
 
+# Set by what is launched (the condition argument, --profile), never by an override: a snapshot
+# saying `condition.name: x` of a run of another condition would mislead every reader.
+SELECTION_KEYS = {("condition", "name"), ("profile", "name"), ("condition",), ("profile",)}
+
+
 def parse_set(item: str) -> tuple[Path_, Any]:
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise ConfigError([ConfigIssue("--set", None, key or item, "expected KEY=VALUE with a dotted key, e.g. grpo.temperature=0.9")])
-    return tuple(key.split(".")), parse_value(raw)
+    path = tuple(key.split("."))
+    _refuse_selection(path, ConfigIssue("--set", None, key, ""))
+    return path, parse_value(raw)
+
+
+def _refuse_selection(path: Path_, where: ConfigIssue) -> None:
+    if path in SELECTION_KEYS:
+        raise ConfigError([ConfigIssue(where.file, where.line, where.key,
+                                       "cannot be overridden: name the condition to run and use --profile")])
 
 
 def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | Path | None) -> None:
@@ -244,6 +266,7 @@ def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | Pat
 
 
 def _apply_doc_override(layered: Layered, path: Path_, value: Any, doc: YamlDocument, source: Provenance) -> None:
+    _refuse_selection(path, ConfigIssue(doc.file, doc.lines.get(path), ".".join(path), ""))
     if isinstance(value, dict) and value and not _is_atomic(path):
         layered.nodes[path] = source
         for key, sub in value.items():

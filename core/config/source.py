@@ -6,7 +6,9 @@ values plus a table from key path to line, which is what provenance and error me
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,15 @@ _Loader.add_implicit_resolver(
 )
 
 
+# Bounds on what a config may cost to read: a study file is kilobytes, and a hostile one (an alias
+# "billion laughs", `--overrides /dev/zero`) must fail in well under a second with one line.
+MAX_BYTES = 4 * 1024 * 1024
+MAX_NODES = 200_000          # scalars, lists and mappings after expanding aliases
+# Tags the resolver gives plain YAML by itself; anything else was written as a tag (`!foo`, `!!python/...`).
+PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq",
+                                                        "timestamp", "merge")}
+
+
 @dataclass
 class YamlDocument:
     data: Any
@@ -45,19 +56,59 @@ def parse_yaml_text(text: str, file: str) -> YamlDocument:
         raise ConfigError([ConfigIssue(file, line, "", f"YAML syntax error: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, None, "", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigIssue(file, None, "", "YAML nested too deeply")]) from None
+    if node is not None:
+        _check_bounds(node, file)
     lines: dict[Path_, int] = {}
     issues: list[ConfigIssue] = []
-    data = _build(node, (), lines, issues, file) if node is not None else {}
+    try:
+        data = _build(node, (), lines, issues, file) if node is not None else {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError([ConfigIssue(file, mark.line + 1 if mark else None, "", f"YAML error: {exc.problem or exc}")]) from None
     if issues:
         raise ConfigError(issues)
     return YamlDocument(data, lines, file)
+
+
+def _check_bounds(root: yaml.Node, file: str) -> None:
+    """Refuse tags and alias expansions past MAX_NODES, walking the node graph as `_build` will
+    (an alias is expanded each time it is used), but stopping at the first excess."""
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ConfigError([ConfigIssue(file, None, "", f"more than {MAX_NODES:,} values once aliases are "
+                                                           f"expanded (an alias bomb?)")])
+        if node.tag not in PLAIN_TAGS:
+            raise ConfigError([ConfigIssue(file, node.start_mark.line + 1, "",
+                                           f"YAML tags are not allowed (got {node.tag!r}); write a plain value")])
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def load_yaml_file(path: str | Path, display: str | None = None) -> YamlDocument:
     path = Path(path)
     display = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Opening a FIFO would block: look before opening (O_NONBLOCK covers a swap in between).
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ConfigError([ConfigIssue(display, None, "", "not a regular file")])
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ConfigError([ConfigIssue(display, None, "", "not a regular file")])
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise ConfigError([ConfigIssue(display, None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB; "
+                                                              f"a config is a few kilobytes")])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigIssue(display, None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
