@@ -13,13 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field
 Stage = Literal["sft", "grpo", "eval"]
 
 
+SEED_MAX = 2**32 - 1          # numpy's and torch's seed range
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # inf/nan are never meant: `learning_rate: .inf` would train into NaNs.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class StudyCfg(Section):
     name: str = "study"
-    seed: int = Field(default=42, ge=0)
+    seed: int = Field(default=42, ge=0, le=SEED_MAX)
 
 
 class ConditionMeta(Section):
@@ -124,7 +128,7 @@ class DatasetSpec(Section):
     path: str | None = None
     synthetic: Literal["digit_chain"] | None = None   # the offline task (core/data/synthetic.py), in `formatter`'s schema
     size: int | None = Field(default=None, gt=0)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
     wrong_step_rate: float = Field(default=0.0, ge=0, le=1)   # synthetic teacher: share of carry slips
     limit: int | None = Field(default=None, gt=0)
     filter: Literal["math_verified"] | None = None

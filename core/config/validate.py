@@ -123,7 +123,7 @@ def rule_issues(layered: Layered, cfg: ResolvedConfig | TreeView) -> list[Config
         try:
             for path, message in rule(cfg):
                 out.append(issue_at(layered, path, message))
-        except (TypeError, AttributeError, ValueError):
+        except (TypeError, AttributeError, ValueError, ArithmeticError):
             # A value this rule reads is malformed; the schema has already reported it.
             continue
     return out
