@@ -120,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("runs", nargs="*", metavar="RUN")
     sync.add_argument("--follow", action="store_true", help="keep syncing until the runs end")
 
+    push = sub.add_parser("push", help="upload a run's trained model or adapter to the Hugging Face hub, with a model card")
+    push.add_argument("run", metavar="RUN")
+    push.add_argument("--to", required=True, metavar="HUB_ID", help="hub repo id, e.g. your-name/qwen3-re-distill")
+    push.add_argument("--private", action="store_true", help="create the repo private")
+    push.add_argument("--card-only", action="store_true", help="print the model card and upload nothing")
+
+    plot = sub.add_parser("plot", help="figures for the paper (PNG/SVG/PDF; needs the `plot` extra: matplotlib)")
+    plot.add_argument("kind", choices=["curves", "results", "traces"],
+                      help="curves: training metrics of runs overlaid; results: scores with intervals per "
+                           "condition and benchmark; traces: think length and self-verification per condition")
+    plot.add_argument("runs", nargs="*", metavar="RUN", help="runs to draw (default: each condition's latest)")
+    plot.add_argument("--out", default=None, metavar="FILE", help="FILE.png, .svg or .pdf (default: plots/KIND.png)")
+    plot.add_argument("--metric", action="append", default=None, metavar="M",
+                      help="curves: metric names from metrics.jsonl (default: loss and reward)")
+    plot.add_argument("--smooth", type=float, default=0.6, metavar="W",
+                      help="curves: exponential smoothing weight in [0, 1) (default: %(default)s)")
+    plot.add_argument("--k", default=None, metavar="K", help="results: plot pass@K instead of accuracy")
+
     worker = sub.add_parser("_worker", help=argparse.SUPPRESS)
     worker.add_argument("runs", nargs="+")
     return parser
@@ -137,6 +155,8 @@ COMMANDS = {
     "results": "results",
     "grade": "grade",
     "sync": "sync",
+    "push": "push",
+    "plot": "plot",
     "_worker": "worker",
 }
 
