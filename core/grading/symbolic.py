@@ -151,22 +151,17 @@ class SymbolicPool:
 
     def equal(self, gold: str, pred: str) -> SymbolicResult:
         """Math-Verify's verdict on two cleaned answers."""
-        if len(gold) > MAX_SYMBOLIC_CHARS or len(pred) > MAX_SYMBOLIC_CHARS:
-            self._count("calls")
-            self._count("too_long")
-            return SymbolicResult(False)
-        return self._decide("answer", gold, pred)
+        return self._decide("answer", gold, pred, MAX_SYMBOLIC_CHARS)
 
     def grade_completion(self, gold: str, completion: str) -> SymbolicResult:
         """Math-Verify alone on a whole completion (its own answer extraction) against the gold answer."""
-        if len(gold) > MAX_SYMBOLIC_CHARS or len(completion) > MAX_COMPLETION_CHARS:
-            self._count("calls")
+        return self._decide("completion", gold, completion, MAX_COMPLETION_CHARS)
+
+    def _decide(self, mode: str, gold: str, pred: str, max_pred_chars: int) -> SymbolicResult:
+        self._count("calls")
+        if len(gold) > MAX_SYMBOLIC_CHARS or len(pred) > max_pred_chars:
             self._count("too_long")
             return SymbolicResult(False)
-        return self._decide("completion", gold, completion)
-
-    def _decide(self, mode: str, gold: str, pred: str) -> SymbolicResult:
-        self._count("calls")
         key = (mode, gold, pred)
         with self.lock:
             cached = self.cache.get(key)
