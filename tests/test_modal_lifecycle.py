@@ -353,3 +353,39 @@ def test_sync_discovers_runs_launched_elsewhere_and_refuses_odd_folders(modal_ru
     record = store.get(elsewhere).record
     assert (record.backend, record.pid, record.host, record.status) == ("modal", None, None, "running")
     assert (store.root / elsewhere / "log.txt").read_text() == "from the other laptop\n"
+
+
+# -- M15: what Modal containers cannot see is refused before launch --------------------------------------------
+
+def test_local_files_and_folders_are_refused_for_modal_before_launch(tmp_path):
+    from core.backends.modal_backend import check_config
+
+    check_config(modal_cfg("sft_then_grpo"))
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"question": "1+1", "answer": "2"}\n')
+    with pytest.raises(RdtuiError, match=r"datasets\.gsm8k_train\.path .* hub dataset"):
+        check_config(modal_cfg("grpo_only", overrides=[f"datasets.gsm8k_train={{path: {data}, formatter: gsm8k}}"]))
+    model = tmp_path / "my-model"
+    model.mkdir()
+    with pytest.raises(RdtuiError, match="folder on this machine"):
+        check_config(modal_cfg("grpo_only", overrides=[f"model.name={model}"]))
+
+
+# -- M19: one preflight, bounded when Modal does not answer ----------------------------------------------------
+
+def test_secret_checks_are_made_once_and_give_up_quickly_offline(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ModalBackend, "_secrets_seen", set())
+    monkeypatch.setattr(modal_backend, "_hydrate_secret", lambda name: calls.append(name))
+    backend = ModalBackend()
+    backend._check_secret("huggingface")
+    backend._check_secret("huggingface")
+    ModalBackend()._check_secret("huggingface")       # `rdtui run` preflights again after the prompt
+    assert calls == ["huggingface"]
+
+    monkeypatch.setattr(modal_backend, "SECRET_CHECK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(modal_backend, "_hydrate_secret", lambda name: time.sleep(30))
+    start = time.monotonic()
+    with pytest.raises(RdtuiError, match="no answer in 0.5 s"):
+        backend._check_secret("wandb")
+    assert time.monotonic() - start < 20

@@ -195,6 +195,27 @@ def check_config(cfg) -> None:
                              f"(offered: {', '.join(sorted(MODAL_GPUS))})")
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
+    if Path(cfg.model.name).expanduser().exists():
+        raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a folder on this machine, which Modal "
+                         "containers cannot see: push it to the hub (or a Volume) and name that")
+    # Local files are not uploaded: the containers would fail on them after a cold start (M15).
+    for name in stage_datasets(cfg):
+        spec = cfg.datasets.get(name)
+        if spec is not None and spec.path:
+            raise RdtuiError(f"{where}: datasets.{name}.path {spec.path!r} is a file on this machine, which Modal "
+                             "containers cannot see: use a hub dataset (hub: ...) for Modal runs")
+
+
+def stage_datasets(cfg) -> list[str]:
+    """The dataset names the condition's stages read: training sets and benchmarks."""
+    names = []
+    for stage in cfg.condition.stages:
+        section = getattr(cfg, "evaluation" if stage == "eval" else stage, None)
+        if stage == "eval" and section is not None:
+            names += list(section.benchmarks)
+        elif section is not None and getattr(section, "dataset", None):
+            names.append(section.dataset)
+    return list(dict.fromkeys(names))
 
 
 def _repo_root() -> Path:
