@@ -27,7 +27,7 @@ def _sampler(cfg, tokenizer):
     if cfg.grpo is not None:
         from core.rewards import build_reward_functions
 
-        funcs, weights = build_reward_functions(cfg.grpo)
+        funcs, weights = build_reward_functions(cfg)  # grpo and grading sections
     max_new = min(cfg.evaluation.max_new_tokens, SAMPLE_MAX_NEW_TOKENS)
     return generation_sampler(tokenizer, rows[: cfg.telemetry.samples_per_log], max_new_tokens=max_new,
                               enable_thinking=cfg.model.enable_thinking, reward_funcs=funcs, weights=weights)
