@@ -36,9 +36,11 @@ def test_re_distill_on_modal_explains_every_source():
     assert value == 2e-4 and src.layer == "defaults" and src.line == line_of(BASE, "learning_rate: 2.0e-4")
     value, src = table["condition.stages"]
     assert value == ["sft", "eval"] and src.layer == "conditions.sft_traces"   # through `inherit:`
-    value, src = table["model.name"]
-    assert value == "Qwen/Qwen3-1.7B-Base" and src.layer == "profiles.modal"
-    assert src.line == line_of(BASE, "name: Qwen/Qwen3-1.7B-Base", after="  modal:")
+    value, src = table["grpo.max_steps"]
+    assert value == 500 and src.layer == "defaults"
+    value, src = explain("re_distill", "modal_base")["model.name"]
+    assert value == "Qwen/Qwen3-1.7B-Base" and src.layer == "profiles.modal_base"
+    assert src.line == line_of(BASE, "name: Qwen/Qwen3-1.7B-Base", after="  modal_base:")
 
 
 def test_set_override_wins_and_is_typed_as_yaml():
@@ -126,7 +128,7 @@ BROKEN = [
     ("negative temperature", _replace("    temperature: 0.7", "    temperature: -0.1"),
      "grpo.temperature: input should be greater than or equal to 0", "temperature: -0.1"),
     ("dropout out of range", _replace("    dropout: 0.05", "    dropout: 1.5"), "lora.dropout: input should be less than 1", "dropout: 1.5"),
-    ("bad dtype", _replace("      dtype: float32", "      dtype: fp8"), "model.dtype: must be one of", "dtype: fp8"),
+    ("bad dtype", _replace("    dtype: auto", "    dtype: fp8"), "model.dtype: must be one of", "dtype: fp8"),
     ("inherit cycle", _inherit_cycle, "inherit cycle: ", "inherit: grpo_only"),
     ("inherit unknown", _replace("    inherit: sft_traces ", "    inherit: sft_trace "),
      "inherits unknown condition 'sft_trace' (did you mean 'sft_traces'?)", "inherit: sft_trace "),
@@ -136,7 +138,7 @@ BROKEN = [
      "is not divisible by num_generations = 8", "per_device_train_batch_size: 60"),
     ("unknown reward", _replace("      reward_weights: {correctness: 1.0, format: 0.0}", "      reward_weights: {correctness: 1.0, formatt: 0.0}"),
      "unknown reward 'formatt' (did you mean 'format'?)", "formatt: 0.0"),
-    ("unknown benchmark", _replace("      benchmarks: [synth_test, gsm8k_test]", "      benchmarks: [synth_test, gsm8k_tset]"),
+    ("unknown benchmark", _replace("      benchmarks: [synth_test, gsm8k_test, math500]", "      benchmarks: [synth_test, gsm8k_tset, math500]"),
      "evaluation.benchmarks: unknown dataset 'gsm8k_tset'", "gsm8k_tset"),
     ("stage order", _replace("    stages: [sft, grpo, eval]", "    stages: [grpo, sft, eval]"),
      "stages must run in the order sft, grpo, eval", "stages: [grpo, sft, eval]"),
@@ -154,9 +156,9 @@ BROKEN = [
     ("duplicate key", _replace("    r: 64\n", "    r: 64\n    r: 32\n"), "duplicate key", "    r: 32"),
     ("profile typo", _replace("    model:\n      name: builtin:tiny-qwen3", "    modle:\n      name: builtin:tiny-qwen3"),
      "profiles.local.modle: unknown key (did you mean 'model'?)", "modle:"),
-    ("one generation", _replace("      num_generations: 8\n", "      num_generations: 1\n"),
+    ("one generation", _replace("    num_generations: 8 ", "    num_generations: 1 "),
      "grpo.num_generations: input should be greater than or equal to 2", "num_generations: 1"),
-    ("unknown builtin model", _replace("builtin:tiny-qwen3 ", "builtin:tiny-qwen4 "), "unknown built-in model", "tiny-qwen4"),
+    ("unknown builtin model", _replace("builtin:tiny-qwen3-base ", "builtin:tiny-qwen4-base "), "unknown built-in model", "tiny-qwen4"),
     ("conditions not mapping", _replace("conditions:\n  base_model:", "conditions: [base_model]\nold_conditions:\n  base_model:"),
      "must be a mapping", "conditions: [base_model]"),
     ("all rewards zero", _replace("      reward_weights: {correctness: 0.5, format: 0.5}", "      reward_weights: {correctness: 0.0, format: 0.0}"),
@@ -226,7 +228,7 @@ def test_show_formats(tmp_path):
 
     proc = rdtui("config", "show", "baseline", "--format", "json")
     data = json.loads(proc.stdout)
-    assert data["sft"]["dataset"] == "orca_math" and data["model"]["name"] == "builtin:tiny-qwen3"
+    assert data["sft"]["dataset"] == "orca_math" and data["model"]["name"] == "builtin:tiny-qwen3-base"
     proc = rdtui("config", "show")
     assert proc.returncode == 0
     for condition in ("base_model", "baseline", "sft_traces", "re_distill", "grpo_only", "sft_then_grpo"):

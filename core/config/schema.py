@@ -73,6 +73,7 @@ class SFTCfg(_TrainerCommon):
     packing: bool = True
     completion_only_loss: bool = True
     warmup_ratio: float = Field(default=0.0, ge=0, le=1)
+    warmup_steps: int = Field(default=0, ge=0)     # a count of steps; when > 0 it replaces warmup_ratio
     lr_scheduler_type: Literal["linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr"] = "cosine"
     weight_decay: float = Field(default=0.0, ge=0)
 
@@ -90,6 +91,7 @@ class GRPOCfg(_TrainerCommon):
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
     after_sft: Literal["merge", "continue"] = "merge"
+    warmup_steps: int = Field(default=0, ge=0)
 
 
 class EvaluationCfg(Section):

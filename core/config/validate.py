@@ -197,7 +197,7 @@ def _dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
         if spec.synthetic and spec.formatter not in SYNTHETIC_SCHEMAS:
             yield ("datasets", name, "formatter"), (f"a synthetic dataset is written in one real dataset's schema: "
                                                     f"set formatter to one of {', '.join(SYNTHETIC_SCHEMAS)}")
-        if spec.synthetic and spec.split not in SYNTHETIC_SPLITS:
+        if spec.synthetic and (spec.split or "train") not in SYNTHETIC_SPLITS:
             yield ("datasets", name, "split"), f"a synthetic split is one of {', '.join(SYNTHETIC_SPLITS)}"
 
 

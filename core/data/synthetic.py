@@ -160,3 +160,9 @@ def tokenizer_corpus(seed: int = 0, per_schema: int = 1500) -> list[str]:
             texts.extend(str(v) for v in row.values() if isinstance(v, str))
             texts.extend(row.get("generations", []))
     return texts
+
+
+def corpus_fingerprint() -> str:
+    """A short hash of a few rows of every schema: changes whenever the task's wording does."""
+    sample = [records(schema, 4, 0, slip_rate=0.5) for schema in SCHEMAS]
+    return hashlib.sha256(repr(sample).encode()).hexdigest()[:12]

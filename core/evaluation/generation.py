@@ -97,9 +97,9 @@ class TransformersBackend:
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
         tokenizer.padding_side = "left"
-        declared = model.generation_config.eos_token_id
-        declared = [declared] if isinstance(declared, int) else list(declared or [])
-        self.stop_ids = list(dict.fromkeys([tokenizer.eos_token_id, *declared]))
+        from core.models.loading import stop_token_ids
+
+        self.stop_ids = stop_token_ids(model, tokenizer)
         self._stop = torch.tensor(self.stop_ids)
 
     @classmethod

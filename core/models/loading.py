@@ -92,6 +92,23 @@ def align_special_tokens(tokenizer, model=None) -> None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
 
 
+def stop_token_ids(model, tokenizer) -> list[int]:
+    """Every token id generation must stop at: the end of turn first, then any eos the model declared."""
+    declared = model.generation_config.eos_token_id if getattr(model, "generation_config", None) else None
+    declared = [declared] if isinstance(declared, int) else list(declared or [])
+    return list(dict.fromkeys([tokenizer.eos_token_id, *declared]))
+
+
+def save_generation_config(folder: Path, model) -> Path:
+    """Write generation_config.json (eos = end of turn and the declared eos, pad) into a saved model or
+    adapter folder, so any process or engine that loads it (vLLM reads only the files) stops at the
+    end of the reply."""
+    config = getattr(model, "generation_config", None)   # a PeftModel forwards it from its base
+    if config is not None:
+        config.save_pretrained(str(folder))
+    return folder
+
+
 def _is_adapter(path: Path) -> bool:
     return (path / "adapter_config.json").exists()
 

@@ -83,7 +83,11 @@ CHAT_TEMPLATE = (
 
 
 def spec_hash() -> str:
-    payload = json.dumps({"spec": TINY_SPEC, "template": CHAT_TEMPLATE, "split": _QWEN_SPLIT}, sort_keys=True)
+    from core.data.synthetic import corpus_fingerprint
+
+    # The fingerprint of the task's wording: rewording it retrains the tokenizer instead of reusing a stale one.
+    payload = json.dumps({"spec": TINY_SPEC, "template": CHAT_TEMPLATE, "split": _QWEN_SPLIT,
+                          "corpus": corpus_fingerprint()}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.data.registry import build_grpo_dataset
 from core.errors import RdtuiError
-from core.models.loading import lora_config, load_model_and_tokenizer
+from core.models.loading import lora_config, load_model_and_tokenizer, save_generation_config, stop_token_ids
 from core.training.common import (
     check_wandb,
     on_cuda,
@@ -113,12 +113,16 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
     checkpoints, final = grpo_output_dirs(run)
     vllm = use_vllm(cfg.grpo)
     extra = vllm_arguments(cfg.grpo) if vllm else {}   # colocate, or the server the launcher started
+    if vllm:
+        # vLLM stops only at the eos ids it reads from disk (-Base: <|endoftext|>): pass the end of turn too.
+        extra["generation_kwargs"] = {"stop_token_ids": stop_token_ids(model, tokenizer)}
     args = GRPOConfig(
         **trainer_arguments(cfg, cfg.grpo, run, checkpoints),
         num_generations=cfg.grpo.num_generations,
         max_completion_length=cfg.grpo.max_completion_length,
         temperature=cfg.grpo.temperature,
         beta=cfg.grpo.beta,
+        warmup_steps=cfg.grpo.warmup_steps,
         reward_weights=weights,
         use_vllm=vllm,
         chat_template_kwargs={"enable_thinking": cfg.model.enable_thinking},
@@ -139,4 +143,4 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
         callbacks=[telemetry],
     )
     trainer.train(resume_from_checkpoint=resume_point(STAGE, checkpoints, resume))
-    return save_final(trainer, tokenizer, final)
+    return save_generation_config(save_final(trainer, tokenizer, final), trainer.model)

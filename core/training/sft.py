@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.data.registry import build_sft_dataset, dataset_spec, load_dataset_rows
-from core.models.loading import lora_config, load_model_and_tokenizer
+from core.models.loading import lora_config, load_model_and_tokenizer, save_generation_config
 from core.training.common import check_wandb, resume_point, save_final, trainer_arguments
 from core.training.telemetry import TelemetryCallback, generation_sampler
 
@@ -51,7 +51,7 @@ def run_sft(cfg, run, *, init_model: str | Path | None = None, resume: bool = Fa
         packing=cfg.sft.packing,
         completion_only_loss=cfg.sft.completion_only_loss,
         # transformers 5 reads a warmup_steps below 1 as a share of the steps (warmup_ratio is gone).
-        warmup_steps=min(cfg.sft.warmup_ratio, 0.999),
+        warmup_steps=cfg.sft.warmup_steps or min(cfg.sft.warmup_ratio, 0.999),
         lr_scheduler_type=cfg.sft.lr_scheduler_type,
         weight_decay=cfg.sft.weight_decay,
         eos_token=tokenizer.eos_token,
@@ -66,4 +66,4 @@ def run_sft(cfg, run, *, init_model: str | Path | None = None, resume: bool = Fa
         callbacks=[telemetry],
     )
     trainer.train(resume_from_checkpoint=resume_point(STAGE, checkpoints, resume))
-    return save_final(trainer, tokenizer, final)
+    return save_generation_config(save_final(trainer, tokenizer, final), trainer.model)
