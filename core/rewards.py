@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.grading import grade, gold_answer
+from core.grading.symbolic import start_workers
 from core.grading.markers import THINK_CLOSE, THINK_OPEN, last_boxed
 
 RewardFunc = Callable[..., list[float | None]]
@@ -173,4 +174,6 @@ def build_reward_functions(grpo_cfg: Any) -> tuple[list[RewardFunc], list[float]
             raise ValueError(f"grpo.reward_weights: unknown reward {name!r} (known: {known})")
         funcs.append(REWARD_FUNCTIONS[name](settings))
         weights.append(float(weight))
+    if "correctness" in grpo.reward_weights:
+        start_workers()  # Math-Verify imports while the model loads, not at the first symbolic answer
     return funcs, weights

@@ -139,6 +139,17 @@ def test_build_from_the_study_config():
     assert fmt(["p"], ["<think>x</think> 18"]) == [cfg.grpo.format_partial_credit]
 
 
+def test_the_configs_grading_section_reaches_the_correctness_reward():
+    from core.config import resolve_full
+
+    two_boxes = "<think>x</think> First \\boxed{17}, no: \\boxed{18}"
+    for policy, expected in (("last", [1.0]), ("all_agree", [0.0])):
+        cfg = resolve_full(load_study(CONFIG), "grpo_only", "local", [f"grading.multiple_boxes={policy}"]).config
+        funcs, _ = build_reward_functions(cfg)
+        correctness_reward = dict(zip([f.__name__ for f in funcs], funcs))["correctness"]
+        assert correctness_reward(["p"], [two_boxes], answer=["18"]) == expected
+
+
 def test_unknown_reward_name_is_rejected():
     class Grpo:
         reward_weights = {"correctness": 1.0, "corectness": 0.5}

@@ -270,6 +270,12 @@ def symbolic_stats() -> dict[str, int]:
         return dict(p.stats)
 
 
+def start_workers() -> None:
+    """Start the workers' import in the background (returns at once): the first comparison then
+    rarely waits for it. Start-up never counts against a comparison's budget either way."""
+    pool().start()
+
+
 def warm_up() -> None:
     """Start the workers and wait until they are ready, so no comparison pays the import."""
     pool().warm_up()
