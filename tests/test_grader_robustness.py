@@ -135,3 +135,25 @@ def test_grade_never_raises_with_the_real_symbolic_workers_and_math_verify():
         for grader in GRADERS:
             verdict = grade(f"</think> \\boxed{{{a}}}", b, BENCHMARKS[i % 2], grader=grader)
             assert isinstance(verdict.correct, bool)
+
+
+def test_eval_counts_grader_errors_in_its_summary(monkeypatch):
+    from core.evaluation.benchmarks import Problem
+    from core.evaluation.generation import Completion
+    from core.evaluation.stage import grade_problem
+    from core.evaluation.summary import summarize
+
+    problem = Problem("1", (), "prompt", 1, "#### 18", "gsm8k")
+    samples = [Completion("</think> \\boxed{18}", 5, "stop"), Completion("</think> \\boxed{. = }", 5, "stop")]
+    fine = grade_problem(problem, samples, "", False)
+    assert fine.correct == [True, False] and fine.rules == ["boxed", "boxed"]
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(grader_module, "extract_answer", broken)
+    failed = grade_problem(problem, samples, "", False)
+    assert failed.correct == [False, False] and failed.rules == ["error", "error"]
+    summary = summarize([failed], benchmark="gsm8k_test", ks=[1], benchmark_size=1, settings={})
+    assert summary["grader_errors"] == 2
+    assert summarize([fine], benchmark="gsm8k_test", ks=[1], benchmark_size=1, settings={})["grader_errors"] == 0

@@ -83,6 +83,11 @@ def test_unknown_benchmark_is_an_error():
         grade("\\boxed{1}", "1", benchmark="aime")
 
 
+# A quadratic or exponential blow-up takes minutes on these inputs; linear work takes milliseconds.
+# The ceiling is generous so that a busy machine never fails the test.
+SLOW_CEILING_S = 10.0
+
+
 def _timed(completion: str, gold: str):
     start = time.perf_counter()
     verdict = grade(completion, gold, "math")
@@ -92,15 +97,15 @@ def _timed(completion: str, gold: str):
 def test_huge_completion_returns_fast():
     filler = "Let me reconsider 12 + {x} and \\boxed{" * 5000
     verdict, elapsed = _timed("<think>" + filler + "</think>" + "so " * 60_000 + "\\boxed{12}", "12")
-    assert verdict.correct and elapsed < 1.0
+    assert verdict.correct and elapsed < SLOW_CEILING_S
 
 
 def test_deeply_nested_braces_return_fast():
     deep = "{" * 20_000 + "12" + "}" * 20_000
     verdict, elapsed = _timed(f"</think> \\boxed{{{deep}}}", "12")
-    assert elapsed < 1.0
+    assert elapsed < SLOW_CEILING_S
     verdict, elapsed = _timed("</think> \\boxed{" + "\\frac{1}{" * 400 + "2" + "}" * 400 + "}", "12")
-    assert not verdict.correct and elapsed < 1.0
+    assert not verdict.correct and elapsed < SLOW_CEILING_S
 
 
 def test_expression_that_hangs_sympy_is_undecided_after_one_retry():
