@@ -104,3 +104,29 @@ def test_the_allow_list_is_all_used():
     seen = {key for condition in CONDITIONS for key in differences(condition)}
     stale = [p for p in ALLOWED_DIFFERENCES if not any(fnmatchcase(k, p) for k in seen)]
     assert not stale, f"allow-list entries that match no difference: {stale}"
+
+
+@pytest.mark.parametrize("condition,override,message", [
+    ("grpo_only", "grpo.overlong_buffer=64", "grpo.overlong_buffer: has no effect without the overlong reward"),
+    ("sft_traces", "model.enable_thinking=false", "model.enable_thinking: false with trace data (s1k)"),
+    ("baseline", "datasets.orca_math.seed=3", "is used by synthetic datasets only"),
+])
+def test_keys_that_would_do_nothing_are_errors(condition, override, message):
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        resolve(load_study(CONFIG), condition, "modal", overrides=[override])
+
+
+def test_every_training_target_and_prompt_follow_one_answer_protocol():
+    """Every condition's SFT rows end in \\boxed{} and every prompt asks for it (local rows, real formatters)."""
+    from core.data.formatters import INSTRUCTION, last_boxed
+    from core.data.registry import dataset_spec, load_dataset_rows
+
+    study = load_study(CONFIG)
+    for condition in ("baseline", "sft_traces", "re_distill"):
+        cfg = resolve(study, condition, "local")
+        rows = load_dataset_rows(dataset_spec(cfg, cfg.sft.dataset), "sft", name=cfg.sft.dataset)
+        tail = [r.completion.rsplit("</think>", 1)[-1] for r in rows]
+        assert all(last_boxed(t) is not None for t in tail), condition
+        assert all(r.prompt[-1]["content"].endswith(INSTRUCTION) for r in rows), condition

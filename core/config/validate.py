@@ -244,5 +244,27 @@ def _mapped_dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
             yield ("datasets", name, *sub), message
 
 
+TRACE_FORMATTERS = ("s1k", "openr1")   # rows whose completions are <think> traces
+
+
+def _inert_rules(cfg) -> Iterator[tuple[Path_, str]]:
+    """Keys that do nothing in this resolved config: an error, not silence."""
+    g = cfg.grpo
+    if g is not None and "grpo" in cfg.condition.stages and g.overlong_buffer and not g.reward_weights.get("overlong"):
+        yield ("grpo", "overlong_buffer"), ("has no effect without the overlong reward: add `overlong` to "
+                                            "grpo.reward_weights or remove overlong_buffer")
+    sft = cfg.sft
+    if sft is not None and "sft" in cfg.condition.stages and not cfg.model.enable_thinking:
+        spec = cfg.datasets.get(sft.dataset or "")
+        if spec is not None and spec.formatter in TRACE_FORMATTERS:
+            yield ("model", "enable_thinking"), (f"false with trace data ({sft.dataset}): the generation prompt would "
+                                                 "pre-close the think block the traces open; set it to true")
+    for name, spec in cfg.datasets.items():
+        if spec.synthetic is None:
+            for key, unused in (("seed", 0), ("size", None), ("wrong_step_rate", 0.0)):
+                if getattr(spec, key) != unused:
+                    yield ("datasets", name, key), "is used by synthetic datasets only; remove it"
+
+
 RULES = (_trainer_args_rules, _mapped_dataset_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules,
-         _model_rules, _modal_rules)
+         _model_rules, _modal_rules, _inert_rules)
