@@ -53,3 +53,18 @@ def test_same_verdicts_on_a_saturated_machine():
         for proc in busy:
             proc.wait()
     assert saturated == idle
+
+
+def test_workers_that_cannot_start_leave_the_answer_undecided(tmp_path, monkeypatch):
+    import core.grading.symbolic as symbolic
+
+    broken = tmp_path / "worker.py"
+    broken.write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.setattr(symbolic, "_WORKER_SCRIPT", broken)
+    pool = SymbolicPool()
+    try:
+        result = pool.equal("5", "\\max(3,5)")
+        assert (result.equal, result.timed_out) == (False, True)
+        assert pool.stats["errors"] == 1 and not pool.cache  # an undecided failure is not remembered
+    finally:
+        pool.close()

@@ -38,7 +38,7 @@ class Verdict:
     rule: str | None  # which extraction rule found it (see extract.Extraction); "error" when grading failed
     gold: str | None  # the gold answer compared against; None when the gold is unusable
     method: str  # fast | symbolic | none (nothing to compare) | too_long | error | math-verify
-    timed_out: bool = False  # the symbolic check ran past its budget twice: undecided, counted as not equal
+    timed_out: bool = False  # the symbolic check could not decide (over budget twice): undecided, not equal
 
     @property
     def undecided(self) -> bool:

@@ -47,7 +47,7 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 @dataclass(frozen=True, slots=True)
 class SymbolicResult:
     equal: bool
-    timed_out: bool = False  # undecided: over the CPU budget twice
+    timed_out: bool = False  # undecided: over the CPU budget twice, or no worker could start
     extracted: str | None = None  # math-verify grading: what Math-Verify read as the answer
 
 
@@ -170,8 +170,8 @@ class SymbolicPool:
                 self.stats["cache_hits"] += 1
                 return cached
         result = self._ask({"mode": mode, "gold": gold, "pred": pred})
-        if result is None:
-            return SymbolicResult(False)  # no worker could run it (counted in errors): not cached
+        if result is None:  # no worker could run it (counted in errors): undecided, and not cached
+            return SymbolicResult(False, timed_out=True)
         with self.lock:
             self.cache[key] = result
             if len(self.cache) > CACHE_SIZE:
