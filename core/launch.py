@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from core.config import Provenance, Resolution, Study, resolve_full, snapshot_text
@@ -60,7 +61,16 @@ def plan_launch(study: Study, conditions: list[str], profile: str, overrides: li
     planned = []
     for condition in dict.fromkeys(conditions):
         try:
-            planned.append(PlannedRun(condition, resolve_full(study, condition, profile, overrides, overrides_file)))
+            resolution = resolve_full(study, condition, profile, overrides, overrides_file)
+            seeds = list(dict.fromkeys(resolution.config.study.seeds))
+            if len(seeds) <= 1 and (not seeds or seeds[0] == resolution.config.study.seed):
+                planned.append(PlannedRun(condition, resolution))
+                continue
+            # `study.seeds`: one run per seed, each with its own study.seed.
+            for seed in seeds:
+                planned.append(PlannedRun(condition, resolve_full(study, condition, profile,
+                                                                  [*(overrides or []), f"study.seed={seed}"],
+                                                                  overrides_file)))
         except ConfigError as exc:
             planned.append(PlannedRun(condition, None, exc.issues))
     plan = LaunchPlan(profile, planned)
@@ -72,6 +82,49 @@ def plan_launch(study: Study, conditions: list[str], profile: str, overrides: li
     return plan
 
 
+def stage_datasets(cfg) -> list[tuple[tuple[str, ...], str]]:
+    """(config key that names it, dataset name) for every dataset a stage of the run reads."""
+    used = []
+    for stage in ("sft", "grpo"):
+        section = getattr(cfg, stage, None)
+        if stage in cfg.condition.stages and section is not None and section.dataset:
+            used.append(((stage, "dataset"), section.dataset))
+    if "eval" in cfg.condition.stages:
+        used += [(("evaluation", "benchmarks"), name) for name in cfg.evaluation.benchmarks]
+    return used
+
+
+def preflight_problems(cfg) -> list[tuple[tuple[str, ...], str]]:
+    """What would fail a later stage of the run and can be seen now, without loading anything:
+    a local dataset or benchmark file that is missing or not a file, a model folder that does not
+    exist. (Reward names, GPUs and dataset names are checked by config validation.)"""
+    from core.commands.eval import looks_like_folder
+
+    problems = []
+    for _, name in stage_datasets(cfg):
+        spec = cfg.datasets.get(name)
+        if spec is None or not spec.path:
+            continue
+        path = Path(spec.path)
+        if not path.exists():
+            problems.append((("datasets", name, "path"), f"file not found: {path}"))
+        elif not path.is_file():
+            problems.append((("datasets", name, "path"), f"not a file: {path}"))
+        elif not os.access(path, os.R_OK):
+            problems.append((("datasets", name, "path"), f"cannot be read: {path}"))
+    model = cfg.model.name
+    if not model.startswith("builtin:") and looks_like_folder(model) and not Path(model).expanduser().is_dir():
+        problems.append((("model", "name"), f"{model}: no such folder"))
+    return problems
+
+
+def preflight_issues(resolution: Resolution) -> list[ConfigIssue]:
+    """`preflight_problems` at the file and line that set each value."""
+    from core.config.validate import issue_at
+
+    return [issue_at(resolution.layered, key, message) for key, message in preflight_problems(resolution.config)]
+
+
 def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
     from core.backends import get_backend
 
@@ -79,6 +132,9 @@ def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
         raise RdtuiError("no conditions to launch")
     if plan.issues:
         raise ConfigError(plan.issues)
+    missing = [issue for item in plan.runs for issue in preflight_issues(item.resolution)]
+    if missing:
+        raise ConfigError(missing)
     store.check_writable()
     backend = get_backend(plan.backend)
     backend.preflight(plan.configs)

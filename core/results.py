@@ -18,7 +18,7 @@ from typing import Any
 from core.errors import RdtuiError
 from core.jsonl import read_jsonl
 from core.runstore import Run, RunStore
-from core.scores import paired_difference
+from core.scores import mean_interval, paired_difference
 from core.textable import format_table
 
 FORMATS = ("table", "md", "csv", "json")
@@ -39,6 +39,10 @@ class BenchmarkResult:
     share_truncated: float | None
     share_think_closed: float | None
     complete: bool
+    # With several seeds (`study.seeds`): accuracy per seed, and their mean with a 95% t interval.
+    seed_accuracies: dict[str, float] = field(default_factory=dict)
+    seed_mean: float | None = None
+    seed_ci95: list[float] | None = None
 
     @classmethod
     def from_summary(cls, s: dict[str, Any]) -> "BenchmarkResult":
@@ -92,6 +96,7 @@ class ResultRow:
     training_size: int | None = None
     training_time_s: float | None = None
     benchmarks: dict[str, BenchmarkResult] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)     # study.seed of each run averaged in (one: no average)
     # Against every other condition, per benchmark: the paired difference on the problems both evaluated.
     paired: dict[str, dict[str, "PairedDifference"]] = field(default_factory=dict)
     # Per benchmark, problem key -> score (share of correct samples); what the paired test compares.
@@ -198,33 +203,66 @@ def _group(run: Run) -> str:
     return record.condition
 
 
+def _seed(run: Run) -> int | None:
+    try:
+        return run.config().study.seed
+    except RdtuiError:
+        return None
+
+
 def collect_results(store: RunStore, study=None, runs: list[str] | None = None) -> list[ResultRow]:
     """One row per condition: the study's conditions in order (rows without results included), then
-    conditions found only in the store. `runs` names runs to use for their conditions."""
-    chosen: dict[str, tuple[Run, dict[str, BenchmarkResult]]] = {}
+    conditions found only in the store. `runs` names runs to use for their conditions.
+
+    A condition run under several seeds (`study.seeds`) gets the latest run of each seed: its row
+    shows the mean accuracy across seeds with a 95% interval, and pairs per-problem scores averaged
+    over the seeds."""
+    chosen: dict[str, dict[int | None, tuple[Run, dict[str, BenchmarkResult]]]] = {}
     for run in store.list():
         if run.record.effective_status != "succeeded":
             continue
         summaries = read_summaries(run)
         if summaries:
-            chosen[_group(run)] = (run, summaries)   # list() is oldest first: the latest wins
+            # list() is oldest first: the latest run of each seed wins
+            chosen.setdefault(_group(run), {})[_seed(run)] = (run, summaries)
     for run_id in runs or []:
         run = store.get(run_id)
         summaries = read_summaries(run)
         if not summaries:
             raise RdtuiError(f"run {run.id} has no evaluation results (eval/*.json)")
-        chosen[_group(run)] = (run, summaries)
+        chosen[_group(run)] = {_seed(run): (run, summaries)}
     order = list(study.conditions) if study is not None else []
     order += sorted(k for k in chosen if k not in order)
     rows = []
     for key in order:
         if key in chosen:
-            rows.append(_row(*chosen[key]))
+            rows.append(_seeded_row(chosen[key]))
         else:
             description = (study.section("conditions").get(key) or {}).get("description", "") if study else ""
             rows.append(ResultRow(condition=key, description=description))
     add_paired_differences(rows)
     return rows
+
+
+def _seeded_row(by_seed: dict[int | None, tuple[Run, dict[str, BenchmarkResult]]]) -> ResultRow:
+    """The latest run's row; with several seeds, accuracy averaged across them."""
+    latest = max(by_seed.values(), key=lambda item: item[0].record.created_at or 0)
+    row = _row(*latest)
+    if len(by_seed) < 2:
+        return row
+    rows = {seed: _row(*item) for seed, item in by_seed.items()}
+    row.seeds = sorted(seed for seed in rows if seed is not None)
+    for bench, result in row.benchmarks.items():
+        accuracies = {str(seed): r.benchmarks[bench].accuracy for seed, r in rows.items() if bench in r.benchmarks}
+        mean, low, high = mean_interval(list(accuracies.values()))
+        result.seed_accuracies, result.seed_mean, result.seed_ci95 = accuracies, mean, [low, high]
+        # Per problem: the score averaged over the seeds that evaluated it.
+        per_problem: dict[str, list[float]] = {}
+        for r in rows.values():
+            for key, score in r.problem_scores.get(bench, {}).items():
+                per_problem.setdefault(key, []).append(score)
+        row.problem_scores[bench] = {key: sum(v) / len(v) for key, v in per_problem.items()}
+    return row
 
 
 def _benchmark_names(rows: list[ResultRow]) -> list[str]:
@@ -255,6 +293,11 @@ def _display_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str
             if result is None:
                 continue
             partial = "" if result.complete else " partial"
+            if result.seed_mean is not None and result.seed_ci95 is not None:
+                low, high = result.seed_ci95
+                cells[bench] = (f"{_pct(result.seed_mean)} [{_pct(low)}, {_pct(high)}] "
+                                f"(N={result.n}, {len(result.seed_accuracies)} seeds{partial})")
+                continue
             cells[bench] = (f"{_pct(result.accuracy)} [{_pct(result.ci95[0])}, {_pct(result.ci95[1])}] "
                             f"(N={result.n}{partial})")
             for k in _extra_ks(rows, bench):

@@ -8,6 +8,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from core.config import load_study, resolve_full, snapshot_text
 from core.evaluation.journal import ProblemResult
 from core.evaluation.summary import summarize, write_summary
@@ -18,15 +20,20 @@ from tests.conftest import CONFIG, rdtui
 
 
 def finished_run(store: RunStore, condition: str, correct: int, total: int = 20, status: str = "succeeded",
-                 samples: int = 1):
-    resolution = resolve_full(load_study(CONFIG), condition, "local")
+                 samples: int = 1, seed: int | None = None, first: int = 0):
+    overrides = [f"study.seed={seed}"] if seed is not None else []
+    resolution = resolve_full(load_study(CONFIG), condition, "local", overrides)
     run = store.create(condition, "local", "local", snapshot_text(resolution))
     results = [ProblemResult(id=str(i), prompt_hash="h", gold="1", completions=["x"] * samples,
-                             extracted=["1"] * samples, correct=[i < correct] * samples, rules=["boxed"] * samples,
-                             tokens=[30] * samples, finish_reasons=["stop"] * samples) for i in range(total)]
+                             extracted=["1"] * samples, correct=[first <= i < first + correct] * samples,
+                             rules=["boxed"] * samples, tokens=[30] * samples, finish_reasons=["stop"] * samples)
+               for i in range(total)]
     ks = [1, samples] if samples > 1 else [1]
     write_summary(run.eval_dir / "synth_test.json",
                   summarize(results, benchmark="synth_test", ks=ks, benchmark_size=total, settings={}))
+    with open(run.eval_dir / "synth_test.jsonl", "w") as journal:   # per-problem verdicts, for paired tests
+        journal.write(json.dumps({"type": "header"}) + "\n")
+        journal.writelines(json.dumps(r.to_dict()) + "\n" for r in results)
     run.update(status="running")
     run.update(status=status, finished_at=time.time())
     return run
@@ -78,7 +85,7 @@ def test_formats_carry_accuracy_interval_and_n(tmp_path: Path) -> None:
     assert "SYNTH_TEST PASS@4" in table.splitlines()[0]
     assert any(line.startswith("grpo_only") for line in table.splitlines())
 
-    md = render_results(rows, "md").splitlines()
+    md = render_results(rows, "md").split("\n\n")[0].splitlines()   # the paired differences follow
     assert md[0].startswith("| condition | run | synth_test |") and md[1].startswith("|---|")
     assert len(md) == 2 + len(rows)
 
@@ -106,3 +113,36 @@ def test_the_command_prints_the_table(tmp_path: Path) -> None:
 
     missing = rdtui("--runs-dir", str(store.root), "results", "--run", "nope")
     assert missing.returncode != 0 and "nope" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_paired_differences_compare_the_same_problems(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    finished_run(store, "sft_traces", 30, total=100)
+    finished_run(store, "re_distill", 70, total=100)            # solves the same 30 and 40 more
+    finished_run(store, "baseline", 30, total=100, first=40)    # as many as sft_traces, other problems
+    rows = {r.condition: r for r in collect_results(store, load_study(CONFIG))}
+    better = rows["re_distill"].paired["sft_traces"]["synth_test"]
+    assert better.n == 100 and better.difference == pytest.approx(0.4) and better.ci95[0] > 0.25
+    assert better.significant
+    tie = rows["sft_traces"].paired["baseline"]["synth_test"]
+    assert tie.difference == 0 and tie.ci95[0] < 0 < tie.ci95[1] and not tie.significant
+    data = {r["condition"]: r for r in json.loads(render_results(list(rows.values()), "json"))}
+    assert data["re_distill"]["paired"]["sft_traces"]["synth_test"]["n"] == 100
+    assert "problem_scores" not in data["re_distill"]
+    table = render_results(list(rows.values()), "table")
+    assert "Paired differences on the same problems" in table
+    line = next(l for l in table.splitlines() if l.startswith("sft_traces") and "re_distill" in l)
+    assert "-40.0 [" in line and "*" in line
+
+
+def test_several_seeds_are_averaged_with_an_interval(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    for seed, correct in ((1, 10), (2, 12), (3, 14)):
+        finished_run(store, "sft_traces", correct, seed=seed)
+    (row,) = [r for r in collect_results(store) if r.condition == "sft_traces"]
+    result = row.benchmarks["synth_test"]
+    assert row.seeds == [1, 2, 3]
+    assert result.seed_accuracies == {"1": 0.5, "2": 0.6, "3": 0.7}
+    assert result.seed_mean == pytest.approx(0.6)
+    assert result.seed_ci95[0] == pytest.approx(0.6 - 4.303 * 0.1 / 3 ** 0.5, abs=1e-3)
+    assert "60.0 [" in render_results([row], "table") and "3 seeds" in render_results([row], "table")

@@ -24,6 +24,8 @@ class Section(BaseModel):
 class StudyCfg(Section):
     name: str = "study"
     seed: int = Field(default=42, ge=0, le=SEED_MAX)
+    # Run every condition once per seed (each run's study.seed); `rdtui results` averages them.
+    seeds: list[int] = Field(default_factory=list)
 
 
 class ConditionMeta(Section):
