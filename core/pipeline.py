@@ -8,6 +8,7 @@ resumes from its own last checkpoint.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -17,6 +18,11 @@ from typing import Sequence
 
 from core.errors import RdtuiError
 from core.runstore import FINISHED, Run
+
+
+# run.json `extra` key: the options of the `rdtui eval` that made the run (benchmarks, start_from,
+# limit; samples and k are in the config snapshot), so a resume evaluates exactly that.
+EVAL_LAUNCH = "eval_launch"
 
 
 class Cancelled(BaseException):
@@ -49,6 +55,7 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
                finished_at=None, extra={**record.extra, "stages_done": stages_done})
     try:
         cfg = run.config()
+        _preflight(cfg, [s for s in cfg.condition.stages if s not in stages_done])
         model_path: Path | None = None
         for stage in cfg.condition.stages:
             if stage in stages_done:
@@ -67,16 +74,25 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
             run.update(extra={**run.reload().extra, "stages_done": stages_done})
             print(f"[rdtui] {run.id}: stage {stage} done", flush=True)
     except Cancelled:
-        print(f"[rdtui] {run.id}: cancelled", flush=True)
+        _say(f"[rdtui] {run.id}: cancelled")
+        _set_aside_torn(run)
         _finish(run, "cancelled", None)
         return "cancelled"
     except RdtuiError as exc:
-        print(f"[rdtui] {run.id}: failed: {exc}", file=sys.stderr, flush=True)
+        _say(f"[rdtui] {run.id}: failed: {exc}", sys.stderr)
+        _set_aside_torn(run)
         _finish(run, "failed", str(exc))
         return "failed"
     except Exception as exc:
-        traceback.print_exc()
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        full = disk_full_message(run, exc)
+        if full is None:
+            try:
+                traceback.print_exc()
+            except OSError:
+                pass
+        message = full or f"{type(exc).__name__}: {exc}".splitlines()[0]
+        _say(f"[rdtui] {run.id}: failed: {message}", sys.stderr)
+        _set_aside_torn(run)
         _finish(run, "failed", message)
         return "failed"
     if any(stage not in stages_done for stage in cfg.condition.stages):
@@ -84,6 +100,60 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
     _finish(run, "succeeded", None)
     print(f"[rdtui] {run.id}: succeeded", flush=True)
     return "succeeded"
+
+
+def _preflight(cfg, remaining: list[str]) -> None:
+    """Fail before the first remaining stage, not hours later, when a later one cannot start
+    (files can go missing between launch and a resume, or differ inside a container)."""
+    from core.launch import preflight_problems
+
+    if not remaining:
+        return
+    pending = cfg.model_copy(update={"condition": cfg.condition.model_copy(update={"stages": remaining})})
+    problems = preflight_problems(pending)
+    if problems:
+        raise RdtuiError("; ".join(f"{'.'.join(key)}: {message}" for key, message in problems))
+
+
+def _say(line: str, stream=None) -> None:
+    """A line for the run's log; a full disk must not turn the report of a failure into a new one."""
+    try:
+        print(line, file=stream or sys.stdout, flush=True)
+    except OSError:
+        pass
+
+
+def _set_aside_torn(run: Run) -> None:
+    from core.training.common import set_aside_torn_checkpoints
+
+    try:
+        set_aside_torn_checkpoints(run)
+    except OSError as exc:
+        _say(f"[rdtui] {run.id}: could not set aside torn checkpoints: {exc}", sys.stderr)
+
+
+def disk_full_message(run: Run, exc: BaseException) -> str | None:
+    """One line naming the disk when a stage died of a full disk (torch reports it as a bare
+    RuntimeError, so the free space is asked as well)."""
+    import errno
+    import shutil
+
+    chain, seen = exc, set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if isinstance(chain, OSError) and chain.errno in (errno.ENOSPC, errno.EDQUOT):
+            break
+        chain = chain.__cause__ or chain.__context__
+    try:
+        free = shutil.disk_usage(run.dir).free
+    except OSError:
+        free = None
+    if chain is None and (free is None or free > 1 << 20):
+        return None
+    mount = run.dir
+    while not os.path.ismount(mount) and mount.parent != mount:
+        mount = mount.parent
+    return f"no space left on the disk holding the run store ({mount}): {run.dir}"
 
 
 def _finish(run: Run, status: str, error: str | None) -> None:
@@ -103,5 +173,15 @@ def _run_stage(stage: str, cfg, run: Run, model_path: Path | None, resume: bool)
         return run_grpo(cfg, run, init_model=model_path, resume=resume)
     from core.evaluation.stage import run_eval_stage
 
-    run_eval_stage(cfg, run, model_path)
+    launch = run.reload().extra.get(EVAL_LAUNCH)
+    if not isinstance(launch, dict):
+        run_eval_stage(cfg, run, model_path)
+        return None
+    # A run `rdtui eval` made: resume what its launch asked (benchmarks, slice, model), not the config's all.
+    from core.evaluation.modelref import model_ref, run_final_checkpoint
+    from core.evaluation.stage import Evaluation
+
+    checkpoint = run.record.extra.get("eval_checkpoint") or model_path or run_final_checkpoint(cfg, run)
+    Evaluation.prepare(cfg, model_ref(cfg, checkpoint, run), launch.get("benchmarks"),
+                       start_from=launch.get("start_from") or 0, limit=launch.get("limit")).run(run)
     return None

@@ -7,6 +7,7 @@ trainers and the Modal sync loop all read and write runs through this module.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import json
 import math
@@ -120,9 +121,14 @@ class RunRecord:
 
     @property
     def effective_status(self) -> str:
-        """`lost` for a local run marked running whose process is gone (on this host)."""
-        if (self.status == "running" and self.backend == "local" and self.pid is not None
-                and self.host == socket.gethostname() and not process_alive(self.pid, self.pid_start)):
+        """`lost` for a local run (of this host) marked running whose process is gone, or marked
+        queued with no live queue owning it (read from run.json by `read_record`)."""
+        if self.backend != "local" or self.host != socket.gethostname():
+            return self.status
+        if self.status == "running" and self.pid is not None and not process_alive(self.pid, self.pid_start):
+            return "lost"
+        run_dir = getattr(self, "_dir", None)
+        if self.status == "queued" and run_dir is not None and not is_owned(run_dir):
             return "lost"
         return self.status
 
@@ -233,6 +239,40 @@ class Run:
         return record
 
 
+OWNER_FILE = ".owner"
+
+
+def try_own(run_dir: Path) -> int | None:
+    """Take the run's owner lock: a file descriptor to keep open for as long as this process (or
+    the queue it hands the descriptor to) owns the run; None when a live process owns it already.
+    The kernel drops the lock when its last holder dies, so a dead owner never blocks a resume."""
+    with store_errors(run_dir.parent):
+        fd = os.open(run_dir / OWNER_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    for attempt in range(10):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            time.sleep(0.05)       # a reader's brief shared probe (is_owned) is not an owner
+    os.close(fd)
+    return None
+
+
+def is_owned(run_dir: Path) -> bool:
+    """Whether a live process holds the run's owner lock (a brief shared probe, no waiting)."""
+    try:
+        fd = os.open(run_dir / OWNER_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def read_record(run_dir: Path) -> RunRecord:
     """run.json as a record: RunNotFound when there is none, CorruptRun (a kind of RunNotFound)
     when it is unreadable or of the wrong shape."""
@@ -245,7 +285,9 @@ def read_record(run_dir: Path) -> RunRecord:
     problem = _shape_problem(data)
     if problem:
         raise CorruptRun(f"{run_dir / RUN_FILE}: {problem}")
-    return RunRecord.from_dict(data)
+    record = RunRecord.from_dict(data)
+    record._dir = run_dir          # not a field: where `effective_status` looks for a queued run's owner
+    return record
 
 
 def _one_line(exc: BaseException) -> str:
@@ -271,7 +313,28 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def write_record(run_dir: Path, record: RunRecord) -> None:
-    write_json_atomic(run_dir / RUN_FILE, record.to_dict())
+    try:
+        write_json_atomic(run_dir / RUN_FILE, record.to_dict())
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _overwrite_in_place(run_dir / RUN_FILE, record.to_dict())
+
+
+def _overwrite_in_place(path: Path, data: Any) -> None:
+    """Last resort on a full disk: rewrite run.json inside the blocks it already has (a record is far
+    smaller than a block), so a run that dies of a full disk can still say `failed`. Readers may
+    see it torn for an instant: they read that as `corrupt`, never as a wrong status."""
+    text = (json.dumps(data, indent=2) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        if len(text) > os.fstat(fd).st_blocks * 512:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        os.pwrite(fd, text, 0)
+        os.ftruncate(fd, len(text))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def new_run_id(condition: str, now: float | None = None) -> str:

@@ -6,6 +6,7 @@ Its stdout and stderr are the run's log.txt (the local backend opens it); Modal 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +20,20 @@ def main(argv: list[str]) -> int:
         print("[rdtui] the Hugging Face hub cannot be reached: offline mode (local cache and paths only)", flush=True)
     run = Run(Path(argv[0]))
     status = execute_run(run, resume="--resume" in argv[1:])
+    if status == "cancelled":
+        _exit_now(1)       # asked to stop: no teardown (trackers' atexit hooks included)
     return 0 if status == "succeeded" else 1
+
+
+def _exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown: run.json is already written (and fsynced), and
+    collecting a trainer's garbage takes seconds, long enough for `rdtui cancel` to SIGKILL us."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

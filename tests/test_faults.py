@@ -296,3 +296,248 @@ def test_a_condition_name_that_cannot_be_a_folder_is_reported_by_config_check(tm
     path.write_text(text)
     proc = rdtui("config", "check", str(path))
     assert proc.returncode == 2 and "invalid condition name '../../evil'" in proc.stderr
+
+
+# ---- faults inside a checkpoint save: the run resumes from the newest complete checkpoint ----------
+
+# Small enough for seconds of CPU, with a save every 2 steps: the fault lands in the save of step 6.
+SFT_ONLY = ["condition.stages=[sft]", "sft.max_steps=8", "sft.save_steps=2", "sft.sample_every=0",
+            "sft.logging_steps=1", "sft.per_device_train_batch_size=4", "sft.max_length=128", "datasets.s1k.limit=64"]
+FAULT_STEP = 6
+
+# Runs the worker as the local backend does, with a hook inside the trainer's checkpoint save: after
+# the weights and optimizer are written, before the RNG and trainer state (the last file).
+DRIVER = r"""
+import errno, os, signal, sys
+import transformers
+from core.runstore import Run, process_start_ticks
+from pathlib import Path
+
+run_dir, mode, fault_step = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+original = transformers.Trainer._save_rng_state
+
+def faulty(self, output_dir):
+    if self.state.global_step == fault_step:
+        if mode == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if mode == "term":
+            os.kill(os.getpid(), signal.SIGTERM)      # what `rdtui cancel` sends; the handler raises here
+        if mode == "enospc":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), output_dir)
+    return original(self, output_dir)
+
+transformers.Trainer._save_rng_state = faulty
+Run(run_dir).update(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
+from core import worker
+sys.argv = ["core.worker", str(run_dir)]
+worker._exit_now(worker.main([str(run_dir)]))
+"""
+
+
+def _sft_run(store: RunStore):
+    from core.config import load_study, resolve_full, snapshot_text
+
+    resolution = resolve_full(load_study(CONFIG), "sft_traces", "local", SFT_ONLY)
+    return store.create("sft_traces", "local", "local", snapshot_text(resolution))
+
+
+def _drive(run, mode: str) -> int:
+    import subprocess
+    import sys
+
+    from core.backends.local import _child_env, _python_path
+
+    env = _child_env()
+    env["PYTHONPATH"] = _python_path(env)
+    with open(run.log_path, "ab") as log:
+        proc = subprocess.run([sys.executable, "-c", DRIVER, str(run.dir), mode, str(FAULT_STEP)], stdout=log,
+                              stderr=subprocess.STDOUT, env=env, timeout=900)
+    return proc.returncode
+
+
+def _weights(run) -> dict[str, str]:
+    import hashlib
+
+    final = run.checkpoints_dir / "sft-final"
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in final.glob("*.safetensors")}
+
+
+def _sft_steps(run) -> list[int]:
+    from core.jsonl import read_jsonl
+
+    return [m["step"] for m in read_jsonl(run.metrics_path) if m.get("stage") == "sft" and "loss" in m]
+
+
+def _wait(predicate, timeout: float = 900, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("reference"))
+    run = _sft_run(store)
+    assert _drive(run, "none") == 0, run.log_path.read_text()[-3000:]
+    assert run.reload().status == "succeeded"
+    return _weights(run), _sft_steps(run)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["kill", "term", "enospc"])
+def test_a_fault_inside_a_checkpoint_save_leaves_a_resumable_run(runs_dir, uninterrupted, mode):
+    store = RunStore(runs_dir)
+    run = _sft_run(store)
+    code = _drive(run, mode)
+    torn = run.checkpoints_dir / "sft" / f"checkpoint-{FAULT_STEP}"
+    record = run.reload()
+    if mode == "kill":
+        assert code == -9 and record.effective_status == "lost"
+        assert torn.is_dir() and not (torn / "trainer_state.json").exists()
+    else:
+        # Cancel and full disk end the run cleanly: status recorded, torn checkpoint set aside at once.
+        assert code == 1
+        assert record.status == ("cancelled" if mode == "term" else "failed"), record.error
+        assert not torn.exists() and (torn.parent / f"torn-checkpoint-{FAULT_STEP}").is_dir()
+        if mode == "enospc":
+            assert record.error.startswith("no space left on the disk holding the run store")
+    assert not list(run.dir.rglob("*.tmp"))
+
+    proc = rdtui("--runs-dir", str(runs_dir), "resume", "--detach", run.id)
+    assert proc.returncode == 0, proc.stderr
+    _wait(lambda: run.reload().status in ("succeeded", "failed"))
+    log = run.log_path.read_text()
+    assert run.record.status == "succeeded", (run.record.error, log[-3000:])
+    assert f"set aside torn checkpoint-{FAULT_STEP} as torn-checkpoint-{FAULT_STEP}" in log
+    assert "resuming sft from checkpoint-4" in log
+    weights, steps = uninterrupted
+    assert _sft_steps(run) == steps == list(range(1, 9))       # unique and contiguous
+    assert _weights(run) == weights                             # as if nothing had happened
+
+
+# ---- one owner per run: a live queue or worker owns it; resumes cannot race ------------------------
+
+HOLDER = ("import sys, time\nfrom pathlib import Path\nfrom core.runstore import try_own\n"
+          "assert try_own(Path(sys.argv[1])) is not None\nprint('owned', flush=True)\ntime.sleep(600)\n")
+
+
+def _long_run(store: RunStore):
+    from core.config import load_study, resolve_full, snapshot_text
+
+    resolution = resolve_full(load_study(CONFIG), "sft_traces", "local", [*SFT_ONLY, "sft.max_steps=100000"])
+    return store.create("sft_traces", "local", "local", snapshot_text(resolution))
+
+
+def test_a_queued_run_owned_by_a_live_queue_is_not_resumed_and_reads_lost_once_it_dies(runs_dir):
+    import subprocess
+    import sys
+
+    run = _long_run(RunStore(runs_dir))
+    queue = subprocess.Popen([sys.executable, "-c", HOLDER, str(run.dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert queue.stdout.readline().strip() == "owned"
+        assert run.reload().effective_status == "queued"
+        line = _one_line(rdtui("--runs-dir", str(runs_dir), "resume", "--detach", run.id), 1)
+        assert "owned by a live queue or worker" in line
+    finally:
+        queue.kill()
+        queue.wait()
+    assert run.reload().effective_status == "lost"      # its queue died: nothing will ever start it
+    assert json.loads(rdtui("--runs-dir", str(runs_dir), "ls", "--json").stdout)[0]["status"] == "lost"
+    proc = rdtui("--runs-dir", str(runs_dir), "resume", "--detach", run.id)
+    try:
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        rdtui("--runs-dir", str(runs_dir), "cancel", run.id)
+
+
+def test_two_resumes_at_once_one_wins_the_other_says_why(runs_dir):
+    import subprocess
+    import sys
+
+    run = _long_run(RunStore(runs_dir))
+    run.update(status="running")
+    run.update(status="failed", error="worker process killed by signal 9", finished_at=time.time())
+    command = [sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "resume", "--detach", run.id]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        outcomes = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
+        assert [code for code, _ in outcomes] == [0, 1], outcomes
+        assert "owned by a live queue or worker" in outcomes[1][1]
+        workers = _wait(lambda: run.reload().pid, timeout=120)
+        assert workers and run.record.status in ("queued", "running")
+    finally:
+        rdtui("--runs-dir", str(runs_dir), "cancel", run.id)
+    assert run.reload().status == "cancelled"
+
+
+# ---- preflight: what a later stage needs is checked before the first one starts --------------------
+
+@pytest.mark.parametrize("condition, sets, needle", [
+    ("baseline", ["datasets.gsm8k_test={path: /nonexistent/gsm8k_test.jsonl, formatter: gsm8k, split: test}",
+                  "evaluation.benchmarks=[synth_test, gsm8k_test]"], "/nonexistent/gsm8k_test.jsonl"),
+    ("sft_then_grpo", ["datasets.gsm8k_train={path: /nonexistent/train.jsonl, formatter: gsm8k}"],
+     "/nonexistent/train.jsonl"),
+    ("baseline", ["model.name=./no/such/model"], "./no/such/model: no such folder"),
+], ids=["missing eval benchmark file", "missing grpo dataset file", "missing model folder"])
+def test_launch_refuses_what_a_later_stage_would_fail_on(runs_dir, condition, sets, needle):
+    args = [a for s in sets for a in ("--set", s)]
+    proc = rdtui("--runs-dir", str(runs_dir), "run", condition, *args, "--detach")
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not any(runs_dir.iterdir())                      # nothing created
+
+
+def test_config_check_reports_missing_files_with_file_and_line(tmp_path):
+    text = CONFIG.read_text().replace("path: builtin:gsm8k_test.jsonl", "path: /nonexistent/gsm8k_test.jsonl", 1)
+    assert "/nonexistent/gsm8k_test.jsonl" in text
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    proc = rdtui("config", "check", str(path))
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "/nonexistent/gsm8k_test.jsonl" in l)
+    assert proc.returncode == 2 and f"config.yaml:{line}: " in proc.stderr and "file not found" in proc.stderr
+
+
+def test_a_resumed_run_whose_eval_file_vanished_fails_before_training(tmp_path, runs_dir):
+    from core.config import load_study, resolve_full, snapshot_text
+    from core.pipeline import execute_run
+
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"question": "1+1?", "answer": "#### 2"}) + "\n")
+    resolution = resolve_full(load_study(CONFIG), "baseline", "local",
+                              [f"datasets.gsm8k_test={{path: {bench}, formatter: gsm8k, split: test}}",
+                               "evaluation.benchmarks=[gsm8k_test]"])
+    run = RunStore(runs_dir).create("baseline", "local", "local", snapshot_text(resolution))
+    bench.unlink()
+    assert execute_run(run, cancel_on_sigterm=False) == "failed"
+    assert "file not found" in run.reload().error and run.record.stage is None     # no stage started
+
+
+# ---- a resumed run does exactly what its launch asked ----------------------------------------------
+
+@pytest.mark.slow
+def test_a_resumed_eval_keeps_its_launch_options_and_equals_the_uninterrupted_journal(runs_dir):
+    from core.jsonl import read_jsonl
+
+    proc = rdtui("--runs-dir", str(runs_dir), "eval", "builtin:tiny-qwen3", "--benchmark", "synth_test",
+                 "--start-from", "2", "--limit", "4", "--set", "evaluation.batch_size=1",
+                 "--set", "evaluation.max_new_tokens=16", timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    [run] = RunStore(runs_dir).list()
+    journal = run.eval_dir / "synth_test.jsonl"
+    uninterrupted = read_jsonl(journal)
+    assert len(uninterrupted) == 5 and uninterrupted[0]["type"] == "header"      # the header, then 4 problems
+    # As if killed after two problems: the journal holds them, the run is failed, no summary yet.
+    journal.write_bytes(b"".join(encode_line(r) for r in uninterrupted[:3]))
+    (run.eval_dir / "synth_test.json").unlink()
+    run.update(status="queued")
+    run.update(status="failed", error="worker process killed by signal 9", finished_at=time.time())
+    proc = rdtui("--runs-dir", str(runs_dir), "resume", "--detach", run.id)
+    assert proc.returncode == 0, proc.stderr
+    _wait(lambda: run.reload().status in ("succeeded", "failed"))
+    assert run.record.status == "succeeded", run.record.error
+    assert read_jsonl(journal) == uninterrupted                    # problem for problem
+    assert sorted(p.name for p in run.eval_dir.glob("*.jsonl")) == ["synth_test.jsonl"]   # nothing beyond the launch

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from core.errors import RdtuiError
-from core.runstore import FINISHED, Run, RunStore, process_alive
+from core.runstore import FINISHED, Run, RunStore, process_alive, try_own
 
 CANCEL_GRACE_SECONDS = 10.0
 
@@ -48,20 +48,36 @@ class LocalBackend:
     def estimate_cost(self, cfg):
         return None
 
-    def launch(self, runs: list[Run], *, resume: bool = False) -> int:
-        """Start the detached queue process for `runs`; returns its pid."""
+    def launch(self, runs: list[Run], *, resume: bool = False, owner_fds: dict[str, int] | None = None) -> int:
+        """Start the detached queue process for `runs`; returns its pid.
+
+        The queue inherits each run's owner lock (`owner_fds`, or taken here for new runs), so from
+        this call until the run's worker ends exactly one live process owns the run."""
         if not runs:
             return 0
-        max_parallel = runs[0].config().max_parallel
-        root = runs[0].dir.parent
-        args = [sys.executable, "-m", "core.cli", "--runs-dir", str(root), "_worker", *[r.id for r in runs]]
-        env = _child_env()
-        env["PYTHONPATH"] = _python_path(env)
-        env["RDTUI_MAX_PARALLEL"] = str(max_parallel)
-        if resume:
-            env["RDTUI_RESUME"] = "1"
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, env=env, cwd=os.getcwd())
+        fds = dict(owner_fds or {})
+        try:
+            for run in runs:
+                if run.id not in fds:
+                    fd = try_own(run.dir)
+                    if fd is None:
+                        raise RdtuiError(f"run {run.id} is owned by another live rdtui process")
+                    fds[run.id] = fd
+            max_parallel = runs[0].config().max_parallel
+            root = runs[0].dir.parent
+            args = [sys.executable, "-m", "core.cli", "--runs-dir", str(root), "_worker", *[r.id for r in runs]]
+            env = _child_env()
+            env["PYTHONPATH"] = _python_path(env)
+            env["RDTUI_MAX_PARALLEL"] = str(max_parallel)
+            env[OWNER_FDS_ENV] = ",".join(f"{run_id}:{fd}" for run_id, fd in fds.items())
+            if resume:
+                env["RDTUI_RESUME"] = "1"
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True, env=env, cwd=os.getcwd(),
+                                    pass_fds=tuple(fds.values()))
+        finally:
+            for fd in fds.values():      # the queue holds its own copies now (or nobody does)
+                os.close(fd)
         return proc.pid
 
     def cancel(self, run: Run) -> None:
@@ -77,15 +93,23 @@ class LocalBackend:
             run.update(status="cancelled", finished_at=time.time())
 
     def resume(self, run: Run) -> None:
-        record = run.reload()
-        status = record.effective_status
-        if status not in ("lost", "failed", "cancelled", "queued"):
-            raise RdtuiError(f"run {run.id} is {status}; only lost, failed or cancelled runs can be resumed")
-        if status == "lost":
-            # The process died without saying so: record that before going again.
-            run.update(status="failed", error="process lost", finished_at=time.time())
-        run.update(status="queued", error=None, finished_at=None)
-        self.launch([run], resume=True)
+        fd = try_own(run.dir)
+        if fd is None:
+            raise RdtuiError(f"run {run.id} is owned by a live queue or worker; cancel it first, or wait for it to end")
+        try:
+            record = run.reload()
+            # Queued, and we could take its lock: no live queue owns it.
+            status = "lost" if record.status == "queued" else record.effective_status
+            if status not in ("lost", "failed", "cancelled"):
+                raise RdtuiError(f"run {run.id} is {status}; only lost, failed or cancelled runs can be resumed")
+            if status == "lost":
+                # The process (or the queue that held it) died without saying so: record that first.
+                run.update(status="failed", error="process lost", finished_at=time.time())
+            run.update(status="queued", error=None, finished_at=None)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.launch([run], resume=True, owner_fds={run.id: fd})
 
     def refresh(self, run: Run) -> None:
         return None
@@ -108,8 +132,23 @@ def _stop_group(pid: int) -> None:
         pass
 
 
+OWNER_FDS_ENV = "RDTUI_OWNER_FDS"
+
+
+def inherited_owner_fds() -> dict[str, int]:
+    """The owner locks `launch` handed this queue process: run id -> file descriptor."""
+    fds = {}
+    for item in os.environ.get(OWNER_FDS_ENV, "").split(","):
+        run_id, _, fd = item.rpartition(":")
+        if run_id and fd.isdigit():
+            fds[run_id] = int(fd)
+    return fds
+
+
 def run_queue(store: RunStore, run_ids: list[str], *, resume: bool, max_parallel: int) -> None:
-    """Body of the detached queue process: start each run's child, keep `max_parallel` going."""
+    """Body of the detached queue process: start each run's child, keep `max_parallel` going.
+    It owns each run (holds its lock) until that run's worker has ended and its end is recorded."""
+    owner_fds = inherited_owner_fds()
     pending = [store.get(run_id) for run_id in run_ids]
     active: list[tuple[Run, subprocess.Popen]] = []
     while pending or active:
@@ -117,12 +156,20 @@ def run_queue(store: RunStore, run_ids: list[str], *, resume: bool, max_parallel
             if proc.poll() is not None:
                 active.remove((run, proc))
                 _mark_dead_child(run, proc.returncode)
+                _release(owner_fds, run.id)
         while pending and len(active) < max_parallel:
             run = pending.pop(0)
             if run.reload().status in FINISHED:
+                _release(owner_fds, run.id)
                 continue
             active.append((run, _start_child(run, resume)))
         time.sleep(0.2)
+
+
+def _release(owner_fds: dict[str, int], run_id: str) -> None:
+    fd = owner_fds.pop(run_id, None)
+    if fd is not None:
+        os.close(fd)
 
 
 def _start_child(run: Run, resume: bool) -> subprocess.Popen:

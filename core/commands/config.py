@@ -17,6 +17,8 @@ def main(args) -> int:
 def _check(path: str | None) -> int:
     issues = check_study(path)
     target = default_config_path(path)
+    if not issues:
+        issues = _preflight_issues(path)
     if issues:
         for issue in issues:
             print(issue, file=sys.stderr)
@@ -25,6 +27,17 @@ def _check(path: str | None) -> int:
     study = load_study(path)
     print(f"{target}: OK ({len(study.conditions)} conditions x {len(study.profiles)} profiles)")
     return 0
+
+
+def _preflight_issues(path: str | None) -> list:
+    """What `rdtui run` would refuse before training: local files every stage reads, model folders."""
+    from core.errors import ConfigError
+    from core.launch import preflight_issues
+
+    study = load_study(path)
+    issues = [issue for condition in study.conditions for profile in study.profiles
+              for issue in preflight_issues(resolve_full(study, condition, profile))]
+    return ConfigError(issues).issues if issues else []
 
 
 def _show(args) -> int:

@@ -16,7 +16,7 @@ from typing import Callable
 from core.cli import CommandError, UsageError
 from core.errors import RdtuiError
 from core.results import ADHOC_CONDITION
-from core.runstore import Run, RunStore, process_start_ticks, validate_name
+from core.runstore import Run, RunStore, process_start_ticks, try_own, validate_name
 from core.paths import default_runs_dir
 from core.textable import format_table
 
@@ -126,6 +126,18 @@ def model_target(target: str, args):
     return resolution, model_ref(resolution.config, None), ADHOC_CONDITION
 
 
+def _recorded_launch(run: Run, args) -> None:
+    """Continuing a run `rdtui eval` made, with no slice given: the slice and benchmarks it was launched with."""
+    from core.pipeline import EVAL_LAUNCH
+
+    launch = run.record.extra.get(EVAL_LAUNCH)
+    if not isinstance(launch, dict) or args.benchmark or args.limit is not None or args.start_from:
+        return
+    args.benchmark = launch.get("benchmarks")
+    args.start_from = launch.get("start_from") or 0
+    args.limit = launch.get("limit")
+
+
 def _log_to(run: Run) -> Callable[[str], None]:
     def log(line: str) -> None:
         print(line, flush=True)
@@ -193,6 +205,7 @@ def check_benchmarks(cfg, names: list[str] | None) -> None:
 def main(args) -> int:
     from core.config import snapshot_text
     from core.hub import go_offline_if_unreachable
+    from core.pipeline import EVAL_LAUNCH
 
     check_options(args)
     store = RunStore(default_runs_dir(args.runs_dir))
@@ -210,6 +223,7 @@ def main(args) -> int:
     if run is not None:
         cfg, ref = run_target(run, args)
         resolution = condition = None
+        _recorded_launch(run, args)
     else:
         resolution, ref, condition = model_target(args.target, args)
         cfg = resolution.config
@@ -221,7 +235,9 @@ def main(args) -> int:
     if run is None:
         description = f"evaluation of {ref.label()}" if condition == ADHOC_CONDITION else None
         run = store.create(condition, cfg.profile.name, "local", snapshot_text(resolution), description=description)
-        run.update(extra={"model": ref.label(), "eval_checkpoint": str(ref.checkpoint) if ref.checkpoint else None})
+        launch = {"benchmarks": args.benchmark, "start_from": args.start_from, "limit": args.limit}
+        run.update(extra={"model": ref.label(), "eval_checkpoint": str(ref.checkpoint) if ref.checkpoint else None,
+                          EVAL_LAUNCH: launch})
         print(f"[rdtui] evaluating {ref.label()} into run {run.id}", flush=True)
         summaries = _evaluate_as_owner(run, evaluation)
     elif run.record.status != "succeeded" and set(cfg.condition.stages) == {"eval"}:
@@ -235,16 +251,22 @@ def main(args) -> int:
 
 def _evaluate_as_owner(run: Run, evaluation) -> dict:
     """Evaluate with this process as the run's process: status running, then succeeded/failed/cancelled."""
-    pid = os.getpid()
-    run.update(status="running", started_at=run.record.started_at or time.time(), finished_at=None, error=None,
-               pid=pid, pid_start=process_start_ticks(pid), stage="eval")
+    owner = try_own(run.dir)
+    if owner is None:
+        raise CommandError(f"run {run.id} is owned by a live queue or worker; wait for it to end or cancel it")
     try:
-        summaries = evaluation.run(run, log=_log_to(run))
-    except KeyboardInterrupt:
-        run.update(status="cancelled", finished_at=time.time())
-        raise
-    except BaseException as exc:
-        run.update(status="failed", finished_at=time.time(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
-    run.update(status="succeeded", finished_at=time.time())
-    return summaries
+        pid = os.getpid()
+        run.update(status="running", started_at=run.record.started_at or time.time(), finished_at=None, error=None,
+                   pid=pid, pid_start=process_start_ticks(pid), stage="eval")
+        try:
+            summaries = evaluation.run(run, log=_log_to(run))
+        except KeyboardInterrupt:
+            run.update(status="cancelled", finished_at=time.time())
+            raise
+        except BaseException as exc:
+            run.update(status="failed", finished_at=time.time(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise
+        run.update(status="succeeded", finished_at=time.time())
+        return summaries
+    finally:
+        os.close(owner)

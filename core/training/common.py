@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -71,10 +73,67 @@ def _checkpointing_field() -> str:
     return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
-def last_checkpoint(output_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+_CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+TORN_PREFIX = "torn-"       # outside the trainer's `checkpoint-*` glob: never loaded, never rotated away
+WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json",
+                "pytorch_model.bin", "adapter_model.bin")
 
-    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a `checkpoint-N` folder cannot be resumed from (None when it is complete).
+
+    transformers writes a checkpoint in place, weights first and `trainer_state.json` last, so a
+    kill, a cancel or a full disk mid-save leaves a folder without a whole trainer state."""
+    match = _CHECKPOINT_RE.match(folder.name)
+    try:
+        state = json.loads((folder / "trainer_state.json").read_bytes())
+    except FileNotFoundError:
+        return "no trainer_state.json (the save was interrupted)"
+    except (OSError, ValueError) as exc:
+        return f"unreadable trainer_state.json ({exc})"
+    if not isinstance(state, dict) or match is None or state.get("global_step") != int(match.group(1)):
+        return "trainer_state.json is not this checkpoint's"
+    if not any((folder / name).exists() for name in WEIGHT_FILES):
+        return "no model weights"
+    return None
+
+
+def set_aside(folder: Path, reason: str) -> Path:
+    """Move a torn checkpoint out of the trainer's way, keeping it for a look (never deleted)."""
+    target = folder.with_name(TORN_PREFIX + folder.name)
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder.with_name(f"{TORN_PREFIX}{folder.name}.{n}")
+    os.rename(folder, target)
+    print(f"[rdtui] set aside torn {folder.name} as {target.name}: {reason}", flush=True)
+    return target
+
+
+def last_checkpoint(output_dir: Path) -> str | None:
+    """The newest complete checkpoint; torn ones newer than it are set aside (and said so in the log)."""
+    if not output_dir.is_dir():
+        return None
+    numbered = sorted(((int(m.group(1)), p) for p in output_dir.iterdir()
+                       if p.is_dir() and (m := _CHECKPOINT_RE.match(p.name))), reverse=True)
+    for _, folder in numbered:
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            return str(folder)
+        set_aside(folder, problem)
+    return None
+
+
+def set_aside_torn_checkpoints(run) -> None:
+    """After a stage stopped (cancel, full disk, crash): torn checkpoints leave the trainer's way now."""
+    for stage_dir in (run.checkpoints_dir.iterdir() if run.checkpoints_dir.is_dir() else ()):
+        if not stage_dir.is_dir():
+            continue
+        for folder in stage_dir.iterdir():
+            if folder.is_dir() and _CHECKPOINT_RE.match(folder.name):
+                problem = checkpoint_problem(folder)
+                if problem is not None:
+                    set_aside(folder, problem)
 
 
 def resume_point(stage: str, output_dir: Path, resume: bool) -> str | None:
