@@ -57,7 +57,7 @@ def test_logs_prints_and_follows_a_growing_log(runs_dir):
         with open(run.log_path, "a") as fh:
             fh.write("last line\n")
         run.update(status="succeeded")
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(timeout=120)
         assert out == "last line\n" and proc.returncode == 0
     finally:
         proc.kill()
