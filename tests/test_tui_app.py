@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -417,7 +416,7 @@ async def test_help_and_command_palette_list_the_screen_keys(study_runs):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
         text = shown(app.screen.query_one("#help-keys"))
-        assert "Launch" in text and "Filter" in text and "Cancel run" in text
+        assert "Launch" in text and "Filter" in text and "Cancel" in text
         await pilot.press("escape", "colon")
         await pilot.pause(0.3)
         from textual.command import CommandPalette
@@ -525,12 +524,11 @@ async def test_results_screen_exports_markdown_csv_and_json(runs_dir, tmp_path):
         table.move_cursor(column=list(table.columns).index("gsm8k_test"))
         await pilot.press("s", "s")                               # by accuracy, best first
         assert table_rows(table)[0][0] == "grpo_only"
-        await pilot.press("m", "c", "j")
-        for name in ("results.md", "results.csv", "results.json"):
-            await wait_for(pilot, (config.parent / name).exists)
-        assert "grpo_only" in (config.parent / "results.md").read_text()
-        assert "grpo_only" in (config.parent / "results.csv").read_text()
-        json.loads((config.parent / "results.json").read_text())
+        await pilot.press("x", "enter")                           # the default: .rdtui/exports/results.md
+        exported = config.parent.resolve() / ".rdtui" / "exports" / "results.md"
+        await wait_for(pilot, exported.exists, what="the export")
+        assert "grpo_only" in exported.read_text()
+        assert any(str(exported) in n for n in notices(app))       # the full path, said
 
 
 def test_no_color_is_honoured(study_runs, monkeypatch):

@@ -14,6 +14,7 @@ from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from core.runstore import RunStore
@@ -29,6 +30,8 @@ class RdtuiApp(App):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("question_mark", "help", "Keys"),
+        # Binding the palette to any key stops Textual adding its ctrl+p: both are bound here (m1).
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),
         Binding("colon", "command_palette", "Commands", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -70,7 +73,12 @@ class RdtuiApp(App):
 
     def flush_feeds(self) -> None:
         for feed in self.poller.feeds:
-            feed.flush(self._feed_error)
+            try:
+                feed.flush(self._feed_error)
+            except NoMatches:
+                # Its screen is being taken down (its widgets are gone, its feeds not yet
+                # removed): there is nothing left to show the data in.
+                continue
 
     def _feed_error(self, message: str) -> None:
         self.notify(message, title="Could not read the run store", severity="error", markup=False)
@@ -113,19 +121,43 @@ class RdtuiApp(App):
         self.push_screen(ResultsScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette lists every key of the current screen, plus the screens to go to."""
+        """The palette lists every key of the current screen (not the generic cursor keys of
+        Textual's widgets), opening a run by name, and the screens to go to."""
+        from tui.screens.help import binding_origin
+
+        yield SystemCommand("Open run…", "pick a run by id, condition or status", self.open_run_picker)
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen or binding.action == "command_palette":
+            if (not binding.description or binding.action in seen or binding.action == "command_palette"
+                    or binding_origin(active.node, binding.action, screen) == 2):
                 continue
             seen.add(binding.action)
             yield SystemCommand(binding.description, f"key: {binding.key_display or key}",
                                 partial(self._run_binding, binding.action, active.node))
         yield SystemCommand("Launch conditions", "pick conditions, profile and overrides", self.open_launch)
-        yield SystemCommand("Config editor", "edit the layered config with provenance", self.open_config_editor)
+        if not any(b.binding.action == "config" for b in screen.active_bindings.values()):
+            yield SystemCommand("Config editor", "edit the layered config with provenance", self.open_config_editor)
         yield SystemCommand("Results", "the pass@k table across conditions", self.open_results)
         yield SystemCommand("Theme", "change the colours", self.action_change_theme)
+
+    def open_run_picker(self) -> None:
+        """A second palette listing every run in the store, newest first."""
+        screen = self.runs_screen()
+        if screen is None:
+            return
+        rows = sorted(screen.rows.values(), key=lambda row: -row.record.created_at)
+        self.search_commands([(f"{row.record.id}  {row.record.condition} · {row.status}",
+                               partial(self.open_run, row.record.id)) for row in rows],
+                             placeholder="Open run…")
+
+    def open_run(self, run_id: str) -> None:
+        """The run's screen, on top of the runs list (whatever was open before is closed)."""
+        from tui.screens.run_detail import RunDetailScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(RunDetailScreen([run_id]))
 
     def _run_binding(self, action: str, node) -> None:
         self.call_later(self.run_action, action, node)

@@ -11,6 +11,7 @@ import difflib
 import io
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,14 +141,41 @@ def unified_diff(before: str, after: str, name: str) -> str:
                                         fromfile=f"{name} (on disk)", tofile=f"{name} (edited)"))
 
 
+def ignore_overrides_dir(path: Path) -> None:
+    """A file going into a `.rdtui` folder (overrides, exports) makes git ignore that folder."""
+    for folder in (path.parent, *path.parent.parents):
+        if folder.name == OVERRIDES_DIR:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not (folder / ".gitignore").exists():
+                (folder / ".gitignore").write_text("# rdtui's local override layer and exports: never committed\n*\n")
+            return
+
+
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.parent.name == OVERRIDES_DIR and not (path.parent / ".gitignore").exists():
-        (path.parent / ".gitignore").write_text("# rdtui's local override layer: never committed\n*\n")
+    ignore_overrides_dir(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, _mode_for(path))      # mkstemp makes 0600; keep the file's own mode (m4)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _mode_for(path: Path) -> int:
+    """The mode `path` has now, or what a new file gets under the user's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @dataclass

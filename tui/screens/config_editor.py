@@ -271,7 +271,7 @@ class ConfigEditorScreen(Screen):
 
         issues = len(self.checked.issues)
         question = "Save these edits?" + (f" The config has {issues} error(s); runs will refuse to launch." if issues else "")
-        self.app.push_screen(ConfirmScreen(question, Text(self._diff_text())), self._save_answered)
+        self.app.push_screen(ConfirmScreen(question, Text(self._diff_text()), default=not issues), self._save_answered)
 
     def _save_answered(self, yes: bool | None) -> None:
         if not yes:

@@ -7,21 +7,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """`y`/`enter` confirms, `n`/`esc` declines; the question says what will happen."""
+    """`y` confirms, `n`/`esc` declines, and `enter` gives the default: No unless the caller says
+    the action is harmless (k9s's habit: a cancel is never confirmed by a reflex enter)."""
 
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
+        Binding("enter", "default", "Default answer"),
     ]
 
-    def __init__(self, question: str, detail: RenderableType = "") -> None:
+    def __init__(self, question: str, detail: RenderableType = "", *, default: bool = False) -> None:
         super().__init__()
         self.question = question
         self.detail = detail
+        self.default = default
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -29,10 +32,14 @@ class ConfirmScreen(ModalScreen[bool]):
             if self.detail:
                 with VerticalScroll(id="confirm-detail"):
                     yield Static(self.detail, markup=False)
-            yield Static("y / enter: yes     n / esc: no", id="confirm-keys")
+            keys = "y / enter: yes     n / esc: no" if self.default else "y: yes     n / esc / enter: no"
+            yield Static(keys, id="confirm-keys")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+    def action_default(self) -> None:
+        self.dismiss(self.default)
 
 
 class TextScreen(ModalScreen[None]):
@@ -48,3 +55,27 @@ class TextScreen(ModalScreen[None]):
             yield Static(self.title_text, id="text-title", markup=False)
             with VerticalScroll(id="text-body"):
                 yield Static(self.body, markup=False)
+
+
+class PathScreen(ModalScreen[str | None]):
+    """One line to type a file path into, prefilled; enter accepts, esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, value: str) -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question, markup=False)
+            yield Input(self.value, id="path-input")
+            yield Static("enter: accept     esc: cancel", id="confirm-keys")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

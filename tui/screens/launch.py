@@ -183,7 +183,7 @@ class LaunchScreen(Screen):
             from tui.screens.dialogs import ConfirmScreen
 
             costs = "\n".join(f"{r.condition}: {describe_cost(c)}" for r, c in zip(plan.runs, plan.cost))
-            self.app.push_screen(ConfirmScreen(f"Launch {len(plan.runs)} run(s) on {plan.backend}?", costs),
+            self.app.push_screen(ConfirmScreen(f"Launch {len(plan.runs)} run(s) on {plan.backend}?", costs, default=True),
                                  lambda yes: yes and self.do_launch(plan))
             return
         self.do_launch(plan)

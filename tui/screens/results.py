@@ -11,10 +11,17 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from tui.config_edit import OVERRIDES_DIR
 from tui.widgets.footer import KeysFooter
 from tui.widgets.styles import plain
 
-EXPORTS = {"md": "results.md", "csv": "results.csv", "json": "results.json"}
+FORMATS = {".md": "md", ".csv": "csv", ".json": "json"}
+LIVE_SECONDS = 2.0
+
+
+def default_export(config_path: Path) -> Path:
+    """results.md in .rdtui/exports beside config.yaml: git ignores .rdtui (see config_edit)."""
+    return config_path.resolve().parent / OVERRIDES_DIR / "exports" / "results.md"
 
 
 def table_cells(rows: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -61,16 +68,13 @@ def sort_order(values: list[Any], reverse: bool) -> list[int]:
 
 class ResultsScreen(Screen):
     HELP_TITLE = "Results"
-    HELP_TEXT = ("One row per condition from its latest finished run (the base model row included). "
-                 "s sorts by the column under the cursor (again: reverse); m, c and j export the table "
-                 "as Markdown, CSV and JSON beside config.yaml.")
+    HELP_TEXT = ("One row per condition from its latest finished run (the base model row included), "
+                 "updated as runs finish. s sorts by the column under the cursor (again: reverse); x exports "
+                 "the table to a file you name (.md, .csv or .json), never overwriting one without asking.")
     BINDINGS = [
-        Binding("s", "sort", "Sort by column"),
-        Binding("m", "export('md')", "Export Markdown"),
-        Binding("c", "export('csv')", "Export CSV"),
-        Binding("j", "export('json')", "Export JSON"),
-        Binding("r", "reload", "Reload"),
         Binding("escape", "app.back", "Back"),
+        Binding("s", "sort", "Sort by column"),
+        Binding("x", "export", "Export…"),
     ]
 
     def __init__(self) -> None:
@@ -81,14 +85,25 @@ class ResultsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(" Results", classes="screen-title")
         yield Static("Collecting results…", classes="pane-status", id="results-status", markup=False)
-        yield DataTable(id="results-table", cursor_type="cell")
+        yield DataTable(id="results-table", cursor_type="cell", fixed_columns=1)   # condition stays in view
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.action_reload()
-
-    def action_reload(self) -> None:
+        self._seen = self._store_state()
         self.collect()
+        self.set_interval(LIVE_SECONDS, self._follow)
+
+    def _store_state(self) -> tuple:
+        """What the runs list knows of every run (status, score): when it changes, results may too."""
+        screen = self.app.runs_screen()
+        rows = screen.rows.values() if screen is not None else ()
+        return tuple(sorted((row.record.id, row.status, row.pass1) for row in rows))
+
+    def _follow(self) -> None:
+        state = self._store_state()
+        if state != self._seen:
+            self._seen = state
+            self.collect()
 
     @work(thread=True, exclusive=True)
     def collect(self) -> None:
@@ -120,13 +135,15 @@ class ResultsScreen(Screen):
     def _fill(self, rows: list[Any]) -> None:
         self.rows = rows
         table = self.query_one(DataTable)
+        where = table.cursor_coordinate
         table.clear(columns=True)
         columns, cells = table_cells(rows)
         for name in columns:
             table.add_column(name, key=name)
         for n, row in enumerate(cells):
             table.add_row(*(plain(pct(row.get(c))) for c in columns), key=str(n))
-        self._status(f"{len(rows)} row(s) from {self.app.store.root} · s sort · m/c/j export" if rows
+        table.move_cursor(row=where.row, column=where.column)
+        self._status(f"{len(rows)} row(s) from {self.app.store.root} · live · s sort · x export" if rows
                      else f"No finished runs in {self.app.store.root} yet.")
 
     def action_sort(self) -> None:
@@ -142,16 +159,40 @@ class ResultsScreen(Screen):
         self._fill([self.rows[i] for i in order])
         table.move_cursor(column=where.column)
 
-    def action_export(self, fmt: str) -> None:
+    def action_export(self) -> None:
         if not self.rows:
             self.notify("Nothing to export yet.", severity="warning")
             return
-        from core.results import render_results
+        from tui.screens.dialogs import PathScreen
 
-        path = Path(self.app.config_path).parent / EXPORTS[fmt]
+        self.app.push_screen(PathScreen("Export results to (.md, .csv or .json):",
+                                        str(default_export(Path(self.app.config_path)))), self._export_to)
+
+    def _export_to(self, answer: str | None) -> None:
+        if not answer:
+            return
+        path = Path(answer).expanduser().resolve()
+        fmt = FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            self.notify(f"{path}: name a .md, .csv or .json file.", severity="error", markup=False)
+            return
+        if path.exists():
+            from tui.screens.dialogs import ConfirmScreen
+
+            self.app.push_screen(ConfirmScreen(f"{path} exists. Replace it?"),
+                                 lambda yes: yes and self._write_export(path, fmt))
+            return
+        self._write_export(path, fmt)
+
+    def _write_export(self, path: Path, fmt: str) -> None:
+        from core.results import render_results
+        from tui.config_edit import ignore_overrides_dir
+
         try:
+            ignore_overrides_dir(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(render_results(self.rows, fmt), encoding="utf-8")
         except OSError as exc:
-            self.notify(f"{path}: cannot write ({exc})", severity="error", markup=False)
+            self.notify(f"{path}: cannot write ({exc.strerror or exc})", severity="error", markup=False)
             return
-        self.notify(f"Wrote {path}", markup=False)
+        self.notify(f"Wrote {path}", markup=False, timeout=10)

@@ -55,9 +55,9 @@ class RunsScreen(Screen):
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
         Binding("l", "launch", "Launch"),
-        Binding("c", "cancel", "Cancel run"),
-        Binding("r", "resume", "Resume run"),
-        Binding("e", "config", "Config"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("r", "resume", "Resume"),
+        Binding("e", "config", "Config editor"),
         Binding("t", "results", "Results"),
         Binding("escape", "clear", "Clear filter", show=False),
     ]

@@ -1,9 +1,32 @@
-"""The key bar at the bottom of every screen: Textual's Footer, rebuilt only when its keys change."""
+"""The key bar at the bottom of every screen: Textual's Footer with the essential keys first (open,
+back, help, quit: a newcomer finds them at 80 columns), rebuilt only when its keys change."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+ESSENTIAL = ("open", "app.back", "back", "help", "quit", "results")
+
+
+def shown_keys(screen: Screen) -> list[tuple[Binding, bool, str]]:
+    """(binding, enabled, tooltip) of each action shown in the key bar, essentials first.
+
+    A key of the screen's own that a focused widget shadows with a hidden binding of its own
+    (the runs table's enter, which opens the run through the table's row selection) is still
+    listed under the screen's meaning."""
+    found: dict[str, tuple[Binding, bool, str]] = {}
+    for _, binding, enabled, tooltip in screen.active_bindings.values():
+        if binding.show and binding.action not in found:
+            found[binding.action] = (binding, enabled, tooltip)
+    for binding in screen.BINDINGS:
+        if isinstance(binding, Binding) and binding.show and binding.action not in found:
+            found[binding.action] = (binding, True, "")
+    essential = [found.pop(action) for action in ESSENTIAL if action in found]
+    return essential + list(found.values())
 
 
 class KeysFooter(Footer):
@@ -16,6 +39,15 @@ class KeysFooter(Footer):
         super().__init__(**kwargs)
         self._rebuild_due = False
         self._shown: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        keys = shown_keys(self.screen)
+        self.styles.grid_size_columns = len(keys)
+        for binding, enabled, tooltip in keys:
+            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                            disabled=not enabled, tooltip=tooltip).data_bind(compact=Footer.compact)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
