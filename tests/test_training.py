@@ -18,10 +18,11 @@ from core.training.sft import run_sft
 
 REPO = Path(__file__).resolve().parents[1]
 
-# A few steps of everything, small enough for the default suite on 2 cores.
-SFT_SMALL = ["sft.max_steps=6", "sft.save_steps=3", "sft.sample_every=3", "sft.per_device_train_batch_size=4",
+# A few steps of everything, small enough for the default suite on 2 cores; a full fine-tune unless
+# a test turns LoRA (the local profile's default) back on.
+SFT_SMALL = ["lora.enabled=false", "sft.max_steps=6", "sft.save_steps=3", "sft.sample_every=3", "sft.per_device_train_batch_size=4",
              "sft.max_length=128", "telemetry.samples_per_log=2", "evaluation.max_new_tokens=24"]
-GRPO_SMALL = ["grpo.max_steps=2", "grpo.save_steps=2", "grpo.sample_every=1", "grpo.per_device_train_batch_size=8",
+GRPO_SMALL = ["lora.enabled=false", "grpo.max_steps=2", "grpo.save_steps=2", "grpo.sample_every=1", "grpo.per_device_train_batch_size=8",
               "grpo.num_generations=4", "grpo.max_completion_length=24", "telemetry.samples_per_log=2"]
 
 

@@ -260,10 +260,10 @@ def _inert_rules(cfg) -> Iterator[tuple[Path_, str]]:
             yield ("model", "enable_thinking"), (f"false with trace data ({sft.dataset}): the generation prompt would "
                                                  "pre-close the think block the traces open; set it to true")
     for name, spec in cfg.datasets.items():
-        if spec.synthetic is None:
+        if spec.hub is not None:   # a hub subset is the first rows, unshuffled: these never apply
             for key, unused in (("seed", 0), ("size", None), ("wrong_step_rate", 0.0)):
                 if getattr(spec, key) != unused:
-                    yield ("datasets", name, key), "is used by synthetic datasets only; remove it"
+                    yield ("datasets", name, key), "is used by synthetic datasets only (a hub subset is its first rows); remove it"
 
 
 RULES = (_trainer_args_rules, _mapped_dataset_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules,
