@@ -8,8 +8,17 @@ downloaded: the model is built from its config and the tokenizer is rdtui's buil
 are far below the real vocabulary, which is all the throughput needs). Random weights never emit
 an end token, so every completion runs to the token limit and the figures are for full batches.
 
-    python bench/gpu_check.py [--data gsm8k_test.jsonl] [--json out.json]
+The multi-GPU part (`--part multi`, 2 GPUs when the machine has them, else it says it skipped) runs
+rdtui's own stages on the same random model saved to a folder, through the pipeline and its
+launcher (core/training/distributed.py), on the local profile's offline data:
+- LoRA SFT on 1 GPU and under `accelerate launch` on 2 (DDP): tokens/s from metrics.jsonl;
+- GRPO generation: colocated on 1 GPU, colocated on 2 GPUs (2 training processes), and on a vLLM
+  server (1 GPU serving, 1 training; needs vLLM): completion tokens/s of whole GRPO steps.
+Medians over the logged steps after the first, with ratios against the 1-GPU run, side by side.
+
+    python bench/gpu_check.py [--data gsm8k_test.jsonl] [--json out.json] [--part single|multi|all]
     python bench/gpu_check.py --smoke      # a tiny model and 32 prompts, to check the script on CPU
+                                           # (the multi part then runs 2 CPU processes over gloo)
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 DATA_CANDIDATES = [REPO / "core" / "data" / "benchmarks" / "gsm8k_test.jsonl", REPO / "bench" / "data" / "gsm8k_test.jsonl"]
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=None, help="GSM8K test JSONL (question, answer)")
     p.add_argument("--seq-len", type=int, default=2048, help="packed SFT row length")
@@ -48,7 +57,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--smoke", action="store_true", help="tiny model, 32 prompts: checks the script on CPU")
-    return p.parse_args()
+    p.add_argument("--part", choices=["single", "multi", "all"], default="all",
+                   help="single: one GPU, model code directly; multi: rdtui's stages on 1 and 2 GPUs")
+    p.add_argument("--stage-timeout", type=float, default=420, help="seconds for one rdtui stage in the multi part")
+    return p.parse_args(argv)
 
 
 def find_data(path: Path | None) -> Path:
@@ -212,8 +224,8 @@ def free(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-def main() -> int:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     import torch
     import transformers
 
@@ -227,6 +239,20 @@ def main() -> int:
                      "torch": torch.__version__, "transformers": transformers.__version__,
                      "shape": shape, "sft": {}, "generate": {}, "skipped": {}}
     print(f"device {results['device']}, torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
+
+    if args.part in ("single", "all"):
+        bench_single(args, results, shape, device, dtype)
+    if args.part in ("multi", "all"):
+        bench_multi(args, results, shape, device, dtype)
+    for name, why in results["skipped"].items():
+        print(f"[{name}] skipped: {why}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def bench_single(args, results: dict, shape: dict, device: str, dtype) -> None:
+    import torch
 
     t0 = time.perf_counter()
     tokenizer = build_tokenizer()
@@ -272,11 +298,141 @@ def main() -> int:
         free(device)
     if "vllm" not in results["generate"] and "vllm" not in results["skipped"]:
         results["skipped"]["vllm"] = "vllm does not import" if importlib.util.find_spec("vllm") is None else "needs CUDA"
-    for name, why in results["skipped"].items():
-        print(f"[{name}] skipped: {why}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+
+
+# -- the multi-GPU part: rdtui's own stages ----------------------------------------------------------
+
+MULTI_SFT = ["condition.stages=[sft]", "sft.max_steps=6", "sft.save_steps=1000", "sft.sample_every=0",
+             "sft.per_device_train_batch_size=4", "sft.gradient_accumulation_steps=1", "sft.max_length=2048"]
+MULTI_GRPO = ["condition.stages=[grpo]", "grpo.max_steps=5", "grpo.save_steps=1000", "grpo.sample_every=0",
+              "grpo.per_device_train_batch_size=16", "grpo.gradient_accumulation_steps=1", "grpo.num_generations=8",
+              "grpo.max_completion_length=256"]
+MULTI_SMOKE = ["sft.max_steps=4", "sft.max_length=128", "sft.per_device_train_batch_size=2", "grpo.max_steps=3",
+               "grpo.per_device_train_batch_size=4", "grpo.num_generations=4", "grpo.max_completion_length=8"]
+
+
+def save_model_folder(shape: dict, attn: str, device: str, dtype, folder: Path) -> Path:
+    """The random-weight model and rdtui's builtin tokenizer, as a folder `model.name` can point at."""
+    model = new_model(shape, attn, "cpu", dtype)
+    model.save_pretrained(str(folder))
+    build_tokenizer().save_pretrained(str(folder))
+    del model
+    free(device)
+    return folder
+
+
+def new_run(root: Path, condition: str, overrides: list[str]):
+    from core.config import load_study, resolve_full, snapshot_text
+    from core.runstore import RunStore
+
+    resolution = resolve_full(load_study(REPO / "config.yaml"), condition, "local", overrides)
+    return RunStore(root / "runs").create(condition, "local", "local", snapshot_text(resolution))
+
+
+def run_worker(run, timeout: float) -> str | None:
+    """The run's stages in `python -m core.worker`, as the local backend runs them; None or the error."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    with open(run.log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "core.worker", str(run.dir)], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 15)
+            proc.wait()
+            return f"timed out after {timeout:.0f} s"
+    record = run.reload()
+    if record.status == "succeeded":
+        return None
+    tail = run.log_path.read_text(errors="replace").splitlines()[-15:]
+    print("\n".join("    | " + line for line in tail), flush=True)
+    return record.error or f"ended {record.status}"
+
+
+def step_rates(run, stage: str, tokens) -> list[float]:
+    """Tokens per second of each logged step after the first (the first carries start-up costs)."""
+    from core.jsonl import read_jsonl
+
+    rows = [m for m in read_jsonl(run.metrics_path) if m.get("stage") == stage]
+    return [tokens(prev, cur) / (cur["t"] - prev["t"]) for prev, cur in zip(rows, rows[1:]) if cur["t"] > prev["t"]]
+
+
+def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
+    import torch
+
+    gpus = torch.cuda.device_count() if device == "cuda" else 0
+    if device == "cuda" and gpus < 2:
+        results["skipped"]["multi_gpu"] = f"needs 2 GPUs; this machine has {gpus}"
+        return
+    if device == "cpu" and not args.smoke:
+        results["skipped"]["multi_gpu"] = "no CUDA (--smoke checks the path with 2 CPU processes)"
+        return
+    vllm = device == "cuda" and importlib.util.find_spec("vllm") is not None
+    attn = attention_paths(device)[0]
+    results["multi"] = {"attention": attn, "generation": "vllm" if vllm else "transformers generate",
+                        "sft": {}, "grpo": {}}
+    common = [f"model.dtype={'bfloat16' if device == 'cuda' else 'float32'}", f"model.attn_implementation={attn}",
+              "lora.enabled=true", "telemetry.samples_per_log=0"]
+    smoke = MULTI_SMOKE if args.smoke else []
+    with tempfile.TemporaryDirectory(prefix="gpu_check_multi_") as tmp:
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        folder = save_model_folder(shape, attn, device, dtype, root / "model")
+        common.append(f"model.name={folder}")
+        print(f"[multi] random {shape['num_hidden_layers']}-layer model saved in {time.perf_counter() - t0:.1f}s; "
+              f"attention {attn}, generation {results['multi']['generation']}", flush=True)
+
+        sft_setups = [("1 GPU", 1), ("2 GPUs DDP", 2)]
+        for name, procs in sft_setups:
+            run = new_run(root, "sft_traces", common + MULTI_SFT + smoke + [f"distributed.num_processes={procs}"])
+            error = run_worker(run, args.stage_timeout)
+            rates = step_rates(run, "sft", lambda prev, cur: cur["num_tokens"] - prev["num_tokens"])
+            results["multi"]["sft"][name] = {"processes": procs, "error": error, "tokens_per_s": _median(rates),
+                                             "steps": len(rates)}
+            print(f"[multi] SFT {name}: " + (f"failed: {error}" if error else f"{_median(rates):,.0f} tokens/s"),
+                  flush=True)
+
+        grpo = [f"grpo.use_vllm={'true' if vllm else 'false'}", "grpo.vllm_gpu_memory_utilization=0.3"]
+        grpo_setups = [("colocate, 1 GPU", 1, "colocate"), ("colocate, 2 GPUs", 2, "colocate")]
+        if vllm:
+            grpo_setups.append(("server, 1+1 GPUs", 1, "server"))
+        else:
+            results["skipped"]["grpo_server"] = "vLLM does not import" if device == "cuda" else "needs vLLM and 2 GPUs"
+        for name, procs, mode in grpo_setups:
+            run = new_run(root, "grpo_only", common + MULTI_GRPO + smoke + grpo
+                          + [f"grpo.vllm_mode={mode}", f"distributed.num_processes={procs}"])
+            cfg = run.config()
+            per_step = cfg.grpo.per_device_train_batch_size * cfg.grpo.gradient_accumulation_steps * procs
+            error = run_worker(run, args.stage_timeout)
+            rates = step_rates(run, "grpo", lambda prev, cur: cur["completions/mean_length"] * per_step)
+            results["multi"]["grpo"][name] = {"processes": procs, "mode": mode, "error": error,
+                                              "completion_tokens_per_s": _median(rates), "steps": len(rates)}
+            print(f"[multi] GRPO {name}: " + (f"failed: {error}" if error else
+                                              f"{_median(rates):,.0f} completion tokens/s"), flush=True)
+    print_multi_table(results["multi"])
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def print_multi_table(multi: dict) -> None:
+    rows = [("SFT", name, r["tokens_per_s"], r["error"]) for name, r in multi["sft"].items()]
+    rows += [("GRPO", name, r["completion_tokens_per_s"], r["error"]) for name, r in multi["grpo"].items()]
+    baseline = {kind: next((rate for k, _, rate, err in rows if k == kind and rate and not err), None)
+                for kind in ("SFT", "GRPO")}
+    print(f"\n{'stage':6} {'layout':20} {'tokens/s (median)':>18} {'vs 1 GPU':>9}")
+    for kind, name, rate, error in rows:
+        if error or rate is None:
+            print(f"{kind:6} {name:20} {'failed' if error else 'no steps':>18} {'':>9}")
+            continue
+        ratio = f"{rate / baseline[kind]:.2f}x" if baseline[kind] else ""
+        print(f"{kind:6} {name:20} {rate:>18,.0f} {ratio:>9}")
+    print(flush=True)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def test_layouts_that_work_are_accepted():
 def test_local_machines_refuse_what_they_cannot_run():
     errors = config_errors("sft_traces", "local", "distributed.num_machines=2")
     assert any("distributed.num_machines: several machines need the modal backend" in e for e in errors), errors
-    errors = config_errors("grpo_only", "local", "grpo.vllm_mode=server")
+    errors = config_errors("grpo_only", "local", "grpo.use_vllm=false", "grpo.vllm_mode=server")
     assert any("server mode generates with vLLM: set grpo.use_vllm: true" in e for e in errors), errors
     cpu = stage_layout(cfg_for("sft_traces", "local", "distributed.num_processes=2", "distributed.backend=zero3"), "sft")
     with pytest.raises(RdtuiError, match="distributed.backend: zero3 runs on CUDA GPUs and this machine has none"):
@@ -193,14 +193,13 @@ def test_accelerate_command_for_one_and_several_machines():
 
 def test_a_rank_error_becomes_the_stage_error(tmp_path):
     """The ranks' outcome files carry a one-line error back to the launching process."""
-    cfg, run = make_run(tmp_path, "sft_traces", "local", "datasets.s1k={path: /nonexistent/s1k.jsonl, formatter: s1k}")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     # One plain process stands in for `accelerate launch`: the same rank entry point, the same files.
-    with pytest.raises(RdtuiError, match="/nonexistent/s1k.jsonl") as failed:
-        launch_ranks([sys.executable], run.dir, "sft", env=env, init_model=None, resume=False)
+    with pytest.raises(RdtuiError, match=f"{tmp_path / 'gone'}/config.yaml: file not found") as failed:
+        launch_ranks([sys.executable], tmp_path / "gone", "sft", env=env, init_model=None, resume=False)
     assert "\n" not in str(failed.value)
     with pytest.raises(RdtuiError, match="exited with status 3 without finishing"):
-        launch_ranks([sys.executable, "-c", "import sys; sys.exit(3)", "--"], run.dir, "sft", env=env,
+        launch_ranks([sys.executable, "-c", "import sys; sys.exit(3)", "--"], tmp_path, "sft", env=env,
                      init_model=None, resume=False)
 
 
@@ -304,16 +303,18 @@ def test_grpo_outside_the_launcher_refuses_server_mode_without_a_server():
 def test_the_serve_command_is_trls_for_the_configured_model():
     cfg = cfg_for("grpo_only", "modal", "gpu.grpo=H100:3", "grpo.vllm_mode=server", "grpo.vllm_server_gpus=2")
     command = vllm_serve_command(cfg, 8123, 2)
-    assert command[:5] == [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", "Qwen/Qwen3-1.7B-Base"]
+    assert command[:5] == [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", cfg.model.name]
     flags = dict(zip(command[5::2], command[6::2]))
     assert flags["--port"] == "8123" and flags["--host"] == "127.0.0.1" and flags["--data-parallel-size"] == "2"
-    assert flags["--dtype"] == "bfloat16" and flags["--revision"] == "main"
+    assert flags["--dtype"] == cfg.model.dtype and flags["--revision"] == cfg.model.revision
+    merged = vllm_serve_command(cfg, 8123, 2, model=Path("/runs/x/checkpoints/sft-merged"))
+    assert merged[4] == "/runs/x/checkpoints/sft-merged"
     assert "--weight-transfer-config" in command      # TRL's weight sync into the server
 
 
 # -- slow: two processes on CPU ----------------------------------------------------------------------
 
-TWO_RANKS = ["--set", "distributed.num_processes=2",
+TWO_RANKS = ["--set", "distributed.num_processes=2", "--set", "lora.enabled=true",
              "--set", "sft.max_steps=12", "--set", "sft.save_steps=3", "--set", "sft.sample_every=3",
              "--set", "sft.per_device_train_batch_size=4", "--set", "sft.max_length=128",
              "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2", "--set", "grpo.sample_every=1",
@@ -351,13 +352,14 @@ def still_running(pids: set[int]) -> set[int]:
 
 @pytest.mark.slow
 def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
-    """A user's run on two processes: cancelled during SFT, resumed, killed with -9 during GRPO,
-    resumed again, finished: nothing outlives a stop, and the files read as one clean run."""
+    """A user's run on two processes: LoRA SFT cancelled, resumed, GRPO over the merged SFT model
+    killed with -9, resumed again, finished: nothing outlives a stop, and the files read as one clean run."""
     proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_then_grpo", "--config", str(CONFIG), "--profile", "local",
                  *TWO_RANKS, "--detach")
     assert proc.returncode == 0, proc.stderr
     run = RunStore(runs_dir).get(proc.stdout.split()[1])
-    wait_for(lambda: any(m.get("step", 0) >= 4 for m in read_jsonl(run.metrics_path)))
+    # A first run may build the builtin model first (minutes on a busy machine).
+    wait_for(lambda: any(m.get("step", 0) >= 4 for m in read_jsonl(run.metrics_path)), timeout=1500)
     children = descendants(run.reload().pid)
     assert len(children) >= 3       # accelerate's launcher and two ranks (and their helpers)
     proc = rdtui("--runs-dir", str(runs_dir), "cancel", run.id)
@@ -399,8 +401,11 @@ def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
     last = run.checkpoints_dir / "sft" / "checkpoint-12"
     assert (last / "rng_state_0.pth").exists() and (last / "rng_state_1.pth").exists()
     for stage in ("sft", "grpo"):
-        assert (run.checkpoints_dir / f"{stage}-final" / "model.safetensors").exists()
+        assert (run.checkpoints_dir / f"{stage}-final" / "adapter_model.safetensors").exists()
         assert not (run.checkpoints_dir / f".{stage}-final.tmp").exists()
+    # One process merged the SFT adapter, once, before the GRPO ranks loaded it.
+    assert log.count("merged the SFT adapter into the base model") == 1
+    assert (run.checkpoints_dir / "sft-merged" / "config.json").exists()
     assert (run.eval_dir / "synth_test.json").exists()
 
 

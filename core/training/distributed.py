@@ -280,13 +280,21 @@ def accelerate_command(layout: StageLayout, *, precision: str, gradient_accumula
 
 
 def rank_arguments(run_dir: Path, stage: str, result_dir: Path, init_model: str | Path | None,
-                   resume: bool) -> list[str]:
+                   resume: bool, prepare: bool = False) -> list[str]:
     args = ["-m", RANK_MODULE, str(run_dir), stage, "--result-dir", str(result_dir)]
     if init_model is not None:
         args += ["--init", str(init_model)]
     if resume:
         args.append("--resume")
+    if prepare:
+        args.append("--prepare")
     return args
+
+
+def merges_sft_adapter(cfg, stage: str, init_model: str | Path | None) -> bool:
+    """GRPO after LoRA SFT with `after_sft: merge` first saves the merged model (checkpoints/sft-merged)."""
+    return (stage == "grpo" and init_model is not None and (Path(init_model) / "adapter_config.json").exists()
+            and cfg.grpo.after_sft == "merge")
 
 
 def visible_devices(environ: Mapping[str, str] = os.environ) -> list[str]:
@@ -334,11 +342,20 @@ def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resu
     # Ranks import `core` the way this process did, even from a source checkout.
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(Path(__file__).resolve().parents[2]),
                                                         *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]))
+    from core.models.loading import model_source
+
+    model_source(cfg.model.name)   # a builtin model is built (or pretrained) here once, not in every rank
+    served = None
+    if merges_sft_adapter(cfg, stage, init_model):
+        # Every rank would write the merged model into the same folder at once: one process does it
+        # first (with the full weights, before ZeRO-3 or FSDP shard them); the ranks then load it.
+        served = launch_ranks([sys.executable], run.dir, stage, init_model=init_model, resume=False, prepare=True,
+                              env={**env, "CUDA_VISIBLE_DEVICES": ",".join(devices[:1])} if devices else env)
     with ExitStack() as stack:
         if layout.server_gpus:
             server_devices = devices[:layout.server_gpus]
             port, group_port = free_port(), free_port()
-            stack.enter_context(vllm_server(vllm_serve_command(cfg, port, len(server_devices)),
+            stack.enter_context(vllm_server(vllm_serve_command(cfg, port, len(server_devices), model=served),
                                             port=port, env={**env, "CUDA_VISIBLE_DEVICES": ",".join(server_devices)}))
             env.update(server_environment(port, group_port))
             env["CUDA_VISIBLE_DEVICES"] = ",".join(devices[layout.server_gpus:layout.gpus_needed])
@@ -350,11 +367,11 @@ def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resu
 
 
 def launch_ranks(command: list[str], run_dir: Path, stage: str, *, env: Mapping[str, str],
-                 init_model: str | Path | None, resume: bool) -> Path:
+                 init_model: str | Path | None, resume: bool, prepare: bool = False) -> Path:
     """Run the ranks to the end; the final model folder, or the first rank's error as RdtuiError."""
     with tempfile.TemporaryDirectory(prefix="rdtui-ranks-") as tmp:
         result_dir = Path(tmp)
-        full = command + rank_arguments(run_dir, stage, result_dir, init_model, resume)
+        full = command + rank_arguments(run_dir, stage, result_dir, init_model, resume, prepare)
         # The launcher stays in this process group (`rdtui cancel` signals it; it stops its ranks), and
         # is tethered to this process, as each rank is to the launcher: a kill -9 leaves nothing behind.
         proc = subprocess.Popen(tethered(full), env=dict(env), stdin=subprocess.DEVNULL)
@@ -411,14 +428,15 @@ def stopping(proc: subprocess.Popen, what: str, grace: float = STOP_GRACE_S) -> 
 # -- the vLLM server ---------------------------------------------------------------------------------
 
 
-def vllm_serve_command(cfg, port: int, gpus: int) -> list[str]:
+def vllm_serve_command(cfg, port: int, gpus: int, model: Path | None = None) -> list[str]:
     """TRL's `trl vllm-serve` command line (TRL 1.16 builds `vllm serve` with the weight-sync endpoints
-    its client needs) for the base model: the trainer pushes its weights before the first generation."""
+    its client needs) for `model` (the merged SFT model) or the base model. Either way the trainer
+    pushes its own weights into the server before the first generation."""
     from trl.scripts.vllm_serve import ScriptArguments, build_command
 
     from core.models.loading import model_source
 
-    source = model_source(cfg.model.name)
+    source = str(model) if model is not None else model_source(cfg.model.name)
     local = Path(source).is_dir()
     args = ScriptArguments(model=source, revision=None if local else cfg.model.revision, host=SERVER_HOST,
                            port=port, data_parallel_size=gpus, dtype=cfg.model.dtype)

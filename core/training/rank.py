@@ -1,6 +1,6 @@
 """Entry point of each training process that `accelerate launch` starts (core/training/distributed.py):
 
-    python -m core.training.rank RUN_DIR {sft,grpo} --result-dir DIR [--init MODEL] [--resume]
+    python -m core.training.rank RUN_DIR {sft,grpo} --result-dir DIR [--init MODEL] [--resume] [--prepare]
 
 Every rank runs the same stage function; the trainer and the telemetry callback keep the writing
 to rank 0. Each rank leaves `DIR/rank-<RANK>.json`: {"final": folder} or {"error": one line}, which
@@ -27,12 +27,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--result-dir", type=Path, required=True)
     parser.add_argument("--init", default=None, help="the previous stage's model (sft_then_grpo)")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--prepare", action="store_true",
+                        help="one process, before the ranks: merge the SFT adapter into checkpoints/sft-merged")
     return parser.parse_args(argv)
 
 
 def run_stage(args: argparse.Namespace) -> Path:
     run = Run(args.run_dir)
     cfg = run.config()
+    if args.prepare:
+        from core.training.grpo import MERGED_SFT, save_merged_sft
+
+        return save_merged_sft(cfg, Path(args.init), run.checkpoints_dir / MERGED_SFT)
     if args.stage == "sft":
         from core.training.sft import run_sft
 
@@ -46,8 +52,11 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     die_with_parent()   # torchrun gives each rank its own session: go when the launcher goes
     rank = int(os.environ.get("RANK", "0"))
-    print(f"[rdtui] {args.stage}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')} started (pid {os.getpid()})",
-          flush=True)
+    if args.prepare:
+        print(f"[rdtui] {args.stage}: one process prepares the start point before the ranks", flush=True)
+    else:
+        print(f"[rdtui] {args.stage}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')} started (pid {os.getpid()})",
+              flush=True)
     try:
         final = run_stage(args)
     except RdtuiError as exc:
