@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -113,6 +115,14 @@ def test_sft_then_grpo_with_lora_merges_then_trains_a_fresh_adapter(tmp_path):
     grpo_final = run_grpo(cfg, run, init_model=sft_final)
     assert (grpo_final / "adapter_config.json").exists()
     assert steps(run.metrics_path, "sft") == [1, 2] and steps(run.metrics_path, "grpo") == [1]
+    # Every saved model carries its stop tokens (vLLM reads only files): end of turn and the declared eos.
+    from core.models.loading import load_tokenizer
+
+    tokenizer = load_tokenizer(cfg.model.name)
+    stops = {tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")}
+    for folder in (sft_final, grpo_final):
+        saved = json.loads((folder / "generation_config.json").read_text())["eos_token_id"]
+        assert stops <= set(saved if isinstance(saved, list) else [saved]), (folder.name, saved)
 
 
 @pytest.mark.parametrize("override, pattern", [
