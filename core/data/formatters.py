@@ -55,11 +55,6 @@ def _col(row: dict[str, Any], column: str) -> Any:
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
-def _last_number(text: str) -> str:
-    numbers = _NUMBER_RE.findall(text)
-    return numbers[-1].replace(",", "") if numbers else ""
-
-
 def box_final_answer(text: str) -> tuple[str, str] | None:
     """(text with its final answer boxed, the answer): the last \\boxed{} when there is one, else
     the last number, boxed where it stands. None when the text has no final answer."""
