@@ -84,6 +84,29 @@ def set_value(text: str, path: list[str], value: Any) -> str:
     return out.getvalue()
 
 
+def remove_value(text: str, path: list[str]) -> str:
+    """`text` without the value at `path` (and without the groups that leaves empty)."""
+    yaml = _yaml()
+    doc = yaml.load(text) if text.strip() else None
+    nodes = [doc]
+    for key in path[:-1]:
+        node = nodes[-1]
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return text
+        nodes.append(node[key])
+    if not isinstance(nodes[-1], dict) or path[-1] not in nodes[-1]:
+        return text
+    del nodes[-1][path[-1]]
+    for depth in range(len(path) - 1, 0, -1):
+        if not nodes[depth]:
+            del nodes[depth - 1][path[depth - 1]]
+    if not doc:
+        return ""
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 

@@ -536,7 +536,7 @@ class EvalFeed(Feed):
         try:
             names = os.listdir(self.eval_dir)
         except OSError:
-            return
+            names = []
         batch = EvalBatch()
         for name in sorted(names):
             path = self.eval_dir / name
@@ -559,5 +559,5 @@ class EvalFeed(Feed):
                     continue
                 if isinstance(summary, dict):
                     batch.summaries[bench] = summary
-        if batch.summaries or batch.journals or batch.errors:
-            self.put(batch)
+        if batch.summaries or batch.journals or batch.errors or not self.polled_once:
+            self.put(batch)      # the first poll even when empty: the tab then says there is nothing

@@ -24,6 +24,7 @@ from tui.config_edit import (
     check,
     display_path,
     overrides_path,
+    remove_value,
     set_value,
     unified_diff,
     write_atomic,
@@ -42,28 +43,44 @@ def leaf_label(key: str, value: Any, layer: str, where: str) -> Text:
     return label
 
 
+class ConfigTree(Tree):
+    """The tree keeps its cursor row in view when it shrinks (the edit line opens under it)."""
+
+    def on_resize(self) -> None:
+        if self.cursor_line >= 0:
+            self.call_after_refresh(self.scroll_to_line, self.cursor_line, False)
+
+
 class ConfigEditorScreen(Screen):
     HELP_TITLE = "Config editor"
     HELP_TEXT = ("Pick a condition and profile; the tree shows every resolved value and who set it. "
-                 "enter edits a value (typed as YAML: 1e-4, true, [a, b], null). Edits are checked "
-                 "against every condition and profile at once. t switches between writing the "
-                 "override layer (.rdtui/overrides.yaml, not committed) and editing config.yaml in place, "
-                 "keeping its comments.")
+                 "enter edits a value (typed as YAML: 1e-4, true, [a, b], null); / finds a key (n: next). "
+                 "Edits are checked against every condition and profile at once. t chooses the scope "
+                 "of an edit: the override layer (.rdtui/overrides.yaml, not committed: every condition), "
+                 "config.yaml where the value is set, or config.yaml for the chosen condition only; "
+                 "config.yaml keeps its comments. x drops one override.")
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save (shows diff)"),
-        Binding("d", "diff", "Diff"),
-        Binding("t", "toggle_target", "Write to: overrides/config.yaml"),
-        Binding("u", "undo", "Discard edits"),
         Binding("escape", "back", "Back"),
+        Binding("ctrl+s", "save", "Save (shows diff)"),
+        Binding("slash", "search", "Find key"),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("t", "toggle_target", "Scope"),
+        Binding("x", "revert", "Drop override"),
+        Binding("d", "diff", "Diff"),
+        Binding("u", "undo", "Discard edits"),
     ]
+    # Where an edit goes (t cycles): the file, and which conditions it applies to.
+    TARGETS = {"overrides": "every condition", "config": "where the value is set",
+               "condition": "the chosen condition only"}
 
     def __init__(self) -> None:
         super().__init__()
         self.condition: str | None = None
         self.profile: str | None = None
-        self.target = "overrides"
-        self.texts: dict[str, str] = {}          # target -> text on disk
-        self.pending: dict[str, str] = {}        # target -> edited text, not saved yet
+        self.target = "overrides"                # a key of TARGETS
+        self.texts: dict[str, str] = {}          # file ("config" or "overrides") -> text on disk
+        self.pending: dict[str, str] = {}        # file -> edited text, not saved yet
+        self.search_text = ""
         self.checked = Checked()
         self.editing: tuple[str, Any, str, str, str] | None = None
         self._choices: dict[str, list[str]] = {}
@@ -72,22 +89,29 @@ class ConfigEditorScreen(Screen):
     def config_path(self) -> Path:
         return self.app.config_path
 
+    @staticmethod
+    def file_of(target: str) -> str:
+        return "overrides" if target == "overrides" else "config"
+
     def target_path(self, target: str | None = None) -> Path:
         target = target or self.target
-        return self.config_path if target == "config" else overrides_path(self.config_path)
+        return overrides_path(self.config_path) if target == "overrides" else self.config_path
 
     def compose(self) -> ComposeResult:
         yield Static(id="editor-title", classes="screen-title")
         with Horizontal(id="editor-choices"):
             yield Select([], prompt="condition", id="editor-condition", allow_blank=True)
             yield Select([], prompt="profile", id="editor-profile", allow_blank=True)
-        yield Tree("config", id="editor-tree")
+        yield ConfigTree("config", id="editor-tree")
         yield Static("Reading the config…", id="editor-messages", markup=False)
+        yield Static(id="editor-edit-key", markup=False)
         yield Input(id="editor-edit")
+        yield Input(id="editor-search", placeholder="find a key (enter: stay there, n: next match, esc: close)")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#editor-edit").display = False
+        for box in ("#editor-edit", "#editor-edit-key", "#editor-search"):
+            self.query_one(box).display = False
         tree = self.query_one(Tree)
         tree.show_root = False
         tree.focus()
@@ -103,10 +127,15 @@ class ConfigEditorScreen(Screen):
         self._title()
         self.revalidate()
 
+    def _scope(self) -> str:
+        scope = self.TARGETS[self.target]
+        if self.target == "condition":
+            scope = f"condition {self.condition} only"
+        return f"{display_path(self.target_path())} ({scope})"
+
     def _title(self) -> None:
-        where = display_path(self.target_path())
         edits = " · unsaved edits" if self.pending else ""
-        self.query_one("#editor-title", Static).update(Text(f" Config · edits go to {where}{edits}"))
+        self.query_one("#editor-title", Static).update(Text(f" Config · edits go to {self._scope()}{edits}"))
 
     # ---- validation ----
     @work(thread=True, exclusive=True, group="validate")
@@ -169,11 +198,29 @@ class ConfigEditorScreen(Screen):
                 parent = groups[group]
             parent.add_leaf(leaf_label(key, value, layer, where), data=leaf)
         if cursor is not None:
-            for node in _walk(tree.root):
-                if node.data == cursor or (isinstance(node.data, tuple) and isinstance(cursor, tuple)
-                                           and node.data[0] == cursor[0]):
-                    tree.move_cursor(node)
-                    break
+            key = cursor[0] if isinstance(cursor, tuple) else cursor
+            # after the refresh: the new nodes have no line numbers before it (M4: the cursor
+            # used to land on the top of the tree after every edit)
+            self.call_after_refresh(self._move_to_key, key)
+
+    def _move_to_key(self, key: str) -> bool:
+        """The tree's cursor on the leaf (or group) `key`, its groups expanded, scrolled into view."""
+        tree = self.query_one(Tree)
+        for node in _walk(tree.root):
+            data = node.data
+            if (data[0] if isinstance(data, tuple) else data) == key:
+                parent = node.parent
+                while parent is not None:
+                    parent.expand()
+                    parent = parent.parent
+                self.call_after_refresh(self._cursor_to, node)
+                return True
+        return False
+
+    def _cursor_to(self, node) -> None:
+        tree = self.query_one(Tree)
+        tree.move_cursor(node)
+        tree.scroll_to_node(node, animate=False)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.value is Select.BLANK:
@@ -193,29 +240,43 @@ class ConfigEditorScreen(Screen):
         if layer == "selection":
             self.notify(f"{key} is chosen above, not set in a file.", severity="warning")
             return
-        if self.target == "config" and layer == "override":
+        if self.target != "overrides" and layer == "override":
             self.notify(f"{key} is set by the override layer; press t to edit that instead.", severity="warning")
             return
         self.editing = data
+        label = self.query_one("#editor-edit-key", Static)
+        label.update(f"{key} = ? (YAML; enter applies, esc cancels) → {self._scope()}")
+        label.display = True
         box = self.query_one("#editor-edit", Input)
         box.value = json.dumps(value, ensure_ascii=False)
         box.placeholder = f"{key} (YAML value; enter applies, esc cancels)"
         box.display = True
         box.focus()
+        self.call_after_refresh(self._cursor_to, event.node)      # the edited row stays in view
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if event.input.id == "editor-search":
+            self._close_search()
+            return
         if self.editing is None:
             return
         from core.config.source import parse_value
 
         key, _old, _layer, _where, file_key = self.editing
         value = parse_value(event.value)
-        target_text = self.pending.get(self.target, self.texts[self.target])
-        # config.yaml: change the value where its layer sets it; the override layer mirrors the resolved tree
-        path = file_key.split(".") if self.target == "config" else key.split(".")
+        file = self.file_of(self.target)
+        target_text = self.pending.get(file, self.texts[file])
+        # config.yaml: change the value where its layer sets it, or under the chosen condition;
+        # the override layer mirrors the resolved tree
+        if self.target == "config":
+            path = file_key.split(".")
+        elif self.target == "condition":
+            path = ["conditions", str(self.condition), *key.split(".")]
+        else:
+            path = key.split(".")
         try:
-            self.pending[self.target] = set_value(target_text, path, value)
+            self.pending[file] = set_value(target_text, path, value)
         except Exception as exc:
             self.notify(f"{display_path(self.target_path())}: cannot edit ({exc})", severity="error", markup=False)
             return
@@ -225,11 +286,63 @@ class ConfigEditorScreen(Screen):
 
     def _close_edit(self) -> None:
         self.editing = None
-        box = self.query_one("#editor-edit", Input)
-        box.display = False
+        self.query_one("#editor-edit", Input).display = False
+        self.query_one("#editor-edit-key").display = False
         self.query_one(Tree).focus()
 
+    # ---- finding a key ----
+    def action_search(self) -> None:
+        box = self.query_one("#editor-search", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "editor-search":
+            self.search_text = event.value.strip().lower()
+            self._find(0)
+
+    def action_next_match(self) -> None:
+        self._find(1)
+
+    def _find(self, skip: int) -> None:
+        """The cursor on the first key containing the search text (after the current one with skip)."""
+        if not self.search_text:
+            return
+        keys = [leaf[0] for leaf in self.checked.leaves if self.search_text in leaf[0].lower()]
+        if not keys:
+            self.query_one("#editor-search", Input).border_subtitle = "no match"
+            return
+        tree = self.query_one(Tree)
+        current = tree.cursor_node.data[0] if tree.cursor_node and isinstance(tree.cursor_node.data, tuple) else None
+        index = (keys.index(current) + skip) % len(keys) if current in keys else 0
+        self.query_one("#editor-search", Input).border_subtitle = f"{index + 1}/{len(keys)}"
+        self._move_to_key(keys[index])
+
+    def _close_search(self) -> None:
+        self.query_one("#editor-search", Input).display = False
+        self.query_one(Tree).focus()
+
+    # ---- one override dropped ----
+    def action_revert(self) -> None:
+        tree = self.query_one(Tree)
+        data = tree.cursor_node.data if tree.cursor_node else None
+        if not isinstance(data, tuple) or data[2] != "override":
+            self.notify("Only a value set by the override layer can be dropped (x).", severity="warning")
+            return
+        text = self.pending.get("overrides", self.texts["overrides"])
+        try:
+            self.pending["overrides"] = remove_value(text, data[0].split("."))
+        except Exception as exc:
+            self.notify(f"cannot drop {data[0]}: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Dropped the override of {data[0]} (ctrl+s saves).", markup=False)
+        self._title()
+        self.revalidate()
+
     def action_back(self) -> None:
+        if self.query_one("#editor-search").display:
+            self._close_search()
+            return
         if self.editing is not None:
             self._close_edit()
             return
@@ -245,8 +358,10 @@ class ConfigEditorScreen(Screen):
         self.app.pop_screen()
 
     def action_toggle_target(self) -> None:
-        self.target = "config" if self.target == "overrides" else "overrides"
+        targets = list(self.TARGETS)
+        self.target = targets[(targets.index(self.target) + 1) % len(targets)]
         self._title()
+        self.notify(f"Edits go to {self._scope()}.", markup=False)
 
     def action_undo(self) -> None:
         self.pending.clear()

@@ -234,7 +234,8 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         name = SORTS[self.sort_index][0]
         shown, total = table.row_count, len(self.rows)
-        counts = f"{shown} of {total} runs" if self.filter_text else f"{total} runs"
+        runs = "run" if total == 1 else "runs"
+        counts = f"{shown} of {total} {runs}" if self.filter_text else f"{total} {runs}"
         active = sum(1 for r in self.rows.values() if r.status in ("running", "queued"))
         filt = f" · filter: {self.filter_text!r}" if self.filter_text else ""
         sel = f" · {len(self.selected)} selected" if self.selected else ""

@@ -28,9 +28,20 @@ def _at_k(summary: dict, name: str) -> str:
     return _pct(values)
 
 
-def summary_cells(bench: str, summary: dict | None, journal_count: int) -> tuple:
+def running_pass1(records: list[dict]) -> float | None:
+    """pass@1 so far from the journal: each problem's share of correct samples, averaged (m9)."""
+    shares = []
+    for record in records:
+        verdicts = [v for v in _verdicts(record) if isinstance(v, bool)]
+        if verdicts:
+            shares.append(sum(verdicts) / len(verdicts))
+    return sum(shares) / len(shares) if shares else None
+
+
+def summary_cells(bench: str, summary: dict | None, journal: list[dict]) -> tuple:
     if summary is None:
-        return (bench, f"{journal_count} done (running)", "-", "-", "-", "-")
+        return (bench, f"{len(journal)} done (running)", _pct(running_pass1(journal)), "-", "-", "-")
+    journal_count = len(journal)
     done, total = summary.get("n_problems"), summary.get("benchmark_size")
     progress = f"{done}/{total}" if done is not None and total else str(done if done is not None else journal_count)
     if summary.get("complete") is False:
@@ -88,8 +99,7 @@ class EvalPane(Vertical):
         self.bench: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("No evaluation yet: `rdtui eval RUN` or the eval stage writes eval/<benchmark>.json.",
-                     classes="pane-status", id="eval-status")
+        yield Static("Reading the evaluation…", classes="pane-status", id="eval-status")
         yield DataTable(id="eval-summary", cursor_type="row")
         yield DataTable(id="eval-journal", cursor_type="row")
 
@@ -106,7 +116,7 @@ class EvalPane(Vertical):
             self.journals.setdefault(bench, []).extend(lines.records)
         table = self.query_one("#eval-summary", DataTable)
         for bench in sorted(set(self.summaries) | set(self.journals)):
-            cells = summary_cells(bench, self.summaries.get(bench), len(self.journals.get(bench, [])))
+            cells = summary_cells(bench, self.summaries.get(bench), self.journals.get(bench, []))
             if bench in table.rows:
                 for column, value in zip(table.columns, cells):
                     table.update_cell(bench, column, value)
@@ -115,6 +125,8 @@ class EvalPane(Vertical):
         status = self.query_one("#eval-status", Static)
         if table.row_count:
             status.update(" · ".join(batch.errors) or "enter on a problem shows its completions")
+        else:
+            status.update("No evaluation yet: `rdtui eval RUN` or the eval stage writes eval/<benchmark>.json.")
         if self.bench is None and table.row_count:
             self.show_journal(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
         elif self.bench in batch.journals:
