@@ -128,7 +128,7 @@ class RunRecord:
         if self.status == "running" and self.pid is not None and not process_alive(self.pid, self.pid_start):
             return "lost"
         run_dir = getattr(self, "_dir", None)
-        if self.status == "queued" and run_dir is not None and not is_owned(run_dir):
+        if self.status == "queued" and run_dir is not None and is_owned(run_dir) is False:
             return "lost"
         return self.status
 
@@ -258,12 +258,13 @@ def try_own(run_dir: Path) -> int | None:
     return None
 
 
-def is_owned(run_dir: Path) -> bool:
-    """Whether a live process holds the run's owner lock (a brief shared probe, no waiting)."""
+def is_owned(run_dir: Path) -> bool | None:
+    """Whether a live process holds the run's owner lock (a brief shared probe, no waiting); None
+    for a run no queue ever took (just created, or made by another version)."""
     try:
         fd = os.open(run_dir / OWNER_FILE, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         return False
