@@ -28,9 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from core.backends import modal_backend  # noqa: E402
 from core.backends.sync import SegmentWriter, sync_run  # noqa: E402
-from core.config import load_study, resolve_full, snapshot_text  # noqa: E402
-from core.runstore import RunStore, write_record  # noqa: E402
-from tests.volume_standin import FolderVolume, ModalShapedVolume, append  # noqa: E402
+from tests.volume_standin import FolderVolume, ModalShapedVolume, append, launched_modal_run  # noqa: E402
 
 RUN_ID = "grpo_only-20260101-000000-bench"
 MB = 1 << 20
@@ -69,15 +67,7 @@ class Clock:
 
 def follow(root: Path, throttled: bool, minutes: float = 10.0) -> dict[str, float]:
     """Calls per minute while following one running Modal run."""
-    resolution = resolve_full(load_study(REPO / "config.yaml"), "grpo_only", "modal")
-    run = RunStore(root / "runs").create("grpo_only", "modal", "modal", snapshot_text(resolution))
-    run.update(modal_call_id="fc-bench", extra={"launch": 1})
-    remote = root / "volume" / "runs" / run.id
-    remote.mkdir(parents=True)
-    (remote / "config.yaml").write_text(run.config_path.read_text())
-    record = run.reload()
-    record.status = "running"
-    write_record(remote, record)
+    run, remote = launched_modal_run(root, REPO / "config.yaml", call_id="fc-bench")
     volume = ModalShapedVolume(root / "volume")
     writer = SegmentWriter(remote)
     driver_calls = []

@@ -10,10 +10,11 @@ import pytest
 
 from core.backends import modal_backend
 from core.backends.modal_backend import ModalBackend, check_config, modal_token_configured
-from core.config import load_study, resolve, resolve_full, snapshot_text
+from core.config import load_study, resolve
 from core.errors import RdtuiError
-from core.runstore import RunStore, write_record
+from core.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
+from tests.volume_standin import launched_modal_run
 
 
 def no_modal_env(tmp_path: Path) -> dict[str, str]:
@@ -99,15 +100,7 @@ def modal_run(tmp_path, monkeypatch):
     """A local Modal run whose driver call is `fc-1`, and its folder on a stand-in Volume."""
     import modal
 
-    resolution = resolve_full(load_study(CONFIG), "grpo_only", "modal")
-    run = RunStore(tmp_path / "runs").create("grpo_only", "modal", "modal", snapshot_text(resolution))
-    run.update(modal_call_id="fc-1", extra={"launch": 1})
-    remote_dir = tmp_path / "volume" / "runs" / run.id
-    remote_dir.mkdir(parents=True)
-    (remote_dir / "config.yaml").write_text(run.config_path.read_text())
-    remote_record = run.reload()
-    remote_record.status = "running"
-    write_record(remote_dir, remote_record)
+    run, remote_dir = launched_modal_run(tmp_path, CONFIG)
     (remote_dir / "log.txt").write_text("[rdtui] stage grpo starts\n")
     monkeypatch.setattr(modal.Volume, "from_name", staticmethod(lambda name, **kw: VolumeServer(tmp_path / "volume")))
     return run

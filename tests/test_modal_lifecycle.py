@@ -9,20 +9,19 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from modal.exception import (FunctionTimeoutError, InputCancellation, NotFoundError, OutputExpiredError,
                              RemoteError, TimeoutError as ModalTimeoutError)
 
 from core.backends import modal_backend
-from core.backends.modal_backend import JobSettings, ModalBackend, claim_refresh, driver_outcome
+from core.backends.modal_backend import JobSettings, ModalBackend, driver_outcome
 from core.config import load_study, resolve, resolve_full, snapshot_text
 from core.errors import RdtuiError
 from core.runstore import Run, RunRecord, RunStore, read_record, write_record
 from modal_jobs import remote
 from tests.conftest import CONFIG, REPO
-from tests.volume_standin import ModalShapedVolume, StandInCall
+from tests.volume_standin import ModalShapedVolume, StandInCall, launched_modal_run
 
 
 def modal_cfg(condition: str = "grpo_only", overrides: list[str] | None = None):
@@ -57,15 +56,7 @@ def test_a_driver_that_returned_reports_the_run_s_status(monkeypatch):
 @pytest.fixture
 def modal_run(tmp_path, monkeypatch):
     """A Modal run launched from here (driver `fc-1`, launch 1) and its folder on a stand-in Volume."""
-    run = RunStore(tmp_path / "runs").create("grpo_only", "modal", "modal",
-                                             snapshot_text(resolve_full(load_study(CONFIG), "grpo_only", "modal")))
-    run.update(modal_call_id="fc-1", extra={"launch": 1})
-    remote_dir = tmp_path / "volume" / "runs" / run.id
-    remote_dir.mkdir(parents=True)
-    (remote_dir / "config.yaml").write_text(run.config_path.read_text())
-    record = run.reload()
-    record.status = "running"
-    write_record(remote_dir, record)
+    run, remote_dir = launched_modal_run(tmp_path, CONFIG)
     volume = ModalShapedVolume(tmp_path / "volume")
     monkeypatch.setattr(modal_backend, "volume", lambda name: volume)
     run.volume = volume

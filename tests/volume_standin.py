@@ -109,3 +109,22 @@ class ModalShapedVolume(FolderVolume):
             raise NotFoundError(f"No such file or directory: {path}") from None
         return [FileEntry(e.path, FileEntryType.FILE if e.is_file else FileEntryType.DIRECTORY, e.mtime // 10**9,
                           e.size) for e in entries]
+
+
+def launched_modal_run(root: Path, config: Path, call_id: str = "fc-1"):
+    """A `grpo_only` Modal run as `rdtui run --profile modal` leaves it (driver `call_id`, launch 1) in
+    `root/runs`, and its folder as the driver wrote it on a Volume at `root/volume` (status running).
+    Returns (run, remote run folder)."""
+    from core.config import load_study, resolve_full, snapshot_text
+    from core.runstore import RunStore, write_record
+
+    run = RunStore(root / "runs").create("grpo_only", "modal", "modal",
+                                         snapshot_text(resolve_full(load_study(config), "grpo_only", "modal")))
+    run.update(modal_call_id=call_id, extra={"launch": 1})
+    remote_dir = root / "volume" / "runs" / run.id
+    remote_dir.mkdir(parents=True)
+    (remote_dir / "config.yaml").write_text(run.config_path.read_text())
+    record = run.reload()
+    record.status = "running"
+    write_record(remote_dir, record)
+    return run, remote_dir
