@@ -79,3 +79,18 @@ def test_help_80x24(snap_compare, snapshot_app):
         await pilot.pause(0.2)
 
     assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=help_open)
+
+
+def test_system_panel_120x40(snap_compare, snapshot_app):
+    from tests.test_tui_system import write_system
+
+    write_system(Path("runs/grpo_only-20250615-1200-aa11"), 600)
+
+    async def open_system(pilot) -> None:
+        await runs_loaded(pilot)
+        pilot.app.screen.query_one("DataTable").move_cursor(row=2)
+        await pilot.press("enter", "6")
+        await wait_for(pilot, lambda: len(pilot.app.screen.query_one("#system-pane").query("CurvePlot")) >= 6)
+        await pilot.pause(0.5)
+
+    assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_system)

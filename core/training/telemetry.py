@@ -14,11 +14,13 @@ from __future__ import annotations
 import functools
 import math
 import time
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from transformers import TrainerCallback
 
 from core.jsonl import JsonlWriter, read_jsonl
+from core.training.sysmetrics import SystemSampler, start_sampler
 
 # TRL's end-of-training summary (train_runtime, train_loss, ...) is not a step.
 _SUMMARY_KEYS = ("train_runtime",)
@@ -126,11 +128,14 @@ class TelemetryCallback(TrainerCallback):
         self._begin_time = 0.0
         self._begin_step = 0
         self._last_progress = 0.0
+        self._system: SystemSampler | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._begin_time = time.monotonic()
         self._begin_step = state.global_step
         self._write_progress(state, force=True)
+        if state.is_world_process_zero and self._system is None:     # CPU, RAM, GPUs into system.jsonl
+            self._system = start_sampler(Path(self.run.metrics_path).parent, self.stage)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if (not state.is_world_process_zero or not logs or any(k in logs for k in _SUMMARY_KEYS)
@@ -155,6 +160,9 @@ class TelemetryCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self._write_progress(state, force=True)
+        if self._system is not None:
+            self._system.stop()
+            self._system = None
 
     def _write_progress(self, state, force: bool = False) -> None:
         now = time.monotonic()

@@ -10,6 +10,9 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from core.runstore import Run, RunRecord
 from core.runview import run_summary
+from core.training.sysmetrics import (
+    SYSTEM_FILE,  # light: the file's name and its writer only
+)
 from tui.feeds import (
     EvalFeed,
     Feed,
@@ -31,7 +34,28 @@ from tui.widgets.logpane import LogPane
 from tui.widgets.samples import SamplesPane
 from tui.widgets.styles import STATUS_STYLES
 
-TABS = ["curves", "log", "samples", "eval", "config"]
+TABS = ["curves", "log", "samples", "eval", "config", "system"]
+
+
+def system_header(curves) -> str:
+    """The latest machine reading, for the header: `CPU 45% · RAM 12.3 GB · GPU0 98% 40.1 GB 300 W`."""
+    def last(name: str) -> float | None:
+        series = curves.metrics.get(name)
+        stats = series.stats() if series is not None else None
+        return stats[0] if stats else None
+
+    parts = []
+    if (cpu := last("cpu_percent")) is not None:
+        parts.append(f"CPU {cpu:.0f}%")
+    if (ram := last("ram_used_gb")) is not None:
+        parts.append(f"RAM {ram:.1f} GB")
+    gpu = 0
+    while f"gpu{gpu}_util" in curves.metrics or f"gpu{gpu}_mem_gb" in curves.metrics:
+        values = [(last(f"gpu{gpu}_util"), "{:.0f}%"), (last(f"gpu{gpu}_mem_gb"), "{:.1f} GB"),
+                  (last(f"gpu{gpu}_power_w"), "{:.0f} W")]
+        parts.append(f"GPU{gpu} " + " ".join(fmt.format(v) for v, fmt in values if v is not None))
+        gpu += 1
+    return " · ".join(parts)
 
 
 def run_label(record: RunRecord | None, run_id: str) -> str:
@@ -42,14 +66,17 @@ def run_label(record: RunRecord | None, run_id: str) -> str:
 
 class RunDetailScreen(Screen):
     HELP_TITLE = "Run"
-    HELP_TEXT = ("Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config ([ and ] step through them). "
-                 "Runs selected on the home screen are overlaid on the curves; the other tabs show the first.")
+    HELP_TEXT = ("Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config, 6 System ([ and ] step through them). "
+                 "Runs selected on the home screen are overlaid on the curves; the other tabs show the first. "
+                 "System: CPU, RAM and each GPU's utilisation, memory and power, as the worker sampled them "
+                 "(the latest reading is in the header).")
     BINDINGS = [
         Binding("1", "tab(0)", "Curves", show=False),
         Binding("2", "tab(1)", "Log", show=False),
         Binding("3", "tab(2)", "Samples", show=False),
         Binding("4", "tab(3)", "Eval", show=False),
         Binding("5", "tab(4)", "Config", show=False),
+        Binding("6", "tab(5)", "System", show=False),
         Binding("left_square_bracket", "step_tab(-1)", "Previous tab"),
         Binding("right_square_bracket", "step_tab(1)", "Next tab"),
         Binding("escape", "app.back", "Back"),
@@ -63,7 +90,7 @@ class RunDetailScreen(Screen):
         self.record: RunRecord | None = None
         self.status: str | None = None
         self.deleted = False
-        self.built = {"curves", "log"}      # tabs whose pane exists (see _build_pane)
+        self.built = {"curves", "log", "system"}      # tabs whose pane exists (see _build_pane)
 
     def compose(self) -> ComposeResult:
         root = self.app.store.root
@@ -79,6 +106,8 @@ class RunDetailScreen(Screen):
             yield TabPane("3 Samples", id="samples")
             yield TabPane("4 Eval", id="eval")
             yield TabPane("5 Config", id="config")
+            with TabPane("6 System", id="system"):
+                yield CurvesPane({self.run_id: labels[self.run_id]}, id="system-pane")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -91,6 +120,7 @@ class RunDetailScreen(Screen):
             poller.add(self.log_feed),
             *(poller.add(MetricsFeed(run_id, root / run_id / "metrics.jsonl", self._apply_metrics))
               for run_id in self.run_ids),
+            poller.add(MetricsFeed(self.run_id, run_dir / SYSTEM_FILE, self._apply_system)),
         ]
         self.set_interval(1.0, self._tick_clock)
         self._focus_pane("curves")
@@ -128,12 +158,25 @@ class RunDetailScreen(Screen):
                         f" · elapsed {summary['elapsed']} · ETA {summary['eta']}")
             if len(self.run_ids) > 1:
                 line.append(f" · overlaid with {len(self.run_ids) - 1} run(s)")
+            system = system_header(self.query_one("#system-pane", CurvesPane).curves[self.run_id])
+            if system:
+                line.append(f"\n {system}", style="dim" if self.status != "running" else "")
             if record.error:
                 line.append(f"\n error: {record.error.splitlines()[0]}", style="red")
         self.query_one("#detail-status", Static).update(line)
 
+    def _apply_system(self, batch: MetricsBatch) -> None:
+        pane = self.query_one("#system-pane", CurvesPane)
+        if batch.curves is not None:
+            pane.replace(batch.run_id, batch.curves)
+        else:
+            pane.add(batch.run_id, batch.records)
+        self._show_status()
+        if self._active_tab() == "system":
+            pane.redraw()
+
     def _apply_metrics(self, batch: MetricsBatch) -> None:
-        pane = self.query_one(CurvesPane)
+        pane = self.query_one("#curves-pane", CurvesPane)
         before = sum(c.bad_lines for c in pane.curves.values())
         if batch.curves is not None:
             pane.replace(batch.run_id, batch.curves)
@@ -167,8 +210,8 @@ class RunDetailScreen(Screen):
         return self.query_one(TabbedContent).active
 
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "curves":
-            self.query_one(CurvesPane).redraw()
+        if event.pane.id in ("curves", "system"):
+            self.query_one(f"#{event.pane.id}-pane", CurvesPane).redraw()
         await self._build_pane(event.pane.id)
 
     async def action_tab(self, index: int) -> None:
@@ -200,6 +243,6 @@ class RunDetailScreen(Screen):
         await self.action_tab((TABS.index(self._active_tab()) + step) % len(TABS))
 
     def _focus_pane(self, tab: str) -> None:
-        targets = {"curves": "#curve-plots", "log": "#log-view", "samples": "#samples-list",
-                   "eval": "#eval-summary", "config": "#config-table"}
+        targets = {"curves": "#curves-pane #curve-plots", "log": "#log-view", "samples": "#samples-list",
+                   "eval": "#eval-summary", "config": "#config-table", "system": "#system-pane #curve-plots"}
         self.query_one(targets[tab]).focus()
