@@ -108,13 +108,21 @@ def test_a_stopped_container_leaves_the_run_running_and_the_rerun_finishes_it(tm
     remote.prepare_run_folder(volume, launch_request("base_model", run_id), "fc-driver")
 
     def preempt() -> None:
-        os.kill(os.getpid(), signal.SIGTERM)       # what Modal sends a container it takes back
+        # What Modal sends a container it takes back; sent once the stage is under way, however slow
+        # this machine is to get there.
+        if read_record(volume / "runs" / run_id).status == "running":
+            os.kill(os.getpid(), signal.SIGTERM)
 
     with pytest.raises(remote.Stopped):
         remote.run_stage(volume, run_id, "eval", commit=preempt, commit_interval=0.01)
     assert read_record(volume / "runs" / run_id).status == "running"
     assert remote.run_stage(volume, run_id, "eval", commit=lambda: None) == "succeeded"
     assert "container stopped during eval" in (volume / "runs" / run_id / "log.txt").read_text()
+
+
+def cancel_once_running(run_dir: Path) -> None:
+    if read_record(run_dir).status == "running":
+        os.kill(os.getpid(), signal.SIGUSR1)       # Modal cancels a call with SIGUSR1
 
 
 def test_a_cancelled_call_records_the_run_cancelled(tmp_path):
@@ -128,7 +136,7 @@ def test_a_cancelled_call_records_the_run_cancelled(tmp_path):
     previous = signal.signal(signal.SIGUSR1, raise_cancellation)
     try:
         with pytest.raises(FakeInputCancellation):
-            remote.run_stage(volume, run_id, "eval", commit=lambda: os.kill(os.getpid(), signal.SIGUSR1),
+            remote.run_stage(volume, run_id, "eval", commit=lambda: cancel_once_running(volume / "runs" / run_id),
                              commit_interval=0.01, cancelled_by=(FakeInputCancellation,))
     finally:
         signal.signal(signal.SIGUSR1, previous)
