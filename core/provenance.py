@@ -83,6 +83,14 @@ def content_hash(path: str | os.PathLike[str]) -> str:
     return value
 
 
+def volume_key(local: str | os.PathLike[str], prefix: str = "models") -> str:
+    """Where a local model folder (or data file) lives on a Modal Volume: named by its content
+    hash, so it is uploaded once, reused by every run, and a changed folder is a new entry."""
+    path = Path(local)
+    digest = content_hash(path).removeprefix("sha256:")
+    return f"{prefix}/{path.stem if path.is_file() else path.name}-{digest[:16]}{path.suffix if path.is_file() else ''}"
+
+
 # ---- hub commits ----------------------------------------------------------------------------
 
 def hub_commit(repo_id: str, repo_type: str, revision: str | None) -> str | None:

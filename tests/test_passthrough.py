@@ -15,6 +15,22 @@ from tests.conftest import CONFIG, REPO, rdtui
 from tests.test_training import GRPO_SMALL, make_cfg, make_run
 
 
+def test_trainer_args_reach_the_trl_config_objects(tmp_path):
+    from trl import GRPOConfig, SFTConfig
+
+    from core.training.common import trainer_arguments
+
+    cfg = make_cfg("sft_then_grpo", "grpo.trainer_args.loss_type=dr_grpo", "grpo.trainer_args.top_p=0.95",
+                   "sft.trainer_args.max_grad_norm=0.5", "sft.trainer_args.save_total_limit=5")
+    run = make_run(tmp_path, cfg)
+    grpo = GRPOConfig(**trainer_arguments(cfg, cfg.grpo, run, tmp_path / "grpo"))
+    sft = SFTConfig(**trainer_arguments(cfg, cfg.sft, run, tmp_path / "sft"))
+    assert (grpo.loss_type, grpo.top_p) == ("dr_grpo", 0.95)
+    assert (sft.max_grad_norm, sft.save_total_limit) == (0.5, 5)
+    assert sft.loss_type == "nll" and grpo.max_grad_norm == 1.0      # each stage gets only its own
+
+
+@pytest.mark.slow   # one real GRPO step (20-50 s on 2 busy cores)
 def test_a_trl_only_knob_set_with_set_reaches_the_real_grpo_trainer(tmp_path):
     cfg = make_cfg("grpo_only", *GRPO_SMALL, "grpo.max_steps=1", "grpo.save_steps=1", "grpo.sample_every=0",
                    "grpo.trainer_args.loss_type=dr_grpo", "grpo.trainer_args.epsilon_high=0.28",

@@ -68,7 +68,7 @@ def test_run_json_records_what_each_stage_loaded_and_the_library_versions(tracke
     import trl
 
     loaded = json.loads((tracked_run.dir / "run.json").read_text())["loaded"]
-    assert loaded["model"]["name"] == "builtin:tiny-qwen3"
+    assert loaded["model"]["name"] == tracked_run.config().model.name
     assert loaded["model"]["sha256"].startswith("sha256:")
     assert set(loaded["datasets"]) == {"gsm8k_train", "synth_test"}
     assert loaded["datasets"]["synth_test"]["synthetic"] == "digit_chain"
@@ -171,7 +171,6 @@ def test_record_loaded_writes_hub_commits_file_hashes_and_versions_into_run_json
     (tmp_path / "hub" / "datasets--openai--gsm8k" / "refs" / "main").write_text(commit)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("RDTUI_CACHE", str(tmp_path / "cache"))
     cfg = resolve(load_study(CONFIG), "grpo_only", "local", [
         "datasets.gsm8k_train={hub: openai/gsm8k, config: main, formatter: gsm8k}",
         "evaluation.benchmarks=[gsm8k_test]"])
@@ -187,3 +186,19 @@ def test_record_loaded_writes_hub_commits_file_hashes_and_versions_into_run_json
     assert loaded["model"]["sha256"].startswith("sha256:")
     assert set(loaded["versions"]) == {"grpo", "eval"}
     assert {"torch", "transformers", "trl", "peft", "rdtui"} <= set(loaded["versions"]["grpo"])
+
+
+def test_a_local_model_folder_gets_one_volume_key_per_content(tmp_path, monkeypatch):
+    from core.provenance import volume_key
+
+    monkeypatch.setenv("RDTUI_CACHE", str(tmp_path / "cache"))
+    for name in ("a", "b"):
+        (tmp_path / name / "ckpt").mkdir(parents=True)
+        (tmp_path / name / "ckpt" / "config.json").write_text('{"x": 1}')
+    key = volume_key(tmp_path / "a" / "ckpt")
+    assert key.startswith("models/ckpt-") and key == volume_key(tmp_path / "b" / "ckpt")   # same bytes: uploaded once
+    (tmp_path / "b" / "ckpt" / "config.json").write_text('{"x": 2}')
+    assert volume_key(tmp_path / "b" / "ckpt") != key
+    data = tmp_path / "train.jsonl"
+    data.write_text("{}\n")
+    assert volume_key(data, "data").startswith("data/train-") and volume_key(data, "data").endswith(".jsonl")

@@ -37,8 +37,8 @@ OWNED = {
     "use_cpu": "chosen by rdtui from whether CUDA is present",
     "disable_tqdm": "rdtui's own progress in run.json",
     "save_strategy": "{stage}.save_steps (rdtui checkpoints every save_steps so a stage can resume)",
-    "warmup_steps": "sft.warmup_ratio",
-    "warmup_ratio": "sft.warmup_ratio",
+    "warmup_steps": "{stage}.warmup_steps",
+    "warmup_ratio": "{stage}.warmup_steps",
     "eos_token": "set by rdtui from the model's chat template",
     "chat_template_kwargs": "model.enable_thinking",
     "reward_weights": "grpo.reward_weights",
@@ -201,8 +201,9 @@ def field_table() -> dict[str, dict[str, dict[str, Any]]] | None:
 
 def owned_fields(stage: str, section_fields) -> dict[str, str]:
     """TRL field -> the rdtui key that sets it, for one stage."""
-    owned = {name: f"{stage}.{name}" for name in section_fields if name not in ("trainer_args", "dataset")}
-    owned.update({k: v.replace("{stage}", stage) for k, v in OWNED.items()})
+    owned = {k: v.replace("{stage}", stage) for k, v in OWNED.items()}
+    # The stage's own keys come last: they are the pointer whenever the schema has one.
+    owned.update({name: f"{stage}.{name}" for name in section_fields if name not in ("trainer_args", "dataset")})
     return owned
 
 
