@@ -1,8 +1,9 @@
 """Benchmarks of the app (prints figures; never pass/fail).
 
 1. Start to the first painted runs screen with 1,000 runs in the store (the real app in a
-   pseudo-terminal, timed until the runs table's title reaches the terminal), next to a bare
-   Textual app for reference.
+   pseudo-terminal, timed until the runs table's title reaches the terminal), and until the newest
+   run's pass@1 is painted (every run has an eval summary), next to a bare Textual app.
+   Sorting the 1,000 runs (s), in process, next to a bare DataTable of 1,000 rows sorted by a column.
 2. Opening a run whose log is 200 MB and whose metrics hold 100,000 points: time until the curves
    are drawn and the log's tail is loaded, and the process's peak RSS.
 3. CPU of the app and bytes written to the terminal per second while 5 runs each write 20 log
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.jsonl import JsonlWriter  # noqa: E402
-from tests.test_tui_support import make_run, write_metrics  # noqa: E402
+from tests.test_tui_support import make_run, write_metrics, write_summary  # noqa: E402
 
 COLS, ROWS = 120, 40
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -107,21 +108,87 @@ Bare().run()
 """
 
 
-def bench_first_paint(work: Path, repeat: int) -> None:
-    runs = work / "runs-1000"
+def thousand_runs(work: Path) -> Path:
+    """1,000 finished runs with metrics and an eval summary each; the newest scores 98.7."""
+    runs = work / "runs-1000-scored"
     if not runs.exists():
         for i in range(1000):
-            make_run(runs, f"cond{i % 6}-{i:04d}", f"cond{i % 6}", metrics=20, created=1_750_000_000 + i)
-    bare, app = [], []
+            run_dir = make_run(runs, f"cond{i % 6}-{i:04d}", f"cond{i % 6}", metrics=20, created=1_750_000_000 + i)
+            write_summary(run_dir, "gsm8k_test", accuracy=0.987 if i == 999 else 0.25 + (i % 50) / 100, pass4=0.9)
+    return runs
+
+
+def bench_first_paint(work: Path, repeat: int) -> None:
+    runs = thousand_runs(work)
+    bare, app, scored = [], [], []
     for _ in range(repeat):
         term = Terminal([sys.executable, "-c", BARE_APP])
         bare.append(term.wait_for(b"bare-app-painted"))
         term.close()
         term = Terminal(app_argv(runs))
         app.append(term.wait_for(b"1000 runs"))
+        scored.append(term.wait_for(b"98.7"))
         term.close()
-    print(f"first paint, bare Textual app:          median {statistics.median(bare):.3f} s  ({_list(bare)})")
-    print(f"first paint, runs screen with 1,000 runs: median {statistics.median(app):.3f} s  ({_list(app)})")
+    base = statistics.median(bare)
+    print(f"first paint, bare Textual app:            median {base:.3f} s  ({_list(bare)})")
+    print(f"first paint, runs screen with 1,000 runs: median {statistics.median(app):.3f} s  ({_list(app)})"
+          f"  ratio {statistics.median(app) / base:.2f}x")
+    print(f"pass@1 of 1,000 runs painted:             median {statistics.median(scored):.3f} s  ({_list(scored)})"
+          f"  ratio {statistics.median(scored) / base:.2f}x")
+
+
+SORT = """
+import asyncio, json, sys, time
+from textual.app import App
+from textual.widgets import DataTable
+from tui.app import RdtuiApp
+
+class Bare(App):
+    def compose(self):
+        yield DataTable()
+
+async def timed(pilot, action):
+    start = time.perf_counter()
+    action()
+    await pilot.pause()              # the repaint that follows
+    return time.perf_counter() - start
+
+async def main():
+    repeat = int(sys.argv[3])
+    app = RdtuiApp(sys.argv[1], sys.argv[2])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        while not (screen.rows and len(screen.rows) == 1000 and not screen.pending):
+            await pilot.pause(0.05)
+        await pilot.pause(1.0)
+        rdtui = [await timed(pilot, screen.action_sort) for _ in range(repeat)]
+    bare = Bare()
+    async with bare.run_test(size=(120, 40)) as pilot:
+        table = bare.query_one(DataTable)
+        for column in ("run", "condition", "status", "latest", "pass1"):
+            table.add_column(column, key=column)
+        for i in range(1000):
+            table.add_row(f"cond{i % 6}-{i:04d}", f"cond{i % 6}", "succeeded", f"{i * 7 % 13}", f"{i % 50}", key=str(i))
+        await pilot.pause(0.5)
+        columns = ["condition", "status", "latest", "pass1", "run"]
+        plain = [await timed(pilot, lambda n=n: table.sort(columns[n % 5])) for n in range(repeat)]
+    print(json.dumps({"rdtui": rdtui, "bare": plain}))
+
+asyncio.run(main())
+"""
+
+
+def bench_sort(work: Path, repeat: int) -> None:
+    runs = thousand_runs(work)
+    out = subprocess.run([sys.executable, "-c", SORT, str(runs), str(REPO / "config.yaml"), str(max(repeat, 5))],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    app, bare = statistics.median(result["rdtui"]), statistics.median(result["bare"])
+    print(f"sort 1,000 runs (s), bare DataTable.sort: median {bare * 1000:.1f} ms ({_list(result['bare'])})")
+    print(f"sort 1,000 runs (s), rdtui runs screen:   median {app * 1000:.1f} ms ({_list(result['rdtui'])})"
+          f"  ratio {app / bare:.2f}x")
 
 
 OPEN_RUN = """
@@ -245,13 +312,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring window when following runs")
     parser.add_argument("--work", default=None, help="folder for the fabricated stores (kept between runs)")
+    parser.add_argument("--only", default=None, help="comma-separated: paint,sort,open,follow")
     args = parser.parse_args()
     work = Path(args.work or tempfile.gettempdir()) / "rdtui-bench-tui"
     work.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, terminal {COLS}x{ROWS}, store in {work}")
-    bench_first_paint(work, args.repeat)
-    bench_open_big_run(work, args.repeat)
-    bench_follow(work, args.seconds, max(1, args.repeat // 2))
+    parser_only = set(args.only.split(",")) if args.only else {"paint", "sort", "open", "follow"}
+    if "paint" in parser_only:
+        bench_first_paint(work, args.repeat)
+    if "sort" in parser_only:
+        bench_sort(work, args.repeat)
+    if "open" in parser_only:
+        bench_open_big_run(work, args.repeat)
+    if "follow" in parser_only:
+        bench_follow(work, args.seconds, max(1, args.repeat // 2))
 
 
 if __name__ == "__main__":
