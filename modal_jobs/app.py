@@ -68,8 +68,10 @@ def build_app(settings: JobSettings) -> JobsApp:
                           "nonpreemptible": True, "max_containers": settings.max_parallel or None},
     }
     for stage, name in STAGE_FUNCTIONS.items():
+        # Single-use: a stage runs for hours, so a cold start per input costs nothing, and no input
+        # ever sees a Volume view or imported state left by another run's (M12, M18).
         options[name] = {**common, "image": images[STAGE_IMAGE[stage]], "gpu": settings.gpu[stage],
-                         "timeout": settings.timeout_s, "secrets": secrets}
+                         "timeout": settings.timeout_s, "secrets": secrets, "single_use_containers": True}
     bodies = {DRIVER_FUNCTION: run_condition, "stage_sft": stage_sft, "stage_grpo": stage_grpo,
               "stage_eval": stage_eval}
     functions = {name: app.function(**options[name])(bodies[name]) for name in options}

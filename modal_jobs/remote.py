@@ -120,9 +120,12 @@ def mark_finished(run: Run, status: str, error: str | None) -> None:
         run.update(status=status, error=error, finished_at=time.time())
 
 
-def stage_environment(volume_root: Path) -> dict[str, str]:
-    return {"HF_HOME": str(Path(volume_root) / HF_CACHE_DIR), "PYTHONUNBUFFERED": "1",
-            "TOKENIZERS_PARALLELISM": "false"}
+def stage_environment(volume_root: Path, run_id: str = "") -> dict[str, str]:
+    """The stage container's environment. The hub cache is the run's own folder on the Volume: its
+    stages share one download, and no two runs write the same cache files at once (Modal Volumes
+    are last-write-wins). Stage containers are single-use, so huggingface_hub reads it fresh."""
+    cache = Path(volume_root) / HF_CACHE_DIR / run_id if run_id else Path(volume_root) / HF_CACHE_DIR
+    return {"HF_HOME": str(cache), "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def attach_or_spawn(run: Run, stage: str, launch: int, *, spawn: Callable[[], Any],
@@ -176,7 +179,7 @@ def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[]
     from core.pipeline import execute_run
 
     reload()
-    for key, value in stage_environment(volume_root).items():
+    for key, value in stage_environment(volume_root, run_id).items():
         os.environ.setdefault(key, value)
     run = Run(runs_root(volume_root) / run_id)
     if call_id:

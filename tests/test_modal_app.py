@@ -35,6 +35,7 @@ for name, function in module.app.registered_functions.items():
         "env": jobs.options[name]["env"],
         "nonpreemptible": bool(spec.scheduler_placement and spec.scheduler_placement.nonpreemptible),
         "max_containers": jobs.options[name].get("max_containers"),
+        "single_use": jobs.options[name].get("single_use_containers", False),
     }
 print(json.dumps(out))
 """
@@ -72,6 +73,7 @@ def test_the_app_is_defined_from_the_modal_profile_without_credentials(tmp_path)
         # The containers rebuild the same app from these settings, not from a baked config file.
         assert JobSettings.from_json(fn["env"]["RDTUI_MODAL_SETTINGS"]) == JobSettings.from_config(cfg)
         assert not fn["nonpreemptible"]                                # Modal refuses it for GPU functions
+        assert fn["single_use"]                                        # no warm reuse across runs (M12, M18)
     driver = functions["run_condition"]
     assert driver["gpu"] is None and driver["image"] == "driver" and driver["volumes"] == {"/vol": cfg.modal.volume}
     assert not any("from_name" in s for s in driver["secrets"])      # the driver needs no hub token

@@ -156,7 +156,7 @@ def test_a_resume_keeps_the_volume_record_and_queues_it_again(tmp_path):
 
 
 def test_the_stage_environment_keeps_the_hub_cache_on_the_volume(tmp_path):
-    env = remote.stage_environment(tmp_path)
-    assert env["HF_HOME"] == str(tmp_path / "hf-cache")
+    env = remote.stage_environment(tmp_path, "grpo_only-20260101-000000-0005")
+    assert env["HF_HOME"] == str(tmp_path / "hf-cache" / "grpo_only-20260101-000000-0005")   # one writer per cache
     # A distributed world is set up only where vLLM colocate really runs (core.training.grpo).
     assert "RANK" not in env and "MASTER_PORT" not in env
