@@ -26,7 +26,7 @@ ALLOWED_DIFFERENCES = {
     "sft.max_steps": "scale: minutes of CPU instead of hours of GPU",
     "sft.num_train_epochs": "scale: capped by max_steps offline",
     "grpo.max_steps": "scale: minutes of CPU instead of hours of GPU",
-    "sft.per_device_train_batch_size": "scale: batch shape for CPU (effective batch 32 vs 16 rows)",
+    "sft.per_device_train_batch_size": "scale: 16 packed rows of 128 tokens a step, no accumulation",
     "sft.gradient_accumulation_steps": "scale: batch shape for CPU",
     "grpo.per_device_train_batch_size": "scale: 8 prompts x 8 generations a step (same num_generations)",
     "sft.max_length": "scale: the task's rows are under 100 tokens; R1 traces run to 16k",
