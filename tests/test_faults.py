@@ -163,6 +163,8 @@ def test_unknown_or_ambiguous_run_ids_are_bad_input(runs_dir):
     (("builtin:tiny-qwen3", "--start-from", "-1"), "--start-from"),
     (("builtin:tiny-qwen3", "--samples", "0"), "--samples"),
     (("builtin:tiny-qwen3", "--k", "0"), "--k"),
+    (("builtin:tiny-qwen3", "--benchmark", "nosuch"), "--benchmark nosuch: not a dataset in the config"),
+    (("builtin:tiny-qwen3", "--start-from", "99999"), "--start-from 99999 is past the end of synth_test"),
 ])
 def test_bad_eval_options_fail_at_once(runs_dir, options, needle):
     line = _one_line(rdtui("--runs-dir", str(runs_dir), "eval", *options, timeout=60), 2)
