@@ -52,7 +52,7 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
         return "cancelled"
     stages_done = list(record.extra.get("stages_done", [])) if resume else []
     run.update(status="running", started_at=record.started_at or time.time(), error=None,
-               finished_at=None, extra={**record.extra, "stages_done": stages_done})
+               finished_at=None, extra_items={"stages_done": stages_done})
     try:
         cfg = run.config()
         _preflight(cfg, [s for s in cfg.condition.stages if s not in stages_done])
@@ -71,7 +71,7 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
 
             after_stage(cfg, run, stage)   # run.json `loaded` (commits, hashes, versions); eval -> trackers
             stages_done.append(stage)
-            run.update(extra={**run.reload().extra, "stages_done": stages_done})
+            run.update(extra_items={"stages_done": stages_done})
             print(f"[rdtui] {run.id}: stage {stage} done", flush=True)
     except Cancelled:
         _say(f"[rdtui] {run.id}: cancelled")

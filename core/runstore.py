@@ -220,10 +220,13 @@ class Run:
         finally:
             os.close(fd)
 
-    def update(self, **fields: Any) -> RunRecord:
-        """Change fields of run.json under a lock, replacing the file atomically."""
+    def update(self, extra_items: dict[str, Any] | None = None, **fields: Any) -> RunRecord:
+        """Change fields of run.json under a lock, replacing the file atomically. `extra_items` are
+        merged into `extra` inside the lock, so writers of different keys never lose each other's."""
         with self._locked(), store_errors(self.dir.parent):
             record = read_record(self.dir)
+            if extra_items:
+                fields["extra"] = {**record.extra, **fields.get("extra", {}), **extra_items}
             new_status = fields.get("status")
             if new_status is not None:
                 if new_status not in STATUSES:

@@ -545,3 +545,11 @@ def test_a_resumed_eval_keeps_its_launch_options_and_equals_the_uninterrupted_jo
     assert run.record.status == "succeeded", run.record.error
     assert read_jsonl(journal) == uninterrupted                    # problem for problem
     assert sorted(p.name for p in run.eval_dir.glob("*.jsonl")) == ["synth_test.jsonl"]   # nothing beyond the launch
+
+
+def test_an_adapter_config_of_the_wrong_shape_is_one_line(tmp_path, runs_dir):
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("[1, 2]")
+    line = _one_line(rdtui("--runs-dir", str(runs_dir), "eval", str(adapter), timeout=120), 1)
+    assert "not an adapter config" in line and not any(runs_dir.iterdir())

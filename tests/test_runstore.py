@@ -182,3 +182,13 @@ def test_concurrent_appenders_write_whole_lines(tmp_path):
         assert p.wait(timeout=60) == 0
     result = JsonlTail(path).poll()
     assert len(result.records) == 1200 and result.bad_lines == 0
+
+
+def test_writers_of_different_extra_keys_never_lose_each_other(runs_dir):
+    run = RunStore(runs_dir).create("baseline", "local", "local", "")
+    script = ("import sys; from core.runstore import Run; from pathlib import Path\n"
+              "run = Run(Path(sys.argv[1]))\n"
+              "for i in range(40): run.update(extra_items={sys.argv[2]: i})\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(run.dir), f"w{n}"], cwd=REPO) for n in range(4)]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    assert {k: v for k, v in run.reload().extra.items()} == {f"w{n}": 39 for n in range(4)}
