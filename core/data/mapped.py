@@ -13,16 +13,13 @@ which carry their own prompts).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from core.data.formatters import (
-    INSTRUCTION,
-    FormattedRow,
-    MissingColumn,
-    answer_sentence,
-    last_boxed,
-    think_block,
-)
+if TYPE_CHECKING:
+    from core.data.formatters import FormattedRow
+
+# core.data.formatters (and the grader it imports) loads only when rows are formatted: config
+# checking imports this module for `spec_issues` on every resolve.
 
 MAPPED_FORMATTERS = ("columns", "messages", "prompt_completion")
 # The parts a `columns` entry may name, per formatter, and the column each defaults to.
@@ -56,6 +53,8 @@ def spec_issues(spec) -> Iterator[tuple[tuple[str, ...], str]]:
 
 
 def _matches(record: dict[str, Any], where: dict[str, Any]) -> bool:
+    from core.data.formatters import MissingColumn
+
     for column, wanted in where.items():
         if column not in record:
             raise MissingColumn(column, sorted(record))
@@ -69,6 +68,8 @@ def _matches(record: dict[str, Any], where: dict[str, Any]) -> bool:
 
 
 def _text(record: dict[str, Any], column: str, *, required: bool = True) -> str | None:
+    from core.data.formatters import MissingColumn
+
     if column not in record or record[column] is None:
         if required:
             raise MissingColumn(column, sorted(record))
@@ -78,6 +79,8 @@ def _text(record: dict[str, Any], column: str, *, required: bool = True) -> str 
 
 def gold_of(value: Any) -> str:
     """A gold answer from a column value: the last \\boxed{} in it, the part after `####`, or the value."""
+    from core.data.formatters import last_boxed
+
     text = str(value).strip()
     boxed = last_boxed(text)
     if boxed is not None:
@@ -116,6 +119,8 @@ def _as_messages(value: Any) -> list[dict[str, str]]:
 
 
 def _with_instruction(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    from core.data.formatters import INSTRUCTION
+
     out = [dict(m) for m in messages]
     for message in reversed(out):
         if message["role"] == "user":
@@ -125,6 +130,8 @@ def _with_instruction(messages: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def _finish(prompt: list[dict[str, str]], completion: str, gold: str | None, instruction: bool) -> FormattedRow | None:
+    from core.data.formatters import FormattedRow, last_boxed
+
     if "</think>" in completion and not completion.lstrip().startswith("<think>"):
         # Traces stored without their opening tag (R1 generations): the study's completions open it.
         completion = "<think>\n" + completion.lstrip()
@@ -135,6 +142,8 @@ def _finish(prompt: list[dict[str, str]], completion: str, gold: str | None, ins
 
 
 def _columns_row(record: dict[str, Any], parts: dict[str, str], instruction: bool) -> FormattedRow | None:
+    from core.data.formatters import answer_sentence, last_boxed, think_block
+
     question = _text(record, parts.get("question") or parts["prompt"])
     prompt = [{"role": "user", "content": question.strip()}]
     if parts.get("system"):
@@ -157,6 +166,8 @@ def _columns_row(record: dict[str, Any], parts: dict[str, str], instruction: boo
 
 
 def _messages_row(record: dict[str, Any], parts: dict[str, str], instruction: bool) -> FormattedRow | None:
+    from core.data.formatters import MissingColumn
+
     column = parts.get("messages") or "messages"
     if column not in record:
         raise MissingColumn(column, sorted(record))
@@ -172,6 +183,8 @@ def _messages_row(record: dict[str, Any], parts: dict[str, str], instruction: bo
 
 
 def _prompt_completion_row(record: dict[str, Any], parts: dict[str, str], instruction: bool) -> FormattedRow | None:
+    from core.data.formatters import MissingColumn
+
     prompt_column = parts.get("prompt") or "prompt"
     if prompt_column not in record:
         raise MissingColumn(prompt_column, sorted(record))
