@@ -94,3 +94,30 @@ def test_system_panel_120x40(snap_compare, snapshot_app):
         await pilot.pause(0.5)
 
     assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_system)
+
+
+def test_compare_view_120x40(snap_compare, tmp_path, monkeypatch):
+    from tests.test_tui_compare import SNAPSHOT, write_journal, write_samples
+
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    for name, lr, where, accuracy, verdicts, said in (
+            ("grpo_only-20250615-1200-aa11", "1.0e-05", "defaults config.yaml:50", 0.4, [True, False], "four"),
+            ("grpo_only-20250615-1300-bb22", "2.0e-04", "override .rdtui/overrides.yaml:2", 0.8, [True, True], "4")):
+        run_dir = make_run(runs, name, "grpo_only", metrics=60, created=1_750_000_100 + accuracy * 100,
+                           snapshot=SNAPSHOT.format(lr=lr, where=where))
+        write_summary(run_dir, "gsm8k_test", accuracy=accuracy, pass4=0.9)
+        write_journal(run_dir, "gsm8k_test", verdicts * 20)
+        write_samples(run_dir, said)
+    app = RdtuiApp("runs", REPO / "config.yaml", poll_seconds=0.2)
+
+    async def open_compare(pilot) -> None:
+        table = pilot.app.screen.query_one("DataTable")
+        await wait_for(pilot, lambda: table.row_count == 2 and "80.0" in str(table.get_row_at(0))
+                       and "40.0" in str(table.get_row_at(1)))
+        await pilot.press("space", "enter", "7")        # select the newer run, open the older beside it
+        await wait_for(pilot, lambda: pilot.app.screen.query("ComparePane")
+                       and pilot.app.screen.query_one("ComparePane").comparison is not None, timeout=30)
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_compare)

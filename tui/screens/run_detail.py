@@ -26,6 +26,7 @@ from tui.feeds import (
     read_run_record,
 )
 from tui.logsource import LogChunk
+from tui.widgets.compare import ComparePane
 from tui.widgets.configview import ConfigPane
 from tui.widgets.curves import CurvesPane
 from tui.widgets.evalview import EvalPane
@@ -34,7 +35,7 @@ from tui.widgets.logpane import LogPane
 from tui.widgets.samples import SamplesPane
 from tui.widgets.styles import STATUS_STYLES
 
-TABS = ["curves", "log", "samples", "eval", "config", "system"]
+TABS = ["curves", "log", "samples", "eval", "config", "system", "compare"]
 
 
 def system_header(curves) -> str:
@@ -66,7 +67,8 @@ def run_label(record: RunRecord | None, run_id: str) -> str:
 
 class RunDetailScreen(Screen):
     HELP_TITLE = "Run"
-    HELP_TEXT = ("Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config, 6 System ([ and ] step through them). "
+    HELP_TEXT = ("Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config, 6 System, 7 Compare when several runs are selected "
+                 "([ and ] step through them). "
                  "Runs selected on the home screen are overlaid on the curves; the other tabs show the first. "
                  "System: CPU, RAM and each GPU's utilisation, memory and power, as the worker sampled them "
                  "(the latest reading is in the header).")
@@ -77,6 +79,7 @@ class RunDetailScreen(Screen):
         Binding("4", "tab(3)", "Eval", show=False),
         Binding("5", "tab(4)", "Config", show=False),
         Binding("6", "tab(5)", "System", show=False),
+        Binding("7", "tab(6)", "Compare", show=False),
         Binding("left_square_bracket", "step_tab(-1)", "Previous tab"),
         Binding("right_square_bracket", "step_tab(1)", "Next tab"),
         Binding("escape", "app.back", "Back"),
@@ -108,6 +111,9 @@ class RunDetailScreen(Screen):
             yield TabPane("5 Config", id="config")
             with TabPane("6 System", id="system"):
                 yield CurvesPane({self.run_id: labels[self.run_id]}, id="system-pane")
+            if len(self.run_ids) > 1:       # several runs selected: configs, evals and samples side by side
+                yield TabPane("7 Compare", id="compare")
+        self.labels = labels
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -214,7 +220,13 @@ class RunDetailScreen(Screen):
             self.query_one(f"#{event.pane.id}-pane", CurvesPane).redraw()
         await self._build_pane(event.pane.id)
 
+    @property
+    def tabs(self) -> list[str]:
+        return TABS if len(self.run_ids) > 1 else TABS[:-1]
+
     async def action_tab(self, index: int) -> None:
+        if index >= len(self.tabs):
+            return
         self.query_one(TabbedContent).active = TABS[index]
         await self._build_pane(TABS[index])
         self._focus_pane(TABS[index])
@@ -233,6 +245,10 @@ class RunDetailScreen(Screen):
         elif tab == "eval":
             pane = EvalPane(id="eval-pane")
             feed = EvalFeed(run_dir / "eval", pane.apply)
+        elif tab == "compare":
+            root = self.app.store.root
+            pane = ComparePane([root / r for r in self.run_ids], [self.labels[r] for r in self.run_ids],
+                               id="compare-pane")
         else:
             pane = ConfigPane(run_dir / "config.yaml", id="config-pane")
         await self.query_one(f"TabPane#{tab}", TabPane).mount(pane)
@@ -240,9 +256,10 @@ class RunDetailScreen(Screen):
             self.feeds.append(self.app.poller.add(feed))
 
     async def action_step_tab(self, step: int) -> None:
-        await self.action_tab((TABS.index(self._active_tab()) + step) % len(TABS))
+        await self.action_tab((self.tabs.index(self._active_tab()) + step) % len(self.tabs))
 
     def _focus_pane(self, tab: str) -> None:
         targets = {"curves": "#curves-pane #curve-plots", "log": "#log-view", "samples": "#samples-list",
-                   "eval": "#eval-summary", "config": "#config-table", "system": "#system-pane #curve-plots"}
+                   "eval": "#eval-summary", "config": "#config-table", "system": "#system-pane #curve-plots",
+                   "compare": "#compare-pane"}
         self.query_one(targets[tab]).focus()
