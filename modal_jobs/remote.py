@@ -143,8 +143,8 @@ def attach_or_spawn(run: Run, stage: str, launch: int, *, spawn: Callable[[], An
             return from_id(previous["id"])
         from_id(previous["id"]).cancel()
     call = spawn()
-    run.update(extra={**run.reload().extra, "stage_call_id": call.object_id,
-                      "stage_call": {"id": call.object_id, "stage": stage, "launch": launch}})
+    run.update(extra_items={"stage_call_id": call.object_id,
+                            "stage_call": {"id": call.object_id, "stage": stage, "launch": launch}})
     commit()
     return call
 
@@ -183,7 +183,7 @@ def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[]
         os.environ.setdefault(key, value)
     run = Run(runs_root(volume_root) / run_id)
     if call_id:
-        run.update(extra={**run.reload().extra, "stage_call_id": call_id})
+        run.update(extra_items={"stage_call_id": call_id})
     try:
         require_cuda(run.config(), stage)
     except RdtuiError as exc:

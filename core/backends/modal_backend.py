@@ -275,7 +275,7 @@ class ModalBackend:
     def _spawn(self, run: Run, settings: JobSettings) -> None:
         record = run.reload()
         launch = launch_number(record) + 1
-        record = run.update(extra={**record.extra, "launch": launch, "modal_app": settings.deployed_name})
+        record = run.update(extra_items={"launch": launch, "modal_app": settings.deployed_name})
         request = {"run_id": run.id, "record": record.to_dict(), "snapshot": run.config_path.read_text(),
                    "launch": launch}
         call = driver_function(settings.deployed_name).spawn(request)
