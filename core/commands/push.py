@@ -62,8 +62,7 @@ def main(args) -> int:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise CommandError(f"could not push {run.id} to {args.to}: {reason}") from None
     pushed = {"to": args.to, "url": str(getattr(info, "commit_url", None) or url), "model": str(model_dir)}
-    record = run.reload()
-    run.update(extra={**record.extra, "pushed": [*record.extra.get("pushed", []), pushed]})
+    run.update(extra_items={"pushed": [*run.reload().extra.get("pushed", []), pushed]})
     print(f"pushed {run.id} ({'adapter' if is_adapter(model_dir) else 'model'}) to {pushed['url']}")
     return 0
 
