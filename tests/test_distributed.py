@@ -191,6 +191,16 @@ def test_accelerate_command_for_one_and_several_machines():
     assert "--gradient_accumulation_steps" not in ddp and "--main_process_ip" not in ddp
 
 
+def test_several_machines_meet_at_machine_0():
+    layout = stage_layout(cfg_for("baseline", "modal", "gpu.sft=H100:8", "distributed.num_machines=2"), "sft")
+    with pytest.raises(RdtuiError, match="num_machines: 2 needs machine 0's address in RDTUI_MAIN_PROCESS_IP"):
+        distributed.cluster_position(layout, {})
+    position = distributed.cluster_position(layout, {"RDTUI_MAIN_PROCESS_IP": "10.0.0.1", "RDTUI_MACHINE_RANK": "1"})
+    assert position == (1, "10.0.0.1", distributed.MULTI_NODE_PORT)
+    one = stage_layout(cfg_for("baseline", "modal", "gpu.sft=H100:8"), "sft")
+    assert distributed.cluster_position(one, {"RDTUI_MACHINE_RANK": "3"})[:2] == (0, None)
+
+
 def test_a_rank_error_becomes_the_stage_error(tmp_path):
     """The ranks' outcome files carry a one-line error back to the launching process."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -248,11 +258,15 @@ STANDIN_SERVER = textwrap.dedent('''
 ''')
 
 
-def standin(tmp_path: Path, ready_after: float) -> tuple[list[str], int, Path]:
+def standin_command(tmp_path: Path, port: int, ready_after: float) -> list[str]:
     script = tmp_path / "standin_vllm.py"
     script.write_text(STANDIN_SERVER)
-    port, notes = free_port(), tmp_path / "server-notes.txt"
-    return [sys.executable, str(script), str(port), str(ready_after), str(notes)], port, notes
+    return [sys.executable, str(script), str(port), str(ready_after), str(tmp_path / "server-notes.txt")]
+
+
+def standin(tmp_path: Path, ready_after: float) -> tuple[list[str], int, Path]:
+    port = free_port()
+    return standin_command(tmp_path, port, ready_after), port, tmp_path / "server-notes.txt"
 
 
 def port_open(port: int) -> bool:
@@ -417,17 +431,21 @@ def test_server_mode_starts_the_server_before_training_and_stops_it_after(tmp_pa
                         "grpo.max_steps=1", "grpo.save_steps=1", "grpo.sample_every=0",
                         "grpo.per_device_train_batch_size=4", "grpo.num_generations=4",
                         "grpo.max_completion_length=16")
-    command, port, notes = standin(tmp_path, ready_after=1.0)
+    ports = []
+
+    def serve_command(cfg, port, gpus, model=None):
+        ports.append(port)
+        return standin_command(tmp_path, port, ready_after=1.0)
+
     monkeypatch.setattr(distributed, "visible_devices", lambda: ["0", "1"])
     monkeypatch.setattr(distributed, "check_machine", lambda layout, devices: None)
-    monkeypatch.setattr(distributed, "free_port", iter([port, free_port(), free_port()]).__next__)
-    monkeypatch.setattr(distributed, "vllm_serve_command", lambda cfg, port, gpus: command)
+    monkeypatch.setattr(distributed, "vllm_serve_command", serve_command)
     monkeypatch.setattr(distributed, "mixed_precision", lambda cfg, cuda: "no")
 
     final = distributed.run_launched_stage("grpo", cfg, run, None, False)
 
-    assert (final / "model.safetensors").exists()
-    seen = notes.read_text().splitlines()
+    assert final == run.checkpoints_dir / "grpo-final" and any(final.glob("*model.safetensors"))
+    seen = (tmp_path / "server-notes.txt").read_text().splitlines()
     assert seen[0] == "start CUDA_VISIBLE_DEVICES=0 VLLM_SERVER_DEV_MODE=1" and seen[-1] == "SIGTERM"
-    assert "GET /health 200" in seen and not port_open(port)
+    assert "GET /health 200" in seen and len(ports) == 1 and not port_open(ports[0])
     assert [m["step"] for m in read_jsonl(run.metrics_path)] == [1]

@@ -331,12 +331,26 @@ def check_machine(layout: StageLayout, devices: Sequence[str]) -> None:
         raise RdtuiError("grpo.vllm_mode: server needs vLLM, which is not installed here")
 
 
-def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resume: bool) -> Path:
+def cluster_position(layout: StageLayout, environ: Mapping[str, str] = os.environ) -> tuple[int, str | None, int]:
+    """(this machine's rank, machine 0's address, rendezvous port). On several machines the Modal
+    cluster wrapper sets RDTUI_MACHINE_RANK and RDTUI_MAIN_PROCESS_IP and every machine calls
+    `run_launched_stage`; machine 0 alone runs the pipeline around it."""
+    if layout.machines == 1:
+        return 0, None, free_port()
+    address = environ.get(MAIN_PROCESS_IP_ENV)
+    if not address:
+        raise RdtuiError(f"distributed.num_machines: {layout.machines} needs machine 0's address in "
+                         f"{MAIN_PROCESS_IP_ENV} (set by the Modal cluster)")
+    return int(environ.get(MACHINE_RANK_ENV, "0")), address, MULTI_NODE_PORT
+
+
+def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resume: bool) -> Path | None:
     """Run `stage` under accelerate launch (and a vLLM server in GRPO server mode); returns the
-    final model folder that rank 0 saved."""
+    final model folder that rank 0 saved (None on a machine other than machine 0)."""
     layout = stage_layout(cfg, stage)
     devices = visible_devices()
     check_machine(layout, devices)
+    machine_rank, main_address, rendezvous_port = cluster_position(layout)
     print(f"[rdtui] {stage}: {layout.describe()}", flush=True)
     env = dict(os.environ)
     # Ranks import `core` the way this process did, even from a source checkout.
@@ -346,7 +360,7 @@ def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resu
 
     model_source(cfg.model.name)   # a builtin model is built (or pretrained) here once, not in every rank
     served = None
-    if merges_sft_adapter(cfg, stage, init_model):
+    if merges_sft_adapter(cfg, stage, init_model) and machine_rank == 0:
         # Every rank would write the merged model into the same folder at once: one process does it
         # first (with the full weights, before ZeRO-3 or FSDP shard them); the ranks then load it.
         served = launch_ranks([sys.executable], run.dir, stage, init_model=init_model, resume=False, prepare=True,
@@ -362,13 +376,17 @@ def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resu
         stage_cfg = getattr(cfg, stage)
         command = accelerate_command(layout, precision=mixed_precision(cfg, bool(devices)),
                                      gradient_accumulation_steps=stage_cfg.gradient_accumulation_steps,
-                                     main_process_port=free_port())
-        return launch_ranks(command, run.dir, stage, env=env, init_model=init_model, resume=resume)
+                                     main_process_port=rendezvous_port, machine_rank=machine_rank,
+                                     main_process_ip=main_address)
+        return launch_ranks(command, run.dir, stage, env=env, init_model=init_model, resume=resume,
+                            main_machine=machine_rank == 0)
 
 
 def launch_ranks(command: list[str], run_dir: Path, stage: str, *, env: Mapping[str, str],
-                 init_model: str | Path | None, resume: bool, prepare: bool = False) -> Path:
-    """Run the ranks to the end; the final model folder, or the first rank's error as RdtuiError."""
+                 init_model: str | Path | None, resume: bool, prepare: bool = False,
+                 main_machine: bool = True) -> Path | None:
+    """Run the ranks to the end; the final model folder (rank 0's, so None on another machine), or
+    the first rank's error as RdtuiError."""
     with tempfile.TemporaryDirectory(prefix="rdtui-ranks-") as tmp:
         result_dir = Path(tmp)
         full = command + rank_arguments(run_dir, stage, result_dir, init_model, resume, prepare)
@@ -382,6 +400,8 @@ def launch_ranks(command: list[str], run_dir: Path, stage: str, *, env: Mapping[
     if errors:
         raise RdtuiError(errors[0])
     final = outcomes.get(0, {}).get("final")
+    if returncode == 0 and not main_machine:
+        return None
     if returncode != 0 or not isinstance(final, str):
         raise RdtuiError(f"{stage}: the training processes exited with status {returncode} without finishing "
                          "(see log.txt)")
