@@ -88,7 +88,7 @@ class Gpus:
             ):
                 try:
                     out[f"gpu{i}_{name}"] = round(read(handle), 3)
-                except Exception:   # noqa: BLE001 - a reading this GPU does not support
+                except Exception:   # noqa: BLE001, S112 - a reading this GPU does not support
                     continue
         return out
 
@@ -96,7 +96,7 @@ class Gpus:
         if self.nvml is not None:
             try:
                 self.nvml.nvmlShutdown()
-            except Exception:   # noqa: BLE001
+            except Exception:   # noqa: BLE001, S110 - shutting down NVML cannot fail the run
                 pass
 
 
@@ -148,7 +148,7 @@ class SystemSampler:
             while True:
                 try:
                     self.writer.append(self.sample())
-                except Exception:   # noqa: BLE001 - a full disk or odd /proc costs readings, never the run
+                except Exception:   # noqa: BLE001, S110 - a full disk or odd /proc costs readings, never the run
                     pass
                 if self._stop.wait(self.interval):
                     break
