@@ -163,6 +163,11 @@ def _finish(run: Run, status: str, error: str | None) -> None:
 
 
 def _run_stage(stage: str, cfg, run: Run, model_path: Path | None, resume: bool) -> Path | None:
+    from core.training.distributed import needs_launcher, run_launched_stage
+
+    if needs_launcher(cfg, stage):
+        # Several processes or a vLLM server: the stage runs under `accelerate launch`; this process waits.
+        return run_launched_stage(stage, cfg, run, model_path, resume)
     if stage == "sft":
         from core.training.sft import run_sft
 

@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import socket
 import sys
 import textwrap
-import time
 import tomllib
 from collections import Counter
 from fnmatch import fnmatch
@@ -46,6 +44,7 @@ from core.training.distributed import (
     vllm_server,
 )
 from tests.conftest import CONFIG, REPO, rdtui
+from tests.test_local_backend import wait_for
 
 BASE = CONFIG.read_text()
 
@@ -66,16 +65,6 @@ def config_errors(condition: str, profile: str, *overrides: str) -> list[str]:
     except ConfigError as exc:
         return exc.errors
     return []
-
-
-def wait_for(predicate, timeout: float = 600, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 # -- layouts -----------------------------------------------------------------------------------------
@@ -383,7 +372,7 @@ def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
 
     proc = rdtui("--runs-dir", str(runs_dir), "resume", run.id, "--detach")
     assert proc.returncode == 0, proc.stderr
-    wait_for(lambda: "[rdtui] grpo: rank 1 of 2 started" in run.log_path.read_text())
+    wait_for(lambda: "[rdtui] grpo: rank 1 of 2 started" in run.log_path.read_text(), timeout=900)
     pid = run.reload().pid
     children = descendants(pid)
     os.killpg(pid, signal.SIGKILL)     # the worker and the launcher; the ranks are in sessions of their own

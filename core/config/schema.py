@@ -92,6 +92,7 @@ class GRPOCfg(_TrainerCommon):
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
+    vllm_server_gpus: int = Field(default=1, gt=0)   # vllm_mode: server: GPUs kept for the vLLM server
     after_sft: Literal["merge", "continue"] = "merge"
     warmup_steps: int = Field(default=0, ge=0)
 
@@ -145,6 +146,14 @@ class DatasetSpec(Section):
     instruction: bool | None = None       # append the boxed-answer instruction (default: columns only)
 
 
+class DistributedCfg(Section):
+    """How a training stage spreads over processes (core/training/distributed.py)."""
+
+    backend: Literal["ddp", "zero2", "zero3", "fsdp"] = "ddp"
+    num_processes: int | None = Field(default=None, gt=0)   # per machine; None: gpu.<stage>'s count (1 locally)
+    num_machines: int = Field(default=1, gt=0)
+
+
 class GpuCfg(Section):
     sft: str = "L40S"
     grpo: str = "H100"
@@ -179,6 +188,7 @@ class ResolvedConfig(Section):
     grading: GradingCfg = GradingCfg()
     telemetry: TelemetryCfg = TelemetryCfg()
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
+    distributed: DistributedCfg = DistributedCfg()
     gpu: GpuCfg | None = None
     modal: ModalCfg | None = None
     cost: CostCfg | None = None

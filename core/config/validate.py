@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from core.errors import ConfigIssue
 from core.config.layers import Layered, Path_, did_you_mean
 from core.config.schema import ResolvedConfig
+from core.training.distributed import grpo_world_size, layout_rules
 
 STAGE_ORDER = ("sft", "grpo", "eval")
 # GPU names Modal accepts in `gpu=` (https://modal.com/docs/guide/gpu).
@@ -162,10 +163,13 @@ def _grpo_rules(cfg) -> Iterator[tuple[Path_, str]]:
                                                f"known: {', '.join(sorted(REWARD_FUNCTIONS))}")
     if all(w == 0 for w in g.reward_weights.values()):
         yield ("grpo", "reward_weights"), "at least one reward weight must be non-zero"
-    batch = g.per_device_train_batch_size * g.gradient_accumulation_steps
+    # TRL's generation batch (per device x accumulation x processes) must hold whole prompt groups.
+    processes = grpo_world_size(cfg)
+    batch = g.per_device_train_batch_size * g.gradient_accumulation_steps * processes
     if batch % g.num_generations:
+        across = f" x {processes} processes" if processes > 1 else ""
         yield ("grpo", "per_device_train_batch_size"), (
-            f"per_device_train_batch_size x gradient_accumulation_steps = {batch} is not divisible by "
+            f"per_device_train_batch_size x gradient_accumulation_steps{across} = {batch} is not divisible by "
             f"num_generations = {g.num_generations}")
 
 
@@ -267,4 +271,4 @@ def _inert_rules(cfg) -> Iterator[tuple[Path_, str]]:
 
 
 RULES = (_trainer_args_rules, _mapped_dataset_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules,
-         _model_rules, _modal_rules, _inert_rules)
+         _model_rules, _modal_rules, layout_rules, _inert_rules)
