@@ -79,7 +79,7 @@ def test_a_start_past_the_end_is_refused_before_anything_is_written(tmp_path: Pa
     runs = tmp_path / "runs"
     result = rdtui("--runs-dir", str(runs), "eval", "builtin:tiny-qwen3", "--start-from", "5000")
     assert result.returncode != 0
-    assert "past the end of synth_test (64 problems)" in one_line(result.stderr)
+    assert "past the end of synth_test (400 problems)" in one_line(result.stderr)
     assert files_under(runs) == []
 
 
