@@ -18,6 +18,7 @@ from core.jsonl import JsonlWriter
 from core.runstore import RunStore
 from tests.test_tui_support import (
     REPO,
+    has_trend,
     make_run,
     study_copy,
     wait_for,
@@ -126,7 +127,7 @@ async def test_runs_table_fits_the_terminal_and_follows_resizes(runs_dir):
     app = app_for(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one(DataTable)
-        await wait_for(pilot, lambda: "▁" in str(table_rows(table)), what="the trend")
+        await wait_for(pilot, lambda: has_trend(str(table_rows(table))), what="the trend")
         await pilot.pause()
         keys = list(column_widths(table))
         assert keys == ["sel", "run", "condition", "status", "stage", "progress", "latest", "trend", "pass1"]
@@ -150,7 +151,7 @@ async def test_runs_table_keeps_its_layout_when_metrics_and_scores_arrive(runs_d
         before = column_widths(table)
         write_metrics(late, 1, 30)
         write_summary(late, "gsm8k_test", accuracy=0.738, pass4=0.81)
-        await wait_for(pilot, lambda: "73.8" in str(table_rows(table)) and "▁" in str(table_rows(table)),
+        await wait_for(pilot, lambda: "73.8" in str(table_rows(table)) and has_trend(str(table_rows(table))),
                        what="the metrics and the score")
         assert column_widths(table) == before
     async with app_for(runs_dir).run_test(size=(80, 24)) as pilot:

@@ -135,3 +135,15 @@ def test_bulk_bucketing_equals_adding_points_one_by_one():
 
     bulk.extend(array("d", xs), array("d", ys))
     assert bulk.size == one_by_one.size and bulk.buckets == one_by_one.buckets
+
+
+def test_trend_sparkline_shows_the_trend_not_the_noise():
+    from tui.widgets.styles import sparkline
+
+    noisy_flat = [0.16, 0.21, 0.17, 0.20, 0.16, 0.21, 0.18, 0.20] * 3       # loss flat at 0.16-0.21
+    line = sparkline(noisy_flat, 8)
+    assert len(set(line)) <= 3                  # no longer ▂█▃▁▆▄█▃
+    rising = [i / 10 for i in range(24)]
+    line = sparkline(rising, 8)
+    assert list(line) == sorted(line) and line[0] != line[-1]
+    assert set(sparkline([1.000, 1.001, 0.999, 1.0] * 4, 8)) <= {"▄", "▅"}     # a 0.1% wobble: one level

@@ -9,6 +9,7 @@ import pytest
 from tests.test_tui_support import (
     GRPO_KEYS,
     REPO,
+    has_trend,
     make_run,
     wait_for,
     write_summary,
@@ -36,7 +37,7 @@ async def runs_loaded(pilot) -> None:
     # The cells read after the records (latest value and trend from metrics, pass@1 from the eval
     # summary) must be in before the shot; the column widths never depend on them.
     await wait_for(pilot, lambda: table.row_count == 3 and table.has_focus
-                   and all("▁" in str(table.get_row_at(r)) for r in (1, 2))
+                   and all(has_trend(str(table.get_row_at(r))) for r in (1, 2))
                    and "73.8" in str(table.get_row_at(1)))
     await pilot.pause(0.2)
 

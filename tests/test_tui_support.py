@@ -78,6 +78,11 @@ def write_summary(run_dir: Path, bench: str, *, accuracy: float, pass4: float) -
         "mean_completion_tokens": 312.5, "share_truncated": 0.01, "share_think_closed": 0.97}))
 
 
+def has_trend(text: str) -> bool:
+    """Whether a trend sparkline is drawn in the text (any of its eight levels)."""
+    return any(tick in text for tick in "▁▂▃▄▅▆▇█")
+
+
 async def wait_for(pilot, predicate, timeout: float = 120.0, what: str = "condition") -> None:
     # A ceiling for a stuck app, not a speed check: a loaded machine can take many seconds per poll.
     loop = asyncio.get_running_loop()

@@ -27,12 +27,26 @@ def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
+SPARK_SMOOTHING = 0.6      # the trend of the latest points, not their noise (m11)
+MIN_SPAN = 0.5             # the drawn range spans at least half the values' size: noise stays small
+
+
 def sparkline(values: list[float], width: int = 12) -> str:
-    values = values[-width:]
+    """The trend of the last `width` points: smoothed (EMA over every point given, so the first
+    drawn ones are smoothed too) and drawn on a range of at least half the values' size, so a
+    small wobble is a small wobble, not the full height."""
+    smoothed, acc = [], None
+    for value in values:
+        acc = value if acc is None else SPARK_SMOOTHING * acc + (1 - SPARK_SMOOTHING) * value
+        smoothed.append(acc)
+    values = smoothed[-width:]
     if not values:
         return ""
     lo, hi = min(values), max(values)
     if hi - lo < 1e-12:
         return _TICKS[3] * len(values)
+    span = max(hi - lo, MIN_SPAN * max(abs(lo), abs(hi)))
+    lo = (lo + hi - span) / 2
+    hi = lo + span
     scale = (len(_TICKS) - 1) / (hi - lo)
     return "".join(_TICKS[int(round((v - lo) * scale))] for v in values)
