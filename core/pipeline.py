@@ -33,10 +33,6 @@ def _raise_cancelled(signum, frame) -> None:
     raise Cancelled()
 
 
-def final_model_path(run: Run, stage: str) -> Path:
-    return run.checkpoints_dir / f"{stage}-final"
-
-
 def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None = None,
                 cancel_on_sigterm: bool = True) -> str:
     """Run every remaining stage (or only those in `stages`); returns the run's status afterwards.
@@ -60,7 +56,7 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
         for stage in cfg.condition.stages:
             if stage in stages_done:
                 if stage != "eval":
-                    model_path = final_model_path(run, stage)
+                    model_path = run.final_model_dir(stage)
                 continue
             if stages is not None and stage not in stages:
                 break

@@ -17,12 +17,11 @@ from typing import Any
 
 from core.errors import RdtuiError
 from core.jsonl import read_jsonl
-from core.runstore import Run, RunStore
+from core.runstore import TRAINING_STAGES, Run, RunStore
 from core.scores import mean_interval, paired_difference
 from core.textable import format_table
 
 FORMATS = ("table", "md", "csv", "json")
-TRAINING_STAGES = ("sft", "grpo")
 ADHOC_CONDITION = "model_eval"   # `rdtui eval MODEL` runs of a model other than the study's base
 
 

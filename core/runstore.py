@@ -36,7 +36,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset({"cancelled", "queued", "running"}),
 }
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# The run folder's layout: every reader and writer takes these names from here.
 RUN_FILE = "run.json"
+CONFIG_FILE = "config.yaml"          # the resolved config snapshot, with provenance comments
+LOG_FILE = "log.txt"
+METRICS_FILE = "metrics.jsonl"       # training steps, and eval progress records (stage "eval")
+SAMPLES_FILE = "samples.jsonl"
+SYSTEM_FILE = "system.jsonl"         # CPU/RAM/GPU samples of the live worker
+EVAL_DIR = "eval"                    # eval/<benchmark>.jsonl journals and eval/<benchmark>.json summaries
+CHECKPOINTS_DIR = "checkpoints"      # <stage>/checkpoint-N, <stage>-final, sft-merged
+TRAINING_STAGES = ("sft", "grpo")
+MERGED_SFT = "sft-merged"            # the SFT adapter merged into the base (grpo.after_sft: merge)
 
 
 def validate_name(name: str, what: str = "run id") -> str:
@@ -198,12 +208,22 @@ class Run:
         self._record = read_record(self.dir)
         return self._record
 
-    metrics_path = property(lambda self: self.dir / "metrics.jsonl")
-    samples_path = property(lambda self: self.dir / "samples.jsonl")
-    log_path = property(lambda self: self.dir / "log.txt")
-    config_path = property(lambda self: self.dir / "config.yaml")
-    eval_dir = property(lambda self: self.dir / "eval")
-    checkpoints_dir = property(lambda self: self.dir / "checkpoints")
+    metrics_path = property(lambda self: self.dir / METRICS_FILE)
+    samples_path = property(lambda self: self.dir / SAMPLES_FILE)
+    system_path = property(lambda self: self.dir / SYSTEM_FILE)
+    log_path = property(lambda self: self.dir / LOG_FILE)
+    config_path = property(lambda self: self.dir / CONFIG_FILE)
+    eval_dir = property(lambda self: self.dir / EVAL_DIR)
+    checkpoints_dir = property(lambda self: self.dir / CHECKPOINTS_DIR)
+    merged_sft_dir = property(lambda self: self.dir / CHECKPOINTS_DIR / MERGED_SFT)
+
+    def stage_checkpoints_dir(self, stage: str) -> Path:
+        """Where a training stage's trainer writes `checkpoint-N` folders."""
+        return self.checkpoints_dir / stage
+
+    def final_model_dir(self, stage: str) -> Path:
+        """A training stage's finished model or adapter (published whole, by one rename)."""
+        return self.checkpoints_dir / f"{stage}-final"
 
     def config(self):
         from core.config import load_snapshot
@@ -367,7 +387,7 @@ class RunStore:
             record = RunRecord(id="", condition=condition, profile=profile, backend=backend,
                                description=description, created_at=now, host=socket.gethostname())
             (staging / "config.yaml").write_text(config_snapshot)
-            (staging / "log.txt").touch()
+            (staging / LOG_FILE).touch()
             for _ in range(100):
                 record.id = new_run_id(condition, now)
                 write_record(staging, record)

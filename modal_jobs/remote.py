@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator
 from core.backends.modal_backend import HF_CACHE_DIR
 from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
-from core.runstore import FINISHED, Run, RunRecord, read_record, write_record
+from core.runstore import CONFIG_FILE, FINISHED, LOG_FILE, Run, RunRecord, read_record, write_record
 
 COMMIT_INTERVAL_S = 10.0   # Modal also commits in the background; ours bounds how stale a follower's view is
 # Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
@@ -62,8 +62,8 @@ def prepare_run_folder(volume_root: Path, request: dict[str, Any], call_id: str 
     """
     run_dir = runs_root(volume_root) / request["run_id"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_text_atomic(run_dir / "config.yaml", request["snapshot"])
-    (run_dir / "log.txt").touch()
+    _write_text_atomic(run_dir / CONFIG_FILE, request["snapshot"])
+    (run_dir / LOG_FILE).touch()
     try:
         record = read_record(run_dir)
     except RunNotFound:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from core.jsonl import JsonlTail, parse_lines
 from core.logtail import read_last_lines
-from core.runstore import RUN_FILE, RunRecord
+from core.runstore import CONFIG_FILE, EVAL_DIR, METRICS_FILE, RUN_FILE, RunRecord
 from tui.logsource import LogChunk, LogSource
 from tui.series import RunCurves
 
@@ -198,7 +198,7 @@ def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
 def benchmark_order(run_dir: Path) -> list[str]:
     """The run's `evaluation.benchmarks`, read off its snapshot (one JSON value per line there)."""
     try:
-        text = (run_dir / "config.yaml").read_text(encoding="utf-8", errors="replace")
+        text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
     match = re.search(r"^\s+benchmarks: (\[.*?\])", text, re.M)
@@ -211,7 +211,7 @@ def benchmark_order(run_dir: Path) -> list[str]:
 
 def best_pass1(run_dir: Path) -> float | None:
     """pass@1 of the first benchmark in the run's config that has a finished summary."""
-    eval_dir = run_dir / "eval"
+    eval_dir = run_dir / EVAL_DIR
     try:
         found = {p[:-5] for p in os.listdir(eval_dir) if p.endswith(".json")}
     except OSError:
@@ -298,7 +298,7 @@ class RunsFeed(Feed):
                 continue
             row, run_dir = self._rows[run_id], self.root / run_id
             if metrics_key != old_metrics:
-                row.metric, row.latest, row.spark = latest_metric(run_dir / "metrics.jsonl")
+                row.metric, row.latest, row.spark = latest_metric(run_dir / METRICS_FILE)
             if eval_key != old_eval:
                 row.pass1 = best_pass1(run_dir)
             self._seen[run_id] = (record_key, metrics_key, eval_key)

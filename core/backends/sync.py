@@ -37,7 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
-from core.runstore import RUN_FILE, RunRecord, read_record, validate_name, write_json_atomic, write_record
+from core.runstore import (
+    LOG_FILE,
+    RUN_FILE,
+    RunRecord,
+    read_record,
+    validate_name,
+    write_json_atomic,
+    write_record,
+)
 from core.errors import CorruptRun, RunNotFound
 
 STATE_FILE = ".sync-state.json"
@@ -102,7 +110,7 @@ def remote_run_path(run_id: str) -> str:
 
 
 def is_append_only(relpath: str) -> bool:
-    return relpath == "log.txt" or relpath.endswith(".jsonl")
+    return relpath == LOG_FILE or relpath.endswith(".jsonl")
 
 
 @dataclass

@@ -17,11 +17,10 @@ from typing import Any
 from core.cli import CommandError, UsageError
 from core.jsonl import read_jsonl
 from core.paths import default_config_path, default_runs_dir
-from core.runstore import Run, RunStore
+from core.runstore import TRAINING_STAGES, Run, RunStore
 
 FORMATS = (".png", ".svg", ".pdf")
 DEFAULT_METRICS = ("loss", "reward")
-TRAINING_STAGES = ("sft", "grpo")
 TRACE_PANELS = (("mean_think_words", "think length (words)"),
                 ("self_verification_per_completion", "self-verification phrases per completion"),
                 ("backtracking_per_completion", "backtracking phrases per completion"))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import RdtuiError
+from core.runstore import TRAINING_STAGES
 
-TRAINING_STAGES = ("sft", "grpo")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def run_final_checkpoint(cfg, run) -> Path | None:
     stages = [s for s in cfg.condition.stages if s in TRAINING_STAGES]
     if not stages:
         return None
-    final = run.checkpoints_dir / f"{stages[-1]}-final"
+    final = run.final_model_dir(stages[-1])
     if not (final / "config.json").exists() and not (final / "adapter_config.json").exists():
         raise RdtuiError(f"run {run.id} has no trained model to evaluate: {final} is missing "
                          f"(its {stages[-1]} stage has not finished; `rdtui resume {run.id}` completes it)")

@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from core.errors import RdtuiError
+from core.runstore import TRAINING_STAGES
 
 BACKENDS = ("ddp", "zero2", "zero3", "fsdp")
 DEEPSPEED_BACKENDS = ("zero2", "zero3")
 CONFIG_DIR = Path(__file__).with_name("accelerate_configs")
 # Modal's largest container has 8 GPUs; more need `distributed.num_machines`.
 MAX_GPUS_PER_MACHINE = 8
-TRAINING_STAGES = ("sft", "grpo")
 RANK_MODULE = "core.training.rank"
 
 # How the launching process tells the GRPO ranks where the vLLM server listens.

@@ -21,12 +21,11 @@ from core.training.distributed import vllm_arguments
 from core.training.telemetry import RewardRecorder, TelemetryCallback
 
 STAGE = "grpo"
-MERGED_SFT = "sft-merged"   # checkpoints/<this>: the SFT adapter merged into the base (after_sft: merge)
 
 
 def grpo_output_dirs(run) -> tuple[Path, Path]:
     """(checkpoints folder, final model folder) of a run's GRPO stage."""
-    return run.checkpoints_dir / STAGE, run.checkpoints_dir / f"{STAGE}-final"
+    return run.stage_checkpoints_dir(STAGE), run.final_model_dir(STAGE)
 
 
 def _free_port() -> int:
@@ -65,7 +64,7 @@ def _model_for_grpo(cfg, run, init_model: str | Path | None):
     sft_adapter = init_path is not None and (init_path / "adapter_config.json").exists()
     keep_adapter = sft_adapter and cfg.grpo.after_sft == "continue"
     if sft_adapter and not keep_adapter:
-        init_path = save_merged_sft(cfg, init_path, run.checkpoints_dir / MERGED_SFT)
+        init_path = save_merged_sft(cfg, init_path, run.merged_sft_dir)
     model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_path, trainable_adapter=keep_adapter)
     if keep_adapter:
         return model, tokenizer, None

@@ -36,9 +36,9 @@ def run_stage(args: argparse.Namespace) -> Path:
     run = Run(args.run_dir)
     cfg = run.config()
     if args.prepare:
-        from core.training.grpo import MERGED_SFT, save_merged_sft
+        from core.training.grpo import save_merged_sft
 
-        return save_merged_sft(cfg, Path(args.init), run.checkpoints_dir / MERGED_SFT)
+        return save_merged_sft(cfg, Path(args.init), run.merged_sft_dir)
     if args.stage == "sft":
         from core.training.sft import run_sft
 

@@ -16,7 +16,7 @@ SAMPLE_MAX_NEW_TOKENS = 128
 
 def sft_output_dirs(run) -> tuple[Path, Path]:
     """(checkpoints folder, final model folder) of a run's SFT stage."""
-    return run.checkpoints_dir / STAGE, run.checkpoints_dir / f"{STAGE}-final"
+    return run.stage_checkpoints_dir(STAGE), run.final_model_dir(STAGE)
 
 
 def _sampler(cfg, tokenizer):

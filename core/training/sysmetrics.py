@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from core.jsonl import JsonlWriter
+from core.runstore import SYSTEM_FILE
 
-SYSTEM_FILE = "system.jsonl"
 INTERVAL_S = 10.0
 GB = 1024 ** 3
 

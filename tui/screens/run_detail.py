@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
-from core.runstore import Run, RunRecord
+from core.runstore import CONFIG_FILE, EVAL_DIR, LOG_FILE, METRICS_FILE, SAMPLES_FILE, Run, RunRecord
 from core.runview import run_summary
 from core.training.sysmetrics import (
     SYSTEM_FILE,  # light: the file's name and its writer only
@@ -120,11 +120,11 @@ class RunDetailScreen(Screen):
         root = self.app.store.root
         run_dir = root / self.run_id
         poller = self.app.poller
-        self.log_feed = LogFeed(run_dir / "log.txt", self._apply_log)
+        self.log_feed = LogFeed(run_dir / LOG_FILE, self._apply_log)
         self.feeds = [      # polled in this order: the log's tail is quick, long metrics are not
             poller.add(RecordFeed(run_dir, self._apply_record)),
             poller.add(self.log_feed),
-            *(poller.add(MetricsFeed(run_id, root / run_id / "metrics.jsonl", self._apply_metrics))
+            *(poller.add(MetricsFeed(run_id, root / run_id / METRICS_FILE, self._apply_metrics))
               for run_id in self.run_ids),
             poller.add(MetricsFeed(self.run_id, run_dir / SYSTEM_FILE, self._apply_system)),
         ]
@@ -241,16 +241,16 @@ class RunDetailScreen(Screen):
         feed: Feed | None = None
         if tab == "samples":
             pane = SamplesPane(id="samples-pane")
-            feed = JsonlFeed(run_dir / "samples.jsonl", self._apply_samples)
+            feed = JsonlFeed(run_dir / SAMPLES_FILE, self._apply_samples)
         elif tab == "eval":
             pane = EvalPane(id="eval-pane")
-            feed = EvalFeed(run_dir / "eval", pane.apply)
+            feed = EvalFeed(run_dir / EVAL_DIR, pane.apply)
         elif tab == "compare":
             root = self.app.store.root
             pane = ComparePane([root / r for r in self.run_ids], [self.labels[r] for r in self.run_ids],
                                id="compare-pane")
         else:
-            pane = ConfigPane(run_dir / "config.yaml", id="config-pane")
+            pane = ConfigPane(run_dir / CONFIG_FILE, id="config-pane")
         await self.query_one(f"TabPane#{tab}", TabPane).mount(pane)
         if feed is not None:
             self.feeds.append(self.app.poller.add(feed))

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from core.jsonl import read_jsonl
+from core.runstore import CONFIG_FILE, SAMPLES_FILE
 from tui.widgets.styles import plain
 
 
@@ -75,7 +76,7 @@ def shared_prompt(run_dirs: list[Path]) -> tuple[str | None, list[str]]:
     latest: list[dict[str, str]] = []
     for run_dir in run_dirs:
         by_prompt: dict[str, str] = {}
-        for record in read_jsonl(run_dir / "samples.jsonl"):
+        for record in read_jsonl(run_dir / SAMPLES_FILE):
             prompt = record.get("prompt")
             if isinstance(prompt, str):
                 by_prompt[prompt] = str(record.get("completion", ""))
@@ -96,7 +97,7 @@ def compare(run_dirs: list[Path]) -> Comparison:
     snapshots = []
     for run_dir in run_dirs:
         try:
-            snapshots.append(snapshot_rows(run_dir / "config.yaml"))
+            snapshots.append(snapshot_rows(run_dir / CONFIG_FILE))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             snapshots.append(None)
             result.config_errors.append(f"{run_dir.name}: {exc}")
