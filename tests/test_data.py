@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -145,16 +146,25 @@ def test_unreachable_hub_dataset_is_one_clear_line(tmp_path):
     assert "openai/gsm8k" in lines[0] and "datasets.gsm8k_train.path" in lines[0]
 
 
-def test_synthetic_rows_are_seeded_and_multi_step_test_problems_are_held_out():
+def test_synthetic_rows_are_seeded_and_test_problems_are_held_out():
     a = synthetic.records("s1k", 100, seed=2, slip_rate=0.7)
     assert a == synthetic.records("s1k", 100, seed=2, slip_rate=0.7)
     assert a != synthetic.records("s1k", 100, seed=3, slip_rate=0.7)
     test = synthetic.problems("test", 400, seed=5, tag="gsm8k")
     assert len(set(test)) == 400 and {len(p.ops) for p in test} == {1, 2, 3, 4}
-    multi_step_test = {p.question for p in test if len(p.ops) > 1}
+    assert sum(len(p.ops) > 1 for p in test) > 300        # the test is about multi-step chains
+    test_questions = {p.question for p in test}
     for schema in synthetic.SCHEMAS:
         train = {p.question for p in synthetic.problems("train", 2000, seed=1, tag=schema)}
-        assert not train & multi_step_test
+        assert not train & test_questions
+
+
+def test_no_answer_dominates_the_synthetic_task():
+    # Every operation permutes the digits, so a constant answer scores about 10%, not more.
+    answers = collections.Counter(p.answer for p in synthetic.problems("test", 400, seed=5, tag="gsm8k"))
+    assert set(answers) == set(range(10)) and max(answers.values()) < 0.15 * 400
+    assert all(sorted(synthetic.apply(op, x, d) % 10 for x in range(10)) == list(range(10))
+               for op, operands in synthetic.OPERANDS.items() for d in operands)
 
 
 def test_synthetic_rows_run_through_the_real_formatters():

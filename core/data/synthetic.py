@@ -1,7 +1,10 @@
 """The offline study's task: rows in the real datasets' schemas, written by a seeded synthetic teacher.
 
 The task is a chain of one-digit operations done left to right, keeping only the last digit after
-each step: "Compute 7+5*3-2 ..." -> 7+5=2, 2*3=6, 6-2=4 -> 4. Multi-step problems need the worked
+each step: "Compute 7+5*3-2 ..." -> 7+5=2, 2*3=6, 6-2=4 -> 4. Every operation permutes the ten
+digits (+d, -d, and *d only for d in 3, 7, 9, which are coprime to 10), so every answer is equally
+likely and no constant answer scores above chance (with *0, *5 or *2 most chains end in 0, and a
+model that always answers 0 looked like one that had learned). Multi-step problems need the worked
 steps: a model of a million parameters answering in one token mostly guesses (what answer-only SFT
 learns). The teacher that writes the traces has a *systematic* slip, as a real teacher model has
 habits rather than random noise: in a product with a carry it writes the tens digit instead of the
@@ -19,8 +22,9 @@ the local profile runs the real formatters and filters:
                answer equals the gold one (the `math_verified` filter keeps the first verified one)
 - `gsm8k`      GSM8K `question/answer` ending `#### N`: correct worked steps (GRPO prompts, held-out tests)
 
-Problems are split by a hash of their question: multi-step test problems (`split: test`) never occur in
-any training split. One-step problems (only 240 exist) are shared, as arithmetic facts are.
+Problems are split by a hash of their question: test problems (`split: test`) never occur in any
+training split. Of the 190 one-step problems a few are test problems; their facts still occur as
+steps of training chains.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ TASKS = ("digit_chain",)
 SCHEMAS = ("orca_math", "s1k", "openr1", "gsm8k")
 SPLITS = ("train", "test")
 MAX_OPS = 4
+OPERANDS = {"+": range(2, 10), "-": range(2, 10), "*": (3, 7, 9)}   # each a permutation of 0..9 mod 10
 _TEST_BUCKETS = 8          # one multi-step question in eight belongs to the test split
 OPENR1_GENERATIONS = 2     # teacher generations per OpenR1-style row
 
@@ -77,12 +82,14 @@ def solve(problem: Problem, rng: random.Random, slip_rate: float) -> tuple[list[
 
 def make_problem(rng: random.Random) -> Problem:
     k = rng.randint(1, MAX_OPS)
-    return Problem(rng.randint(0, 9), tuple((rng.choice("+-*"), rng.randint(2, 9)) for _ in range(k)))
+    ops = []
+    for _ in range(k):
+        op = rng.choice("+-*")
+        ops.append((op, rng.choice(OPERANDS[op])))
+    return Problem(rng.randint(0, 9), tuple(ops))
 
 
 def split_of(problem: Problem) -> str:
-    if len(problem.ops) == 1:
-        return "both"
     digest = hashlib.sha256(problem.question.encode()).digest()
     return "test" if digest[0] % _TEST_BUCKETS == 0 else "train"
 
@@ -97,7 +104,7 @@ def problems(split: str, size: int, seed: int, tag: str = "") -> list[Problem]:
     seen: set[Problem] = set()
     while len(out) < size:
         problem = make_problem(rng)
-        if split_of(problem) not in (split, "both"):
+        if split_of(problem) != split:
             continue
         if split == "test":
             if problem in seen:

@@ -6,6 +6,11 @@ one: builtin:tiny-qwen3 trained briefly on worked digit-chain solutions in the c
 by a teacher that slips in most products with a carry (as web text carries common mistakes). It
 solves some problems greedily and more of them now and then when sampling, which is what
 grpo_only needs. Built deterministically and cached next to the tiny model, keyed by its spec.
+
+Measured at 1,200 steps: the base solves 56.0% of the 400 held-out problems greedily (a solver that
+always slips scores 50.8%), and slips as its teacher did (6*3=1). 300 steps left it unable to add
+("4+6=2"), so SFT had to teach the arithmetic instead of the habit. The 1,200 steps take about 10
+CPU-minutes on one thread (measured on a busy 2-core machine), paid once per cache.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ PRETRAIN_SPEC: dict[str, Any] = {
     "slip_rate": 0.6,         # the teacher's carry slip: more often wrong than right, but not always
     "data_seed": 11,
     "seed": 7,
-    "steps": 300,
+    "steps": 1200,
     "batch_size": 32,
     "learning_rate": 3e-3,
     "warmup_steps": 20,
@@ -39,7 +44,7 @@ def base_spec_hash() -> str:
 
 
 def base_model_path() -> Path:
-    """The pretrained tiny model's folder, pretraining it first when absent (about a minute of CPU)."""
+    """The pretrained tiny model's folder, pretraining it first when absent (minutes of CPU, once)."""
     return cached_build(cache_root() / "models" / f"{BASE_NAME}-{base_spec_hash()}", _pretrain)
 
 
