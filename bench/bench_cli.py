@@ -43,7 +43,11 @@ def main() -> None:
         for i in range(1000):
             run = store.create(conditions[i % 6], "local", "local", "x: 1\n")
             if i % 3 == 0:
-                run.update(status="running", pid=os.getpid(), progress={"stage": "sft", "step": i % 60, "total": 60, "eta_s": 30})
+                run.update(
+                    status="running",
+                    pid=os.getpid(),
+                    progress={"stage": "sft", "step": i % 60, "total": 60, "eta_s": 30},
+                )
             elif i % 3 == 1:
                 run.update(status="running")
                 run.update(status="succeeded", finished_at=time.time())

@@ -30,8 +30,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 GREEDY = ["evaluation.benchmarks=[synth_test]", "evaluation.max_new_tokens=64", "evaluation.batch_size=32"]
-SAMPLED = ["evaluation.benchmarks=[synth_test]", "evaluation.samples=4", "evaluation.k=[1,4]",
-           "evaluation.temperature=1.0", "evaluation.max_new_tokens=32", "evaluation.batch_size=32"]
+SAMPLED = [
+    "evaluation.benchmarks=[synth_test]",
+    "evaluation.samples=4",
+    "evaluation.k=[1,4]",
+    "evaluation.temperature=1.0",
+    "evaluation.max_new_tokens=32",
+    "evaluation.batch_size=32",
+]
 
 
 def config(overrides: list[str]):
@@ -46,10 +52,10 @@ def bare_loop(model, tokenizer, prompts: list[str], batch_size: int, max_new_tok
     tokenizer.padding_side = "left"
     texts = []
     for i in range(0, len(prompts), batch_size):
-        enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = tokenizer(prompts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
-        texts += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        texts += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     return texts
 
 
@@ -78,19 +84,23 @@ def overhead(repeats: int) -> None:
     def evaluator() -> None:
         evaluation.run(store.create("base_model", "local", "local", ""), log=lambda line: None)
 
-    timed(bare), timed(evaluator)   # warm-up: the first generate call pays one-off kernel setup
+    timed(bare), timed(evaluator)  # warm-up: the first generate call pays one-off kernel setup
     times: dict[str, list[tuple[float, float]]] = {"bare model.generate loop": [], "evaluator (Evaluation.run)": []}
-    for _ in range(repeats):   # alternating, so a busy moment of the machine hits both alike
+    for _ in range(repeats):  # alternating, so a busy moment of the machine hits both alike
         times["bare model.generate loop"].append(timed(bare))
         times["evaluator (Evaluation.run)"].append(timed(evaluator))
     device = next(backend.model.parameters()).device
-    print(f"{len(prompts)} prompts (synth_test), greedy, max_new_tokens {ev.max_new_tokens}, batch {ev.batch_size}, "
-          f"device {device}, {repeats} alternating runs each")
+    print(
+        f"{len(prompts)} prompts (synth_test), greedy, max_new_tokens {ev.max_new_tokens}, batch {ev.batch_size}, "
+        f"device {device}, {repeats} alternating runs each"
+    )
     medians = {}
     for name, runs in times.items():
         medians[name] = (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
-        print(f"{name}: median wall {medians[name][0]:.3f} s, CPU {medians[name][1]:.3f} s "
-              f"(wall runs: {', '.join(f'{w:.2f}' for w, _ in runs)})")
+        print(
+            f"{name}: median wall {medians[name][0]:.3f} s, CPU {medians[name][1]:.3f} s "
+            f"(wall runs: {', '.join(f'{w:.2f}' for w, _ in runs)})"
+        )
     (bw, bc), (ew, ec) = medians.values()
     print(f"evaluator overhead: wall {100 * (ew - bw) / bw:+.1f}%, CPU {100 * (ec - bc) / bc:+.1f}%")
 
@@ -124,7 +134,7 @@ def redone_after_kill(kills: int, seed: int) -> None:
     ev = resolution.config.evaluation
     rng = random.Random(seed)
     redone, problems = [], 0
-    for trial in range(kills):
+    for _ in range(kills):
         store = RunStore(Path(tempfile.mkdtemp(prefix="bench-eval-kill-")))
         run = store.create("base_model", "local", "local", snapshot_text(resolution))
         counter = run.dir / "generated.count"
@@ -146,10 +156,14 @@ def redone_after_kill(kills: int, seed: int) -> None:
         started = sum(int(x) for x in counter.read_text().split())
         redone.append(started - problems * ev.samples)
     per_batch = (ev.batch_size // ev.samples) * ev.samples
-    print(f"kill -9 at a random moment, then resume ({kills} trials; {problems} problems x {ev.samples} samples, "
-          f"batches of {per_batch} completions)")
-    print(f"completions generated again: median {statistics.median(redone):.0f}, max {max(redone)} "
-          f"(trials: {', '.join(map(str, redone))}); one batch = {per_batch}")
+    print(
+        f"kill -9 at a random moment, then resume ({kills} trials; {problems} problems x {ev.samples} samples, "
+        f"batches of {per_batch} completions)"
+    )
+    print(
+        f"completions generated again: median {statistics.median(redone):.0f}, max {max(redone)} "
+        f"(trials: {', '.join(map(str, redone))}); one batch = {per_batch}"
+    )
 
 
 def main() -> None:

@@ -31,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.grading import grade, symbolic_stats, warm_up  # noqa: E402
-from core.grading.symbolic import pool  # noqa: E402
 from core.grading.equivalence import equivalent  # noqa: E402
 from core.grading.normalize import clean  # noqa: E402
+from core.grading.symbolic import pool  # noqa: E402
 from core.paths import BUILTIN_DATA_DIR  # noqa: E402
 
 DATA = BUILTIN_DATA_DIR
@@ -47,14 +47,23 @@ def _gsm8k_cases(rng: random.Random) -> list[tuple[str, str]]:
         gold = gold.strip()
         value = int(gold.replace(",", ""))
         answer = value if rng.random() < 0.75 else value + rng.choice([-2, -1, 1, 10])
-        form = rng.choice([
-            f"\\boxed{{{answer}}}", f"\\boxed{{\\${answer}}}", f"\\boxed{{{answer} \\text{{ dollars}}}}",
-            f"\\boxed{{{answer:,}}}", f"The answer is {answer}.", f"#### {answer}", f"\\boxed{{{answer}.00}}",
-        ])
+        form = rng.choice(
+            [
+                f"\\boxed{{{answer}}}",
+                f"\\boxed{{\\${answer}}}",
+                f"\\boxed{{{answer} \\text{{ dollars}}}}",
+                f"\\boxed{{{answer:,}}}",
+                f"The answer is {answer}.",
+                f"#### {answer}",
+                f"\\boxed{{{answer}.00}}",
+            ]
+        )
         steps = solution.strip()
         # R1-style: reason, re-check (with a distractor), then restate the solution in the answer.
-        think = (f"<think>\nOkay, let me work through this step by step.\n{steps}\nWait, is it {value + 3}? "
-                 f"Let me double-check each step.\n{steps}\nYes, that is consistent.\n</think>\n\n")
+        think = (
+            f"<think>\nOkay, let me work through this step by step.\n{steps}\nWait, is it {value + 3}? "
+            f"Let me double-check each step.\n{steps}\nYes, that is consistent.\n</think>\n\n"
+        )
         cases.append((f"{think}{steps}\n\nSo the total is {answer}.\n\n**Final Answer**\n{form}", row["answer"]))
     return cases
 
@@ -98,8 +107,15 @@ def _symbolic_cases(rng: random.Random) -> list[tuple[str, str]]:
         if not gold.isdigit() or int(gold) > 10**6:
             continue
         g = int(gold) + (0 if rng.random() < 0.75 else rng.choice([-1, 1]))
-        form = rng.choice([f"\\lfloor {g}.5 \\rfloor", f"\\lceil {g - 1}.2 \\rceil", f"\\max({g}, {g - 3})",
-                           f"\\gcd({2 * g}, {3 * g})", f"\\min({g}, {g + 4})"])
+        form = rng.choice(
+            [
+                f"\\lfloor {g}.5 \\rfloor",
+                f"\\lceil {g - 1}.2 \\rceil",
+                f"\\max({g}, {g - 3})",
+                f"\\gcd({2 * g}, {3 * g})",
+                f"\\min({g}, {g + 4})",
+            ]
+        )
         cases.append((f"<think>\nWorking.\n</think>\n\nThe final answer is $\\boxed{{{form}}}$.", gold))
     return cases
 
@@ -178,20 +194,27 @@ def main() -> None:
     for name, cases in sets.items():
         subset = cases[: args.e2e_items or None]
         payload = _jsonl(subset, name)
-        rates = [(_end_to_end([str(RDTUI), "grade", "-"], payload, len(subset)),
-                  _end_to_end([sys.executable, "-c", _MV_SCRIPT], payload, len(subset)))
-                 for _ in range(args.e2e_passes)]
+        rates = [
+            (
+                _end_to_end([str(RDTUI), "grade", "-"], payload, len(subset)),
+                _end_to_end([sys.executable, "-c", _MV_SCRIPT], payload, len(subset)),
+            )
+            for _ in range(args.e2e_passes)
+        ]
         ours = statistics.median(r[0] for r in rates)
         theirs = statistics.median(r[1] for r in rates)
         print(f"{name:<8} {len(subset):>11} {ours:>16,.0f} {theirs:>15,.0f} {ours / theirs:>8.0f}x")
     symbolic = _symbolic_cases(rng)
     idle_calls, idle_undecided = _timeouts_on_math(symbolic)
     busy_calls, busy_undecided = _saturated(lambda: _timeouts_on_math(symbolic))
-    print(f"\nsymbolic fallback: {len(symbolic)} MATH completions whose answers only Math-Verify can read, "
-          f"caches cleared:")
+    print(
+        f"\nsymbolic fallback: {len(symbolic)} MATH completions whose answers only Math-Verify can read, "
+        f"caches cleared:"
+    )
     print(f"  idle:      {idle_calls} symbolic comparisons, {idle_undecided} undecided (timed out twice)")
-    print(f"  saturated: {busy_calls} symbolic comparisons, {busy_undecided} undecided "
-          f"({os.cpu_count()} busy processes)")
+    print(
+        f"  saturated: {busy_calls} symbolic comparisons, {busy_undecided} undecided ({os.cpu_count()} busy processes)"
+    )
     stats = symbolic_stats()
     print(f"  all passes: {stats['calls']} calls, {stats['retries']} retries, {stats['timeouts']} timeouts")
 

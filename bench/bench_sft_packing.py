@@ -37,10 +37,22 @@ def one_run(cfg, dataset, packing: bool, steps: int) -> tuple[float, float]:
 
     model, tokenizer = load_model_and_tokenizer(cfg.model, device="cpu")
     with tempfile.TemporaryDirectory() as out:
-        args = SFTConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=cfg.sft.per_device_train_batch_size,
-                         learning_rate=cfg.sft.learning_rate, max_length=cfg.sft.max_length, packing=packing,
-                         completion_only_loss=True, logging_steps=steps, save_strategy="no", report_to="none",
-                         activation_checkpointing=False, use_cpu=True, disable_tqdm=True, seed=cfg.study.seed)
+        args = SFTConfig(
+            output_dir=out,
+            max_steps=steps,
+            per_device_train_batch_size=cfg.sft.per_device_train_batch_size,
+            learning_rate=cfg.sft.learning_rate,
+            max_length=cfg.sft.max_length,
+            packing=packing,
+            completion_only_loss=True,
+            logging_steps=steps,
+            save_strategy="no",
+            report_to="none",
+            activation_checkpointing=False,
+            use_cpu=True,
+            disable_tqdm=True,
+            seed=cfg.study.seed,
+        )
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         real, slots = batch_token_counts(trainer, steps, tokenizer.pad_token_id)
         start = time.perf_counter()
@@ -60,8 +72,10 @@ def main() -> None:
 
     cfg = resolve(load_study(REPO / "config.yaml"), "sft_traces", "local")
     dataset = build_sft_dataset(cfg, cfg.sft.dataset)
-    print(f"tiny model SFT, {cfg.sft.dataset} ({len(dataset)} rows), batch {cfg.sft.per_device_train_batch_size}, "
-          f"max_length {cfg.sft.max_length}, {ns.steps} steps x {ns.repeats} runs (medians)")
+    print(
+        f"tiny model SFT, {cfg.sft.dataset} ({len(dataset)} rows), batch {cfg.sft.per_device_train_batch_size}, "
+        f"max_length {cfg.sft.max_length}, {ns.steps} steps x {ns.repeats} runs (medians)"
+    )
     for packing in (True, False):
         runs = [one_run(cfg, dataset, packing, ns.steps) for _ in range(ns.repeats)]
         tokens_per_s = statistics.median(r[0] for r in runs)

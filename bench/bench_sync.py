@@ -86,12 +86,15 @@ def follow(root: Path, throttled: bool, minutes: float = 10.0) -> dict[str, floa
                 append(remote / "log.txt", b"step output " * 20 + b"\n")
             if i % 20 == 0:
                 writer.write_new()
-            modal_backend.ModalBackend().refresh(run)       # what `rdtui run`'s loop does each poll
+            modal_backend.ModalBackend().refresh(run)  # what `rdtui run`'s loop does each poll
     finally:
         modal_backend.volume, modal_backend.driver_outcome, modal_backend.time, modal_backend.claim_refresh = saved
-    return {"listings": volume.listings / minutes, "reads": len(volume.reads) / minutes,
-            "driver": len(driver_calls) / minutes,
-            "total": (volume.listings + len(volume.reads) + len(driver_calls)) / minutes}
+    return {
+        "listings": volume.listings / minutes,
+        "reads": len(volume.reads) / minutes,
+        "driver": len(driver_calls) / minutes,
+        "total": (volume.listings + len(volume.reads) + len(driver_calls)) / minutes,
+    }
 
 
 def main() -> None:
@@ -111,17 +114,24 @@ def main() -> None:
         for name, (read, size) in rows.items():
             print(f"| {name} | {read / MB:,.1f} MB | {read / size:.2f}x |")
         base = rows["whole-file re-read (before)"][0] / rows["segments (now)"][0]
-        print(f"\nSegments transfer {base:.1f}x fewer bytes than whole-file re-reads (aim: under 1.1x the file size).\n")
+        print(
+            f"\nSegments transfer {base:.1f}x fewer bytes than whole-file re-reads (aim: under 1.1x the file size).\n"
+        )
 
         before = follow(root / "follow-before", throttled=False)
         now = follow(root / "follow-now", throttled=True)
         print("### Following one running Modal run (`rdtui run`, a poll every 0.5 s), calls per minute\n")
         print("| behaviour | Volume listings | file reads | driver `get` | total |")
         print("|---|---:|---:|---:|---:|")
-        for name, row in (("no shared throttle, driver asked every pass (before)", before), ("shared 5 s throttle, driver 1/min (now)", now)):
+        for name, row in (
+            ("no shared throttle, driver asked every pass (before)", before),
+            ("shared 5 s throttle, driver 1/min (now)", now),
+        ):
             print(f"| {name} | {row['listings']:.1f} | {row['reads']:.1f} | {row['driver']:.1f} | {row['total']:.1f} |")
-        print(f"\nRefresh passes per minute: {now['listings']:.1f} (aim: 12 or fewer); "
-              f"total calls {before['total'] / now['total']:.1f}x fewer than before.")
+        print(
+            f"\nRefresh passes per minute: {now['listings']:.1f} (aim: 12 or fewer); "
+            f"total calls {before['total'] / now['total']:.1f}x fewer than before."
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

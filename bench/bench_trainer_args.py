@@ -20,8 +20,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 REPEATS = 7
 STUDY = (REPO / "config.yaml").read_text()
-WITH_ARGS = STUDY.replace("\n  sft:\n", "\n  sft:\n    trainer_args: {max_grad_norm: 0.5, optim: adamw_torch}\n", 1).replace(
-    "\n  grpo:\n", "\n  grpo:\n    trainer_args: {loss_type: dr_grpo, epsilon_high: 0.28, mask_truncated_completions: true}\n", 1)
+WITH_ARGS = STUDY.replace(
+    "\n  sft:\n", "\n  sft:\n    trainer_args: {max_grad_norm: 0.5, optim: adamw_torch}\n", 1
+).replace(
+    "\n  grpo:\n",
+    "\n  grpo:\n    trainer_args: {loss_type: dr_grpo, epsilon_high: 0.28, mask_truncated_completions: true}\n",
+    1,
+)
 CHECK = ["-m", "core.cli", "config", "check"]
 
 
@@ -33,9 +38,13 @@ def cases(folder: Path) -> dict[str, list[str]]:
         "config check, no trainer_args (baseline)": [sys.executable, *CHECK, str(plain)],
         "config check, trainer_args in sft and grpo (shipped field table)": [sys.executable, *CHECK, str(with_args)],
         "importing TRL's config classes + config check (a live check, not used)": [
-            sys.executable, "-c",
+            sys.executable,
+            "-c",
             "import sys; from trl import GRPOConfig, SFTConfig; from core.cli import main; sys.exit(main(sys.argv[1:]))",
-            "config", "check", str(with_args)],
+            "config",
+            "check",
+            str(with_args),
+        ],
     }
 
 
@@ -50,7 +59,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         commands = cases(Path(tmp))
-        for cmd in commands.values():   # warm the page cache once
+        for cmd in commands.values():  # warm the page cache once
             timed(cmd)
         samples: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(REPEATS):

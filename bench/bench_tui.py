@@ -48,9 +48,15 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         self.master = master
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=REPO,
-                                     env={**os.environ, "TERM": "xterm-256color", **(env or {})},
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=REPO,
+            env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+            start_new_session=True,
+        )
         os.close(slave)
         self.output = bytearray()
         self.lock = threading.Lock()
@@ -131,10 +137,14 @@ def bench_first_paint(work: Path, repeat: int) -> None:
         term.close()
     base = statistics.median(bare)
     print(f"first paint, bare Textual app:            median {base:.3f} s  ({_list(bare)})")
-    print(f"first paint, runs screen with 1,000 runs: median {statistics.median(app):.3f} s  ({_list(app)})"
-          f"  ratio {statistics.median(app) / base:.2f}x")
-    print(f"pass@1 of 1,000 runs painted:             median {statistics.median(scored):.3f} s  ({_list(scored)})"
-          f"  ratio {statistics.median(scored) / base:.2f}x")
+    print(
+        f"first paint, runs screen with 1,000 runs: median {statistics.median(app):.3f} s  ({_list(app)})"
+        f"  ratio {statistics.median(app) / base:.2f}x"
+    )
+    print(
+        f"pass@1 of 1,000 runs painted:             median {statistics.median(scored):.3f} s  ({_list(scored)})"
+        f"  ratio {statistics.median(scored) / base:.2f}x"
+    )
 
 
 SORT = """
@@ -180,15 +190,22 @@ asyncio.run(main())
 
 def bench_sort(work: Path, repeat: int) -> None:
     runs = thousand_runs(work)
-    out = subprocess.run([sys.executable, "-c", SORT, str(runs), str(REPO / "config.yaml"), str(max(repeat, 5))],
-                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SORT, str(runs), str(REPO / "config.yaml"), str(max(repeat, 5))],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
     result = json.loads(out.stdout.strip().splitlines()[-1])
     app, bare = statistics.median(result["rdtui"]), statistics.median(result["bare"])
     print(f"sort 1,000 runs (s), bare DataTable.sort: median {bare * 1000:.1f} ms ({_list(result['bare'])})")
-    print(f"sort 1,000 runs (s), rdtui runs screen:   median {app * 1000:.1f} ms ({_list(result['rdtui'])})"
-          f"  ratio {app / bare:.2f}x")
+    print(
+        f"sort 1,000 runs (s), rdtui runs screen:   median {app * 1000:.1f} ms ({_list(result['rdtui'])})"
+        f"  ratio {app / bare:.2f}x"
+    )
 
 
 OPEN_RUN = """
@@ -245,18 +262,27 @@ def bench_open_big_run(work: Path, repeat: int) -> None:
     size_mb = (run_dir / "log.txt").stat().st_size / (1 << 20)
     results = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", OPEN_RUN, str(runs), str(REPO / "config.yaml")], cwd=REPO,
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-c", OPEN_RUN, str(runs), str(REPO / "config.yaml")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if out.returncode != 0:
             raise SystemExit(out.stderr[-3000:])
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     painted = [r["painted"] for r in results]
     ready = [r["ready"] for r in results]
     peak = [r["peak_rss"] for r in results]
-    print(f"open run ({size_mb:.0f} MB log, 100,000 metric points): screen painted median {statistics.median(painted):.3f} s,"
-          f" curves drawn + log tail loaded median {statistics.median(ready):.3f} s  ({_list(ready)})")
-    print(f"  peak RSS median {statistics.median(peak):.0f} MB (before opening: {results[0]['rss_before']:.0f} MB),"
-          f" {results[0]['log_lines']:,} log lines loaded")
+    print(
+        f"open run ({size_mb:.0f} MB log, 100,000 metric points): screen painted median {statistics.median(painted):.3f} s,"
+        f" curves drawn + log tail loaded median {statistics.median(ready):.3f} s  ({_list(ready)})"
+    )
+    print(
+        f"  peak RSS median {statistics.median(peak):.0f} MB (before opening: {results[0]['rss_before']:.0f} MB),"
+        f" {results[0]['log_lines']:,} log lines loaded"
+    )
 
 
 def writer(runs: list[Path], stop: threading.Event) -> None:
@@ -266,11 +292,13 @@ def writer(runs: list[Path], stop: threading.Event) -> None:
         step += 1
         for run_dir in runs:
             with open(run_dir / "log.txt", "a") as fh:
-                fh.write("".join(f"[{time.time():.3f}] step {step}: loss {1 / step:.5f} tokens/s 1234.5\n"
-                                 for _ in range(2)))
+                fh.write(
+                    "".join(f"[{time.time():.3f}] step {step}: loss {1 / step:.5f} tokens/s 1234.5\n" for _ in range(2))
+                )
             if step % 5 == 0:
                 JsonlWriter(run_dir / "metrics.jsonl").append(
-                    {"t": time.time(), "stage": "grpo", "step": step // 5, "loss": 1 / step, "reward": (step % 17) / 17})
+                    {"t": time.time(), "stage": "grpo", "step": step // 5, "loss": 1 / step, "reward": (step % 17) / 17}
+                )
 
 
 def bench_follow(work: Path, seconds: float, repeat: int) -> None:
@@ -278,9 +306,19 @@ def bench_follow(work: Path, seconds: float, repeat: int) -> None:
         cpu, rate = [], []
         for n in range(repeat):
             runs_root = work / f"runs-follow-{scenario[:3]}-{n}"
-            shutil.rmtree(runs_root, ignore_errors=True)     # the writers grew the last ones
-            dirs = [make_run(runs_root, f"grpo_only-{i}", "grpo_only", status="running", metrics=50, log_lines=100,
-                             progress={"step": 50, "total": 500, "eta_s": 900}) for i in range(5)]
+            shutil.rmtree(runs_root, ignore_errors=True)  # the writers grew the last ones
+            dirs = [
+                make_run(
+                    runs_root,
+                    f"grpo_only-{i}",
+                    "grpo_only",
+                    status="running",
+                    metrics=50,
+                    log_lines=100,
+                    progress={"step": 50, "total": 500, "eta_s": 900},
+                )
+                for i in range(5)
+            ]
             term = Terminal(app_argv(runs_root))
             term.wait_for(b"5 runs")
             if keys:
@@ -290,7 +328,7 @@ def bench_follow(work: Path, seconds: float, repeat: int) -> None:
             stop = threading.Event()
             thread = threading.Thread(target=writer, args=(dirs, stop), daemon=True)
             thread.start()
-            time.sleep(2.0)                # settle: first reads done
+            time.sleep(2.0)  # settle: first reads done
             cpu0, bytes0, t0 = term.cpu_seconds(), term.bytes_written(), time.perf_counter()
             time.sleep(seconds)
             cpu1, bytes1, t1 = term.cpu_seconds(), term.bytes_written(), time.perf_counter()
@@ -299,8 +337,10 @@ def bench_follow(work: Path, seconds: float, repeat: int) -> None:
             term.close()
             cpu.append(100 * (cpu1 - cpu0) / (t1 - t0))
             rate.append((bytes1 - bytes0) / (t1 - t0) / 1024)
-        print(f"following 5 runs ({scenario}): CPU median {statistics.median(cpu):.1f}% of a core ({_list(cpu, '%')}),"
-              f" terminal output median {statistics.median(rate):.2f} KB/s ({_list(rate, ' KB/s')})")
+        print(
+            f"following 5 runs ({scenario}): CPU median {statistics.median(cpu):.1f}% of a core ({_list(cpu, '%')}),"
+            f" terminal output median {statistics.median(rate):.2f} KB/s ({_list(rate, ' KB/s')})"
+        )
 
 
 def _list(values: list[float], unit: str = " s") -> str:

@@ -37,13 +37,32 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # Qwen/Qwen3-1.7B's config.json values.
-QWEN3_1_7B = dict(hidden_size=2048, num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=8,
-                  intermediate_size=6144, vocab_size=151936, head_dim=128, tie_word_embeddings=True,
-                  max_position_embeddings=40960, rms_norm_eps=1e-6)
-SMOKE = dict(QWEN3_1_7B, hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-             intermediate_size=256, head_dim=32)
+QWEN3_1_7B = dict(
+    hidden_size=2048,
+    num_hidden_layers=28,
+    num_attention_heads=16,
+    num_key_value_heads=8,
+    intermediate_size=6144,
+    vocab_size=151936,
+    head_dim=128,
+    tie_word_embeddings=True,
+    max_position_embeddings=40960,
+    rms_norm_eps=1e-6,
+)
+SMOKE = dict(
+    QWEN3_1_7B,
+    hidden_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    intermediate_size=256,
+    head_dim=32,
+)
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-DATA_CANDIDATES = [REPO / "core" / "data" / "benchmarks" / "gsm8k_test.jsonl", REPO / "bench" / "data" / "gsm8k_test.jsonl"]
+DATA_CANDIDATES = [
+    REPO / "core" / "data" / "benchmarks" / "gsm8k_test.jsonl",
+    REPO / "bench" / "data" / "gsm8k_test.jsonl",
+]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,14 +76,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--smoke", action="store_true", help="tiny model, 32 prompts: checks the script on CPU")
-    p.add_argument("--part", choices=["single", "multi", "all"], default="all",
-                   help="single: one GPU, model code directly; multi: rdtui's stages on 1 and 2 GPUs")
+    p.add_argument(
+        "--part",
+        choices=["single", "multi", "all"],
+        default="all",
+        help="single: one GPU, model code directly; multi: rdtui's stages on 1 and 2 GPUs",
+    )
     p.add_argument("--stage-timeout", type=float, default=420, help="seconds for one rdtui stage in the multi part")
     return p.parse_args(argv)
 
 
 def find_data(path: Path | None) -> Path:
-    for candidate in ([path] if path else DATA_CANDIDATES):
+    for candidate in [path] if path else DATA_CANDIDATES:
         if candidate.is_file():
             return candidate
     sys.exit(f"gpu_check: no GSM8K test file; pass --data (looked in {', '.join(map(str, DATA_CANDIDATES))})")
@@ -79,7 +102,7 @@ def build_tokenizer():
     from core.models.tiny import build_tokenizer as builtin
 
     tokenizer = builtin()
-    tokenizer.padding_side = "left"          # decoder-only batched generation pads on the left
+    tokenizer.padding_side = "left"  # decoder-only batched generation pads on the left
     return tokenizer
 
 
@@ -113,8 +136,13 @@ def new_model(shape: dict, attn: str, device: str, dtype):
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    config = Qwen3Config(**shape, rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
-                         attn_implementation=attn, dtype=dtype, pad_token_id=0)
+    config = Qwen3Config(
+        **shape,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
+        attn_implementation=attn,
+        dtype=dtype,
+        pad_token_id=0,
+    )
     torch.manual_seed(0)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
@@ -145,8 +173,9 @@ def bench_sft(model, rows_ids, rows_pos, args, device: str) -> dict:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    lora = LoraConfig(r=64, lora_alpha=64, lora_dropout=0.05, use_rslora=True, target_modules=LORA_TARGETS,
-                      task_type="CAUSAL_LM")
+    lora = LoraConfig(
+        r=64, lora_alpha=64, lora_dropout=0.05, use_rslora=True, target_modules=LORA_TARGETS, task_type="CAUSAL_LM"
+    )
     peft_model = get_peft_model(model, lora)
     peft_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     peft_model.enable_input_require_grads()
@@ -155,8 +184,8 @@ def bench_sft(model, rows_ids, rows_pos, args, device: str) -> dict:
     times = []
     for step in range(args.warmup + args.steps):
         lo = (step * args.batch) % rows_ids.shape[0]
-        ids = rows_ids[lo:lo + args.batch].to(device)
-        pos = rows_pos[lo:lo + args.batch].to(device)
+        ids = rows_ids[lo : lo + args.batch].to(device)
+        pos = rows_pos[lo : lo + args.batch].to(device)
         sync(device)
         start = time.perf_counter()
         output = peft_model(input_ids=ids, position_ids=pos, labels=ids)
@@ -184,19 +213,32 @@ def bench_generate(model, tokenizer, prompts: list[str], args, device: str) -> d
     start_all = time.perf_counter()
     with torch.inference_mode():
         for lo in range(0, len(prompts), args.gen_batch):
-            batch = tokenizer(prompts[lo:lo + args.gen_batch], return_tensors="pt", padding=True,
-                              add_special_tokens=False).to(device)
+            batch = tokenizer(
+                prompts[lo : lo + args.gen_batch], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(device)
             sync(device)
             start = time.perf_counter()
-            out = model.generate(**batch, max_new_tokens=args.max_new_tokens, min_new_tokens=args.max_new_tokens,
-                                 do_sample=True, temperature=0.7, top_p=1.0, eos_token_id=None)
+            out = model.generate(
+                **batch,
+                max_new_tokens=args.max_new_tokens,
+                min_new_tokens=args.max_new_tokens,
+                do_sample=True,
+                temperature=0.7,
+                top_p=1.0,
+                eos_token_id=None,
+            )
             sync(device)
             made = (out.shape[1] - batch["input_ids"].shape[1]) * out.shape[0]
             new_tokens += made
             batch_rates.append(made / (time.perf_counter() - start))
     total = time.perf_counter() - start_all
-    return {"prompts": len(prompts), "new_tokens": new_tokens, "seconds": total, "tokens_per_s": new_tokens / total,
-            "median_batch_tokens_per_s": statistics.median(batch_rates)}
+    return {
+        "prompts": len(prompts),
+        "new_tokens": new_tokens,
+        "seconds": total,
+        "tokens_per_s": new_tokens / total,
+        "median_batch_tokens_per_s": statistics.median(batch_rates),
+    }
 
 
 def bench_vllm(model, tokenizer, prompts: list[str], args) -> dict:
@@ -208,7 +250,7 @@ def bench_vllm(model, tokenizer, prompts: list[str], args) -> dict:
         tokenizer.save_pretrained(folder)
         llm = LLM(model=folder, dtype="bfloat16", gpu_memory_utilization=0.6, seed=0)
         params = SamplingParams(max_tokens=args.max_new_tokens, temperature=0.7, ignore_eos=True)
-        llm.generate(prompts[:8], params)           # warm-up: CUDA graphs, kernels
+        llm.generate(prompts[:8], params)  # warm-up: CUDA graphs, kernels
         start = time.perf_counter()
         outputs = llm.generate(prompts, params)
         seconds = time.perf_counter() - start
@@ -235,9 +277,15 @@ def main(argv: list[str] | None = None) -> int:
         args.gen_batch, args.max_new_tokens = 16, 8
     shape = SMOKE if args.smoke else QWEN3_1_7B
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    results: dict = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-                     "torch": torch.__version__, "transformers": transformers.__version__,
-                     "shape": shape, "sft": {}, "generate": {}, "skipped": {}}
+    results: dict = {
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "shape": shape,
+        "sft": {},
+        "generate": {},
+        "skipped": {},
+    }
     print(f"device {results['device']}, torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
 
     if args.part in ("single", "all"):
@@ -261,8 +309,11 @@ def bench_single(args, results: dict, shape: dict, device: str, dtype) -> None:
         rows = rows[:32]
     prompts = [chat(tokenizer, row["question"]) for row in rows]
     rows_ids, rows_pos = packed_rows(tokenizer, rows, args.seq_len, args.batch * 4)
-    print(f"tokenizer and data ready in {time.perf_counter() - t0:.1f}s: {len(prompts)} prompts, "
-          f"{rows_ids.shape[0]} packed rows of {args.seq_len}", flush=True)
+    print(
+        f"tokenizer and data ready in {time.perf_counter() - t0:.1f}s: {len(prompts)} prompts, "
+        f"{rows_ids.shape[0]} packed rows of {args.seq_len}",
+        flush=True,
+    )
 
     if importlib.util.find_spec("flash_attn") is None:
         results["skipped"]["flash_attention_2"] = "flash_attn does not import"
@@ -270,45 +321,79 @@ def bench_single(args, results: dict, shape: dict, device: str, dtype) -> None:
         t0 = time.perf_counter()
         model = new_model(shape, attn, device, dtype)
         params = sum(p.numel() for p in model.parameters())
-        print(f"[{attn}] model built in {time.perf_counter() - t0:.1f}s: {params / 1e9:.2f} B parameters, random weights",
-              flush=True)
+        print(
+            f"[{attn}] model built in {time.perf_counter() - t0:.1f}s: {params / 1e9:.2f} B parameters, random weights",
+            flush=True,
+        )
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
         sft = bench_sft(model, rows_ids, rows_pos, args, device)
         if device == "cuda":
             sft["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
         results["sft"][attn] = sft
-        print(f"[{attn}] LoRA SFT, packed {args.batch} x {args.seq_len}: {sft['tokens_per_s']:,.0f} tokens/s "
-              f"(median step {sft['step_s']:.3f}s over {args.steps}" +
-              (f", peak {sft['peak_gib']:.1f} GiB)" if "peak_gib" in sft else ")"), flush=True)
+        print(
+            f"[{attn}] LoRA SFT, packed {args.batch} x {args.seq_len}: {sft['tokens_per_s']:,.0f} tokens/s "
+            f"(median step {sft['step_s']:.3f}s over {args.steps}"
+            + (f", peak {sft['peak_gib']:.1f} GiB)" if "peak_gib" in sft else ")"),
+            flush=True,
+        )
         gen = bench_generate(model, tokenizer, prompts, args, device)
         results["generate"][f"transformers+{attn}"] = gen
-        print(f"[{attn}] generate {gen['prompts']} prompts x {args.max_new_tokens} new tokens, batch {args.gen_batch}: "
-              f"{gen['tokens_per_s']:,.0f} new tokens/s ({gen['seconds']:.1f}s; median batch "
-              f"{gen['median_batch_tokens_per_s']:,.0f}/s)", flush=True)
+        print(
+            f"[{attn}] generate {gen['prompts']} prompts x {args.max_new_tokens} new tokens, batch {args.gen_batch}: "
+            f"{gen['tokens_per_s']:,.0f} new tokens/s ({gen['seconds']:.1f}s; median batch "
+            f"{gen['median_batch_tokens_per_s']:,.0f}/s)",
+            flush=True,
+        )
         if attn == "sdpa" and device == "cuda" and importlib.util.find_spec("vllm") is not None:
             try:
                 vllm_result = bench_vllm(model, tokenizer, prompts, args)
                 results["generate"]["vllm"] = vllm_result
-                print(f"[vllm] generate {vllm_result['prompts']} prompts x {args.max_new_tokens} new tokens: "
-                      f"{vllm_result['tokens_per_s']:,.0f} new tokens/s ({vllm_result['seconds']:.1f}s)", flush=True)
+                print(
+                    f"[vllm] generate {vllm_result['prompts']} prompts x {args.max_new_tokens} new tokens: "
+                    f"{vllm_result['tokens_per_s']:,.0f} new tokens/s ({vllm_result['seconds']:.1f}s)",
+                    flush=True,
+                )
             except Exception as exc:
                 results["skipped"]["vllm"] = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
         del model
         free(device)
     if "vllm" not in results["generate"] and "vllm" not in results["skipped"]:
-        results["skipped"]["vllm"] = "vllm does not import" if importlib.util.find_spec("vllm") is None else "needs CUDA"
+        results["skipped"]["vllm"] = (
+            "vllm does not import" if importlib.util.find_spec("vllm") is None else "needs CUDA"
+        )
 
 
 # -- the multi-GPU part: rdtui's own stages ----------------------------------------------------------
 
-MULTI_SFT = ["condition.stages=[sft]", "sft.max_steps=6", "sft.save_steps=1000", "sft.sample_every=0",
-             "sft.per_device_train_batch_size=4", "sft.gradient_accumulation_steps=1", "sft.max_length=2048"]
-MULTI_GRPO = ["condition.stages=[grpo]", "grpo.max_steps=5", "grpo.save_steps=1000", "grpo.sample_every=0",
-              "grpo.per_device_train_batch_size=16", "grpo.gradient_accumulation_steps=1", "grpo.num_generations=8",
-              "grpo.max_completion_length=256"]
-MULTI_SMOKE = ["sft.max_steps=4", "sft.max_length=128", "sft.per_device_train_batch_size=2", "grpo.max_steps=3",
-               "grpo.per_device_train_batch_size=4", "grpo.num_generations=4", "grpo.max_completion_length=8"]
+MULTI_SFT = [
+    "condition.stages=[sft]",
+    "sft.max_steps=6",
+    "sft.save_steps=1000",
+    "sft.sample_every=0",
+    "sft.per_device_train_batch_size=4",
+    "sft.gradient_accumulation_steps=1",
+    "sft.max_length=2048",
+]
+MULTI_GRPO = [
+    "condition.stages=[grpo]",
+    "grpo.max_steps=5",
+    "grpo.save_steps=1000",
+    "grpo.sample_every=0",
+    "grpo.per_device_train_batch_size=16",
+    "grpo.gradient_accumulation_steps=1",
+    "grpo.num_generations=8",
+    "grpo.max_completion_length=256",
+]
+MULTI_SMOKE = [
+    "sft.max_steps=4",
+    "sft.max_length=128",
+    "sft.per_device_train_batch_size=2",
+    "grpo.max_steps=3",
+    "grpo.per_device_train_batch_size=4",
+    "grpo.num_generations=4",
+    "grpo.max_completion_length=8",
+]
 
 
 def save_model_folder(shape: dict, attn: str, device: str, dtype, folder: Path) -> Path:
@@ -336,9 +421,15 @@ def run_worker(run, timeout: float) -> str | None:
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     with open(run.log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "core.worker", str(run.dir)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.worker", str(run.dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -373,28 +464,45 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
         return
     vllm = device == "cuda" and importlib.util.find_spec("vllm") is not None
     attn = attention_paths(device)[0]
-    results["multi"] = {"attention": attn, "generation": "vllm" if vllm else "transformers generate",
-                        "sft": {}, "grpo": {}}
-    common = [f"model.dtype={'bfloat16' if device == 'cuda' else 'float32'}", f"model.attn_implementation={attn}",
-              "lora.enabled=true", "telemetry.samples_per_log=0"]
+    results["multi"] = {
+        "attention": attn,
+        "generation": "vllm" if vllm else "transformers generate",
+        "sft": {},
+        "grpo": {},
+    }
+    common = [
+        f"model.dtype={'bfloat16' if device == 'cuda' else 'float32'}",
+        f"model.attn_implementation={attn}",
+        "lora.enabled=true",
+        "telemetry.samples_per_log=0",
+    ]
     smoke = MULTI_SMOKE if args.smoke else []
     with tempfile.TemporaryDirectory(prefix="gpu_check_multi_") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
         folder = save_model_folder(shape, attn, device, dtype, root / "model")
         common.append(f"model.name={folder}")
-        print(f"[multi] random {shape['num_hidden_layers']}-layer model saved in {time.perf_counter() - t0:.1f}s; "
-              f"attention {attn}, generation {results['multi']['generation']}", flush=True)
+        print(
+            f"[multi] random {shape['num_hidden_layers']}-layer model saved in {time.perf_counter() - t0:.1f}s; "
+            f"attention {attn}, generation {results['multi']['generation']}",
+            flush=True,
+        )
 
         sft_setups = [("1 GPU", 1), ("2 GPUs DDP", 2)]
         for name, procs in sft_setups:
             run = new_run(root, "sft_traces", common + MULTI_SFT + smoke + [f"distributed.num_processes={procs}"])
             error = run_worker(run, args.stage_timeout)
             rates = step_rates(run, "sft", lambda prev, cur: cur["num_tokens"] - prev["num_tokens"])
-            results["multi"]["sft"][name] = {"processes": procs, "error": error, "tokens_per_s": _median(rates),
-                                             "steps": len(rates)}
-            print(f"[multi] SFT {name}: " + (f"failed: {error}" if error else f"{_median(rates):,.0f} tokens/s"),
-                  flush=True)
+            results["multi"]["sft"][name] = {
+                "processes": procs,
+                "error": error,
+                "tokens_per_s": _median(rates),
+                "steps": len(rates),
+            }
+            print(
+                f"[multi] SFT {name}: " + (f"failed: {error}" if error else f"{_median(rates):,.0f} tokens/s"),
+                flush=True,
+            )
 
         grpo = [f"grpo.use_vllm={'true' if vllm else 'false'}", "grpo.vllm_gpu_memory_utilization=0.3"]
         grpo_setups = [("colocate, 1 GPU", 1, "colocate"), ("colocate, 2 GPUs", 2, "colocate")]
@@ -403,16 +511,27 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
         else:
             results["skipped"]["grpo_server"] = "vLLM does not import" if device == "cuda" else "needs vLLM and 2 GPUs"
         for name, procs, mode in grpo_setups:
-            run = new_run(root, "grpo_only", common + MULTI_GRPO + smoke + grpo
-                          + [f"grpo.vllm_mode={mode}", f"distributed.num_processes={procs}"])
+            run = new_run(
+                root,
+                "grpo_only",
+                common + MULTI_GRPO + smoke + grpo + [f"grpo.vllm_mode={mode}", f"distributed.num_processes={procs}"],
+            )
             cfg = run.config()
             per_step = cfg.grpo.per_device_train_batch_size * cfg.grpo.gradient_accumulation_steps * procs
             error = run_worker(run, args.stage_timeout)
-            rates = step_rates(run, "grpo", lambda prev, cur: cur["completions/mean_length"] * per_step)
-            results["multi"]["grpo"][name] = {"processes": procs, "mode": mode, "error": error,
-                                              "completion_tokens_per_s": _median(rates), "steps": len(rates)}
-            print(f"[multi] GRPO {name}: " + (f"failed: {error}" if error else
-                                              f"{_median(rates):,.0f} completion tokens/s"), flush=True)
+            rates = step_rates(run, "grpo", lambda prev, cur, per_step=per_step: cur["completions/mean_length"] * per_step)
+            results["multi"]["grpo"][name] = {
+                "processes": procs,
+                "mode": mode,
+                "error": error,
+                "completion_tokens_per_s": _median(rates),
+                "steps": len(rates),
+            }
+            print(
+                f"[multi] GRPO {name}: "
+                + (f"failed: {error}" if error else f"{_median(rates):,.0f} completion tokens/s"),
+                flush=True,
+            )
     print_multi_table(results["multi"])
 
 
@@ -423,8 +542,10 @@ def _median(values: list[float]) -> float | None:
 def print_multi_table(multi: dict) -> None:
     rows = [("SFT", name, r["tokens_per_s"], r["error"]) for name, r in multi["sft"].items()]
     rows += [("GRPO", name, r["completion_tokens_per_s"], r["error"]) for name, r in multi["grpo"].items()]
-    baseline = {kind: next((rate for k, _, rate, err in rows if k == kind and rate and not err), None)
-                for kind in ("SFT", "GRPO")}
+    baseline = {
+        kind: next((rate for k, _, rate, err in rows if k == kind and rate and not err), None)
+        for kind in ("SFT", "GRPO")
+    }
     print(f"\n{'stage':6} {'layout':20} {'tokens/s (median)':>18} {'vs 1 GPU':>9}")
     for kind, name, rate, error in rows:
         if error or rate is None:

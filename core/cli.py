@@ -11,11 +11,10 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from core import __version__
-from core.errors import ConfigError
-from core.errors import RdtuiError
+from core.errors import ConfigError, RdtuiError
 
 
 class UsageError(Exception):
@@ -31,24 +30,35 @@ class CommandError(Exception):
 
 
 def _add_config_options(p: argparse.ArgumentParser, *, profile_default: str | None = "local") -> None:
-    p.add_argument("--config", default=None, metavar="FILE",
-                   help="study config (default: ./config.yaml, or RDTUI_CONFIG)")
+    p.add_argument(
+        "--config", default=None, metavar="FILE", help="study config (default: ./config.yaml, or RDTUI_CONFIG)"
+    )
     p.add_argument("--profile", default=profile_default, metavar="P", help="profile to apply (default: %(default)s)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a resolved value; VALUE is read as YAML (repeatable)")
-    p.add_argument("--overrides", dest="overrides_file", default=None, metavar="FILE",
-                   help="YAML file of overrides, shaped like the resolved config")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a resolved value; VALUE is read as YAML (repeatable)",
+    )
+    p.add_argument(
+        "--overrides",
+        dest="overrides_file",
+        default=None,
+        metavar="FILE",
+        help="YAML file of overrides, shaped like the resolved config",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rdtui",
         description="Terminal experiment manager for reasoning-trace distillation studies. "
-                    "Without a subcommand it opens the dashboard.",
+        "Without a subcommand it opens the dashboard.",
     )
     parser.add_argument("--version", action="version", version=f"rdtui {__version__}")
-    parser.add_argument("--runs-dir", default=None, metavar="DIR",
-                        help="runs folder (default: ./runs, or RDTUI_RUNS)")
+    parser.add_argument("--runs-dir", default=None, metavar="DIR", help="runs folder (default: ./runs, or RDTUI_RUNS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     config = sub.add_parser("config", help="show or check the layered config")
@@ -95,47 +105,80 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=int, default=None, metavar="n")
     ev.add_argument("--k", default=None, metavar="1,4,8")
     ev.add_argument("--quick", action="store_true", help="print 5 problems with full completions and verdicts")
-    ev.add_argument("--grader", choices=["rdtui", "math-verify"], default=None,
-                    help="grade with this grader; an evaluated RUN is re-graded from its journals, side by side")
+    ev.add_argument(
+        "--grader",
+        choices=["rdtui", "math-verify"],
+        default=None,
+        help="grade with this grader; an evaluated RUN is re-graded from its journals, side by side",
+    )
 
     results = sub.add_parser("results", help="the study's table: one row per condition")
     results.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     results.add_argument("--run", action="append", default=[], metavar="RUN", help="use this run for its condition")
-    results.add_argument("--revisions", action="store_true",
-                         help="also show the model and dataset commits (or content hashes) and library versions of each row")
+    results.add_argument(
+        "--revisions",
+        action="store_true",
+        help="also show the model and dataset commits (or content hashes) and library versions of each row",
+    )
 
     grade = sub.add_parser("grade", help="grade JSONL completions (completion, answer, benchmark)")
     grade.add_argument("input", nargs="?", default="-", help="JSONL file, or - for stdin")
     grade.add_argument("--allow-last-number", action="store_true", help="fall back to the last number")
-    grade.add_argument("--think-prefilled", action="store_true",
-                       help="the chat template opened <think>: a completion without </think> is unfinished")
+    grade.add_argument(
+        "--think-prefilled",
+        action="store_true",
+        help="the chat template opened <think>: a completion without </think> is unfinished",
+    )
     grade.add_argument("--answer-only", action="store_true", help="each completion is the bare answer (no markers)")
-    grade.add_argument("--multiple-boxes", choices=["last", "all_agree", "any"], default="last",
-                       help="which of several \\boxed{} counts (default: last)")
+    grade.add_argument(
+        "--multiple-boxes",
+        choices=["last", "all_agree", "any"],
+        default="last",
+        help="which of several \\boxed{} counts (default: last)",
+    )
     grade.add_argument("--decimal-tolerance", action="store_true", help="accept 0.333 for 1/3 (rounded decimals)")
-    grade.add_argument("--grader", choices=["rdtui", "math-verify"], default="rdtui",
-                       help="math-verify: Math-Verify alone on the whole completion, as published tables grade")
+    grade.add_argument(
+        "--grader",
+        choices=["rdtui", "math-verify"],
+        default="rdtui",
+        help="math-verify: Math-Verify alone on the whole completion, as published tables grade",
+    )
 
     sync = sub.add_parser("sync", help="mirror Modal runs into the local run store")
     sync.add_argument("runs", nargs="*", metavar="RUN")
     sync.add_argument("--follow", action="store_true", help="keep syncing until the runs end")
 
-    push = sub.add_parser("push", help="upload a run's trained model or adapter to the Hugging Face hub, with a model card")
+    push = sub.add_parser(
+        "push", help="upload a run's trained model or adapter to the Hugging Face hub, with a model card"
+    )
     push.add_argument("run", metavar="RUN")
     push.add_argument("--to", required=True, metavar="HUB_ID", help="hub repo id, e.g. your-name/qwen3-re-distill")
     push.add_argument("--private", action="store_true", help="create the repo private")
     push.add_argument("--card-only", action="store_true", help="print the model card and upload nothing")
 
     plot = sub.add_parser("plot", help="figures for the paper (PNG/SVG/PDF; needs the `plot` extra: matplotlib)")
-    plot.add_argument("kind", choices=["curves", "results", "traces"],
-                      help="curves: training metrics of runs overlaid; results: scores with intervals per "
-                           "condition and benchmark; traces: think length and self-verification per condition")
+    plot.add_argument(
+        "kind",
+        choices=["curves", "results", "traces"],
+        help="curves: training metrics of runs overlaid; results: scores with intervals per "
+        "condition and benchmark; traces: think length and self-verification per condition",
+    )
     plot.add_argument("runs", nargs="*", metavar="RUN", help="runs to draw (default: each condition's latest)")
     plot.add_argument("--out", default=None, metavar="FILE", help="FILE.png, .svg or .pdf (default: plots/KIND.png)")
-    plot.add_argument("--metric", action="append", default=None, metavar="M",
-                      help="curves: metric names from metrics.jsonl (default: loss and reward)")
-    plot.add_argument("--smooth", type=float, default=0.6, metavar="W",
-                      help="curves: exponential smoothing weight in [0, 1) (default: %(default)s)")
+    plot.add_argument(
+        "--metric",
+        action="append",
+        default=None,
+        metavar="M",
+        help="curves: metric names from metrics.jsonl (default: loss and reward)",
+    )
+    plot.add_argument(
+        "--smooth",
+        type=float,
+        default=0.6,
+        metavar="W",
+        help="curves: exponential smoothing weight in [0, 1) (default: %(default)s)",
+    )
     plot.add_argument("--k", default=None, metavar="K", help="results: plot pass@K instead of accuracy")
 
     worker = sub.add_parser("_worker", help=argparse.SUPPRESS)

@@ -50,8 +50,8 @@ def _write_all(fd: int, data: bytes) -> None:
 @dataclass
 class TailResult:
     records: list[dict[str, Any]]
-    reset: bool = False          # the file was truncated or replaced: records restart from its start
-    bad_lines: int = 0           # complete lines that were not valid JSON objects (skipped)
+    reset: bool = False  # the file was truncated or replaced: records restart from its start
+    bad_lines: int = 0  # complete lines that were not valid JSON objects (skipped)
 
 
 class JsonlTail:

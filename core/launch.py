@@ -30,8 +30,11 @@ class PlannedRun:
         """Values the condition, profile or overrides set on top of the defaults."""
         if self.resolution is None:
             return []
-        return [(key, value, src) for key, value, src in self.resolution.explain()
-                if src.layer not in BASELINE_LAYERS and not key.startswith(("condition.", "profile."))]
+        return [
+            (key, value, src)
+            for key, value, src in self.resolution.explain()
+            if src.layer not in BASELINE_LAYERS and not key.startswith(("condition.", "profile."))
+        ]
 
 
 @dataclass
@@ -56,8 +59,13 @@ class LaunchPlan:
         return [r.resolution.config for r in self.runs if r.resolution is not None]
 
 
-def plan_launch(study: Study, conditions: list[str], profile: str, overrides: list[str] | None = None,
-                overrides_file: str | os.PathLike[str] | None = None) -> LaunchPlan:
+def plan_launch(
+    study: Study,
+    conditions: list[str],
+    profile: str,
+    overrides: list[str] | None = None,
+    overrides_file: str | os.PathLike[str] | None = None,
+) -> LaunchPlan:
     planned = []
     for condition in dict.fromkeys(conditions):
         try:
@@ -68,9 +76,14 @@ def plan_launch(study: Study, conditions: list[str], profile: str, overrides: li
                 continue
             # `study.seeds`: one run per seed, each with its own study.seed.
             for seed in seeds:
-                planned.append(PlannedRun(condition, resolve_full(study, condition, profile,
-                                                                  [*(overrides or []), f"study.seed={seed}"],
-                                                                  overrides_file)))
+                planned.append(
+                    PlannedRun(
+                        condition,
+                        resolve_full(
+                            study, condition, profile, [*(overrides or []), f"study.seed={seed}"], overrides_file
+                        ),
+                    )
+                )
         except ConfigError as exc:
             planned.append(PlannedRun(condition, None, exc.issues))
     plan = LaunchPlan(profile, planned)
@@ -142,8 +155,15 @@ def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
     try:
         for item in plan.runs:
             cfg = item.resolution.config
-            runs.append(store.create(item.condition, plan.profile, cfg.backend, snapshot_text(item.resolution),
-                                     description=cfg.condition.description))
+            runs.append(
+                store.create(
+                    item.condition,
+                    plan.profile,
+                    cfg.backend,
+                    snapshot_text(item.resolution),
+                    description=cfg.condition.description,
+                )
+            )
         backend.launch(runs)
     except BaseException as exc:
         for run in runs:

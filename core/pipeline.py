@@ -13,12 +13,11 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from core.errors import RdtuiError
 from core.runstore import FINISHED, Run
-
 
 # run.json `extra` key: the options of the `rdtui eval` that made the run (benchmarks, start_from,
 # limit; samples and k are in the config snapshot), so a resume evaluates exactly that.
@@ -33,8 +32,9 @@ def _raise_cancelled(signum, frame) -> None:
     raise Cancelled()
 
 
-def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None = None,
-                cancel_on_sigterm: bool = True) -> str:
+def execute_run(
+    run: Run, *, resume: bool = False, stages: Sequence[str] | None = None, cancel_on_sigterm: bool = True
+) -> str:
     """Run every remaining stage (or only those in `stages`); returns the run's status afterwards.
 
     The Modal backend runs each stage in a container of its own GPU type (`stages=[stage]`): the run
@@ -47,8 +47,13 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
     if record.status == "cancelled":
         return "cancelled"
     stages_done = list(record.extra.get("stages_done", [])) if resume else []
-    run.update(status="running", started_at=record.started_at or time.time(), error=None,
-               finished_at=None, extra_items={"stages_done": stages_done})
+    run.update(
+        status="running",
+        started_at=record.started_at or time.time(),
+        error=None,
+        finished_at=None,
+        extra_items={"stages_done": stages_done},
+    )
     try:
         cfg = run.config()
         _preflight(cfg, [s for s in cfg.condition.stages if s not in stages_done])
@@ -65,7 +70,7 @@ def execute_run(run: Run, *, resume: bool = False, stages: Sequence[str] | None 
             model_path = _run_stage(stage, cfg, run, model_path, resume) or model_path
             from core.tracking import after_stage
 
-            after_stage(cfg, run, stage)   # run.json `loaded` (commits, hashes, versions); eval -> trackers
+            after_stage(cfg, run, stage)  # run.json `loaded` (commits, hashes, versions); eval -> trackers
             stages_done.append(stage)
             run.update(extra_items={"stages_done": stages_done})
             print(f"[rdtui] {run.id}: stage {stage} done", flush=True)
@@ -183,6 +188,11 @@ def _run_stage(stage: str, cfg, run: Run, model_path: Path | None, resume: bool)
     from core.evaluation.stage import Evaluation
 
     checkpoint = run.record.extra.get("eval_checkpoint") or model_path or run_final_checkpoint(cfg, run)
-    Evaluation.prepare(cfg, model_ref(cfg, checkpoint, run), launch.get("benchmarks"),
-                       start_from=launch.get("start_from") or 0, limit=launch.get("limit")).run(run)
+    Evaluation.prepare(
+        cfg,
+        model_ref(cfg, checkpoint, run),
+        launch.get("benchmarks"),
+        start_from=launch.get("start_from") or 0,
+        limit=launch.get("limit"),
+    ).run(run)
     return None

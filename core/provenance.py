@@ -37,11 +37,15 @@ def versions() -> dict[str, str]:
 
 # ---- content hashes -------------------------------------------------------------------------
 
+
 def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
-                                                                       p.relative_to(path).parts))
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
 
 
 def _hash_cache_file() -> Path:
@@ -55,8 +59,9 @@ def content_hash(path: str | os.PathLike[str]) -> str:
     skipped). Cached by (path, size, mtime) of every file, so a multi-GB model folder is read once."""
     path = Path(path).resolve()
     files = _files(path)
-    stamp = [[str(f.relative_to(path) if path.is_dir() else f.name), f.stat().st_size, f.stat().st_mtime_ns]
-             for f in files]
+    stamp = [
+        [str(f.relative_to(path) if path.is_dir() else f.name), f.stat().st_size, f.stat().st_mtime_ns] for f in files
+    ]
     cache_path = _hash_cache_file()
     try:
         cache = json.loads(cache_path.read_text())
@@ -92,6 +97,7 @@ def volume_key(local: str | os.PathLike[str], prefix: str = "models") -> str:
 
 
 # ---- hub commits ----------------------------------------------------------------------------
+
 
 def hub_commit(repo_id: str, repo_type: str, revision: str | None) -> str | None:
     """The commit `revision` (a branch, tag or commit; None = main) of a hub repo resolved to:
@@ -136,8 +142,13 @@ def model_record(model_cfg) -> dict[str, Any]:
 def dataset_record(spec) -> dict[str, Any]:
     if spec.hub is not None:
         revision = getattr(spec, "revision", None)
-        return {"hub": spec.hub, "config": spec.config, "split": spec.split, "revision": revision or "main",
-                "commit": hub_commit(spec.hub, "dataset", revision)}
+        return {
+            "hub": spec.hub,
+            "config": spec.config,
+            "split": spec.split,
+            "revision": revision or "main",
+            "commit": hub_commit(spec.hub, "dataset", revision),
+        }
     if spec.path is not None:
         path = Path(spec.path)
         return {"path": str(path), "sha256": content_hash(path) if path.exists() else None}
@@ -173,12 +184,16 @@ def record_loaded(run, cfg, stage: str) -> dict[str, Any]:
 
 # ---- comparing the runs of one table ---------------------------------------------------------
 
+
 def fingerprint(entry: dict[str, Any] | None) -> str | None:
     """What identifies a loaded model or dataset: its commit or content hash."""
     if not entry:
         return None
-    return entry.get("commit") or entry.get("sha256") or (
-        json.dumps(entry, sort_keys=True) if "synthetic" in entry else None)
+    return (
+        entry.get("commit")
+        or entry.get("sha256")
+        or (json.dumps(entry, sort_keys=True) if "synthetic" in entry else None)
+    )
 
 
 def revision_conflicts(loaded_by_run: dict[str, dict[str, Any]]) -> list[str]:
@@ -225,8 +240,11 @@ def revision_cells(loaded: dict[str, Any] | None) -> dict[str, str]:
                 libs.setdefault(lib, stage_versions[lib])
     return {
         "model@": _short(fingerprint(model) or "?") if model else "-",
-        "data@": ", ".join(f"{name}@{_short(fingerprint(entry) or '?') if 'synthetic' not in entry else 'synthetic'}"
-                           for name, entry in datasets.items()) or "-",
+        "data@": ", ".join(
+            f"{name}@{_short(fingerprint(entry) or '?') if 'synthetic' not in entry else 'synthetic'}"
+            for name, entry in datasets.items()
+        )
+        or "-",
         "versions": " ".join(f"{lib} {v}" for lib, v in libs.items()) or "-",
     }
 

@@ -22,7 +22,7 @@ from core.scores import mean_interval, paired_difference
 from core.textable import format_table
 
 FORMATS = ("table", "md", "csv", "json")
-ADHOC_CONDITION = "model_eval"   # `rdtui eval MODEL` runs of a model other than the study's base
+ADHOC_CONDITION = "model_eval"  # `rdtui eval MODEL` runs of a model other than the study's base
 
 
 @dataclass
@@ -44,15 +44,23 @@ class BenchmarkResult:
     seed_ci95: list[float] | None = None
 
     @classmethod
-    def from_summary(cls, s: dict[str, Any]) -> "BenchmarkResult":
+    def from_summary(cls, s: dict[str, Any]) -> BenchmarkResult:
         problem = summary_problem(s)
         if problem:
             raise ValueError(problem)
-        return cls(n=s["n_problems"], correct=s["correct"], accuracy=s["accuracy"], ci95=list(s["ci95"]),
-                   samples=s["samples"], pass_at_k={k: v["value"] for k, v in s["pass@k"].items()},
-                   maj_at_k={k: v["value"] for k, v in s["maj@k"].items()},
-                   mean_completion_tokens=s.get("mean_completion_tokens"), share_truncated=s.get("share_truncated"),
-                   share_think_closed=s.get("share_think_closed"), complete=bool(s.get("complete")))
+        return cls(
+            n=s["n_problems"],
+            correct=s["correct"],
+            accuracy=s["accuracy"],
+            ci95=list(s["ci95"]),
+            samples=s["samples"],
+            pass_at_k={k: v["value"] for k, v in s["pass@k"].items()},
+            maj_at_k={k: v["value"] for k, v in s["maj@k"].items()},
+            mean_completion_tokens=s.get("mean_completion_tokens"),
+            share_truncated=s.get("share_truncated"),
+            share_think_closed=s.get("share_think_closed"),
+            complete=bool(s.get("complete")),
+        )
 
 
 def _number(value: Any) -> bool:
@@ -75,8 +83,9 @@ def summary_problem(s: Any) -> str | None:
     for key in ("pass@k", "maj@k"):
         table = s.get(key)
         if not isinstance(table, dict) or not all(
-                isinstance(k, str) and k.isdigit() and isinstance(v, dict) and _number(v.get("value"))
-                for k, v in table.items()):
+            isinstance(k, str) and k.isdigit() and isinstance(v, dict) and _number(v.get("value"))
+            for k, v in table.items()
+        ):
             return f"{key} must map each k to {{value: number}}"
     for key in ("mean_completion_tokens", "share_truncated", "share_think_closed"):
         if s.get(key) is not None and not _number(s[key]):
@@ -95,9 +104,9 @@ class ResultRow:
     training_size: int | None = None
     training_time_s: float | None = None
     benchmarks: dict[str, BenchmarkResult] = field(default_factory=dict)
-    seeds: list[int] = field(default_factory=list)     # study.seed of each run averaged in (one: no average)
+    seeds: list[int] = field(default_factory=list)  # study.seed of each run averaged in (one: no average)
     # Against every other condition, per benchmark: the paired difference on the problems both evaluated.
-    paired: dict[str, dict[str, "PairedDifference"]] = field(default_factory=dict)
+    paired: dict[str, dict[str, PairedDifference]] = field(default_factory=dict)
     # Per benchmark, problem key -> score (share of correct samples); what the paired test compares.
     problem_scores: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
@@ -174,21 +183,32 @@ def training_seconds(run: Run) -> float | None:
 
 def _row(run: Run, summaries: dict[str, BenchmarkResult]) -> ResultRow:
     record = run.record
-    row = ResultRow(condition=record.condition, description=record.description or "", run_id=run.id,
-                    status=record.effective_status, model=record.extra.get("model"), benchmarks=summaries,
-                    training_time_s=training_seconds(run),
-                    problem_scores={bench: read_problem_scores(run, bench) for bench in summaries})
+    row = ResultRow(
+        condition=record.condition,
+        description=record.description or "",
+        run_id=run.id,
+        status=record.effective_status,
+        model=record.extra.get("model"),
+        benchmarks=summaries,
+        training_time_s=training_seconds(run),
+        problem_scores={bench: read_problem_scores(run, bench) for bench in summaries},
+    )
     try:
         cfg = run.config()
     except RdtuiError:
         return row
     # Benchmarks in the config's order, then any evaluated by hand beyond it.
-    order = [b for b in cfg.evaluation.benchmarks if b in summaries] + [b for b in summaries if b not in cfg.evaluation.benchmarks]
+    order = [b for b in cfg.evaluation.benchmarks if b in summaries] + [
+        b for b in summaries if b not in cfg.evaluation.benchmarks
+    ]
     row.benchmarks = {b: summaries[b] for b in order}
     row.description = row.description or cfg.condition.description
     row.model = row.model or cfg.model.name
-    datasets = [getattr(cfg, stage).dataset for stage in TRAINING_STAGES
-                if stage in cfg.condition.stages and getattr(cfg, stage) is not None and getattr(cfg, stage).dataset]
+    datasets = [
+        getattr(cfg, stage).dataset
+        for stage in TRAINING_STAGES
+        if stage in cfg.condition.stages and getattr(cfg, stage) is not None and getattr(cfg, stage).dataset
+    ]
     row.training_data = datasets
     sizes = [spec.limit or spec.size for spec in (cfg.datasets.get(d) for d in datasets) if spec is not None]
     row.training_size = sum(sizes) if sizes and all(sizes) else None
@@ -294,11 +314,14 @@ def _display_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str
             partial = "" if result.complete else " partial"
             if result.seed_mean is not None and result.seed_ci95 is not None:
                 low, high = result.seed_ci95
-                cells[bench] = (f"{_pct(result.seed_mean)} [{_pct(low)}, {_pct(high)}] "
-                                f"(N={result.n}, {len(result.seed_accuracies)} seeds{partial})")
+                cells[bench] = (
+                    f"{_pct(result.seed_mean)} [{_pct(low)}, {_pct(high)}] "
+                    f"(N={result.n}, {len(result.seed_accuracies)} seeds{partial})"
+                )
                 continue
-            cells[bench] = (f"{_pct(result.accuracy)} [{_pct(result.ci95[0])}, {_pct(result.ci95[1])}] "
-                            f"(N={result.n}{partial})")
+            cells[bench] = (
+                f"{_pct(result.accuracy)} [{_pct(result.ci95[0])}, {_pct(result.ci95[1])}] (N={result.n}{partial})"
+            )
             for k in _extra_ks(rows, bench):
                 cells[f"{bench} pass@{k}"] = _pct(result.pass_at_k.get(k))
                 cells[f"{bench} maj@{k}"] = _pct(result.maj_at_k.get(k))
@@ -322,12 +345,26 @@ def _csv(rows: list[ResultRow]) -> str:
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        record: dict[str, Any] = {"condition": row.condition, "description": row.description, "run_id": row.run_id,
-                                  "model": row.model, "training_data": "+".join(row.training_data),
-                                  "training_size": row.training_size, "training_time_s": row.training_time_s}
+        record: dict[str, Any] = {
+            "condition": row.condition,
+            "description": row.description,
+            "run_id": row.run_id,
+            "model": row.model,
+            "training_data": "+".join(row.training_data),
+            "training_size": row.training_size,
+            "training_time_s": row.training_time_s,
+        }
         for bench, r in row.benchmarks.items():
-            record.update({f"{bench}.n": r.n, f"{bench}.correct": r.correct, f"{bench}.accuracy": r.accuracy,
-                           f"{bench}.ci_low": r.ci95[0], f"{bench}.ci_high": r.ci95[1], f"{bench}.samples": r.samples})
+            record.update(
+                {
+                    f"{bench}.n": r.n,
+                    f"{bench}.correct": r.correct,
+                    f"{bench}.accuracy": r.accuracy,
+                    f"{bench}.ci_low": r.ci95[0],
+                    f"{bench}.ci_high": r.ci95[1],
+                    f"{bench}.samples": r.samples,
+                }
+            )
             for k in _extra_ks(rows, bench):
                 record[f"{bench}.pass@{k}"] = r.pass_at_k.get(k)
                 record[f"{bench}.maj@{k}"] = r.maj_at_k.get(k)
@@ -357,14 +394,15 @@ def _paired_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]
     benches = _benchmark_names(rows)
     out = []
     for i, a in enumerate(rows):
-        for b in rows[i + 1:]:
+        for b in rows[i + 1 :]:
             pairs = a.paired.get(b.condition) or {}
             if not pairs:
                 continue
             cells = {"A": a.condition, "B": b.condition}
             for bench, d in pairs.items():
                 mark = "*" if d.significant else ""
-                cells[bench] = (f"{100 * d.difference:+.1f} [{100 * d.ci95[0]:+.1f}, {100 * d.ci95[1]:+.1f}]{mark} "
-                                f"(N={d.n})")
+                cells[bench] = (
+                    f"{100 * d.difference:+.1f} [{100 * d.ci95[0]:+.1f}, {100 * d.ci95[1]:+.1f}]{mark} (N={d.n})"
+                )
             out.append(cells)
     return out, ["A", "B", *benches]

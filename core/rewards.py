@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.grading import grade, gold_answer
-from core.grading.symbolic import start_workers
+from core.grading import gold_answer, grade
 from core.grading.markers import THINK_CLOSE, THINK_OPEN, last_boxed
+from core.grading.symbolic import start_workers
 
 RewardFunc = Callable[..., list[float | None]]
 
@@ -69,9 +69,15 @@ def make_correctness(settings: RewardSettings) -> RewardFunc:
             text = completion_text(completion)
             cut_off = _hit_length_limit(completion_ids, i, settings.max_completion_length)
             prefilled = _prompt_opens_think(prompt) or (cut_off and THINK_CLOSE not in text)
-            verdict = grade(text, gold, allow_last_number=settings.allow_last_number, think_prefilled=prefilled,
-                            multiple_boxes=settings.multiple_boxes, decimal_tolerance=settings.decimal_tolerance,
-                            grader=settings.grader)
+            verdict = grade(
+                text,
+                gold,
+                allow_last_number=settings.allow_last_number,
+                think_prefilled=prefilled,
+                multiple_boxes=settings.multiple_boxes,
+                decimal_tolerance=settings.decimal_tolerance,
+                grader=settings.grader,
+            )
             errors += verdict.rule == "error"
             undecided += verdict.undecided
             rewards.append(1.0 if verdict.correct else 0.0)
@@ -163,9 +169,15 @@ def build_reward_functions(grpo_cfg: Any) -> tuple[list[RewardFunc], list[float]
         max_completion_length=int(grpo.max_completion_length),
         overlong_buffer=int(grpo.overlong_buffer),
         allow_last_number=bool(grpo.allow_last_number),
-        **({} if grading is None else {"multiple_boxes": grading.multiple_boxes,
-                                        "decimal_tolerance": grading.decimal_tolerance,
-                                        "grader": grading.grader}),
+        **(
+            {}
+            if grading is None
+            else {
+                "multiple_boxes": grading.multiple_boxes,
+                "decimal_tolerance": grading.decimal_tolerance,
+                "grader": grading.grader,
+            }
+        ),
     )
     funcs, weights = [], []
     for name, weight in dict(grpo.reward_weights).items():

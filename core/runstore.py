@@ -16,10 +16,11 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.errors import CorruptRun, InvalidRunId, InvalidTransition, RunNotFound, StoreUnwritable, UnknownRun
 
@@ -38,15 +39,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # The run folder's layout: every reader and writer takes these names from here.
 RUN_FILE = "run.json"
-CONFIG_FILE = "config.yaml"          # the resolved config snapshot, with provenance comments
+CONFIG_FILE = "config.yaml"  # the resolved config snapshot, with provenance comments
 LOG_FILE = "log.txt"
-METRICS_FILE = "metrics.jsonl"       # training steps, and eval progress records (stage "eval")
+METRICS_FILE = "metrics.jsonl"  # training steps, and eval progress records (stage "eval")
 SAMPLES_FILE = "samples.jsonl"
-SYSTEM_FILE = "system.jsonl"         # CPU/RAM/GPU samples of the live worker
-EVAL_DIR = "eval"                    # eval/<benchmark>.jsonl journals and eval/<benchmark>.json summaries
-CHECKPOINTS_DIR = "checkpoints"      # <stage>/checkpoint-N, <stage>-final, sft-merged
+SYSTEM_FILE = "system.jsonl"  # CPU/RAM/GPU samples of the live worker
+EVAL_DIR = "eval"  # eval/<benchmark>.jsonl journals and eval/<benchmark>.json summaries
+CHECKPOINTS_DIR = "checkpoints"  # <stage>/checkpoint-N, <stage>-final, sft-merged
 TRAINING_STAGES = ("sft", "grpo")
-MERGED_SFT = "sft-merged"            # the SFT adapter merged into the base (grpo.after_sft: merge)
+MERGED_SFT = "sft-merged"  # the SFT adapter merged into the base (grpo.after_sft: merge)
 
 
 def validate_name(name: str, what: str = "run id") -> str:
@@ -96,11 +97,11 @@ class RunRecord:
     modal_call_id: str | None = None
     error: str | None = None
     progress: dict[str, Any] = field(default_factory=dict)
-    loaded: dict[str, Any] = field(default_factory=dict)   # commits, hashes, versions (core/provenance.py)
+    loaded: dict[str, Any] = field(default_factory=dict)  # commits, hashes, versions (core/provenance.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "RunRecord":
+    def from_dict(cls, data: Any) -> RunRecord:
         """A record from run.json's data; CorruptRun (with the reason) when its shape is wrong, so
         one bad file is one `corrupt` row and never a traceback further on."""
         problem = _shape_problem(data)
@@ -113,14 +114,15 @@ class RunRecord:
         return cls(**known, extra=extra)
 
     @classmethod
-    def corrupt(cls, run_dir: Path, reason: str) -> "RunRecord":
+    def corrupt(cls, run_dir: Path, reason: str) -> RunRecord:
         """The row shown for a run folder whose run.json cannot be used."""
         try:
             created = run_dir.stat().st_mtime
         except OSError:
             created = 0.0
-        return cls(id=run_dir.name, condition="?", profile="?", backend="?", status="corrupt",
-                   created_at=created, error=reason)
+        return cls(
+            id=run_dir.name, condition="?", profile="?", backend="?", status="corrupt", created_at=created, error=reason
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -271,12 +273,12 @@ def try_own(run_dir: Path) -> int | None:
     The kernel drops the lock when its last holder dies, so a dead owner never blocks a resume."""
     with store_errors(run_dir.parent):
         fd = os.open(run_dir / OWNER_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    for attempt in range(10):
+    for _ in range(10):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return fd
         except BlockingIOError:
-            time.sleep(0.05)       # a reader's brief shared probe (is_owned) is not an owner
+            time.sleep(0.05)  # a reader's brief shared probe (is_owned) is not an owner
     os.close(fd)
     return None
 
@@ -310,7 +312,7 @@ def read_record(run_dir: Path) -> RunRecord:
     if problem:
         raise CorruptRun(f"{run_dir / RUN_FILE}: {problem}")
     record = RunRecord.from_dict(data)
-    record._dir = run_dir          # not a field: where `effective_status` looks for a queued run's owner
+    record._dir = run_dir  # not a field: where `effective_status` looks for a queued run's owner
     return record
 
 
@@ -370,8 +372,9 @@ class RunStore:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
 
-    def create(self, condition: str, profile: str, backend: str, config_snapshot: str,
-               description: str | None = None) -> Run:
+    def create(
+        self, condition: str, profile: str, backend: str, config_snapshot: str, description: str | None = None
+    ) -> Run:
         """Create a run folder fully populated, then publish it with one rename.
 
         Readers never see a half-made run, and two processes that pick the same id cannot both
@@ -384,8 +387,15 @@ class RunStore:
             staging.mkdir()
         try:
             now = time.time()
-            record = RunRecord(id="", condition=condition, profile=profile, backend=backend,
-                               description=description, created_at=now, host=socket.gethostname())
+            record = RunRecord(
+                id="",
+                condition=condition,
+                profile=profile,
+                backend=backend,
+                description=description,
+                created_at=now,
+                host=socket.gethostname(),
+            )
             (staging / "config.yaml").write_text(config_snapshot)
             (staging / LOG_FILE).touch()
             for _ in range(100):
@@ -414,7 +424,7 @@ class RunStore:
         probe = self.root / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             with store_errors(self.root), open(probe, "wb") as fh:
-                fh.write(b"\0" * 4096)      # a few blocks: a full disk says so here, not mid-run
+                fh.write(b"\0" * 4096)  # a few blocks: a full disk says so here, not mid-run
                 fh.flush()
                 os.fsync(fh.fileno())
         finally:
@@ -443,8 +453,9 @@ class RunStore:
         except FileNotFoundError:
             return []
         except NotADirectoryError:
-            raise StoreUnwritable(f"the run store {self.root} is not a folder (see --runs-dir or RDTUI_RUNS)",
-                                  exit_status=2) from None
+            raise StoreUnwritable(
+                f"the run store {self.root} is not a folder (see --runs-dir or RDTUI_RUNS)", exit_status=2
+            ) from None
         except OSError as exc:
             raise StoreUnwritable(f"cannot read the run store {self.root}: {exc.strerror or exc}") from None
         with entries:
@@ -487,8 +498,9 @@ def store_errors(root: Path) -> Iterator[None]:
     try:
         yield
     except (FileExistsError, NotADirectoryError):
-        raise StoreUnwritable(f"the run store {root} is not a folder (see --runs-dir or RDTUI_RUNS)",
-                              exit_status=2) from None
+        raise StoreUnwritable(
+            f"the run store {root} is not a folder (see --runs-dir or RDTUI_RUNS)", exit_status=2
+        ) from None
     except OSError as exc:
         raise StoreUnwritable(f"cannot write the run store {root}: {exc.strerror or exc}") from None
 

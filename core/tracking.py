@@ -49,11 +49,15 @@ def check_trackers(cfg) -> None:
     """Fail before training, not after minutes of it, when a tracker cannot work."""
     for name in trackers(cfg):
         if name == "wandb" and not wandb_credentials():
-            raise RdtuiError("telemetry.report_to: wandb needs credentials: export WANDB_API_KEY, run `wandb login` "
-                             "(it writes ~/.netrc), or remove wandb from report_to / set telemetry.wandb: false")
+            raise RdtuiError(
+                "telemetry.report_to: wandb needs credentials: export WANDB_API_KEY, run `wandb login` "
+                "(it writes ~/.netrc), or remove wandb from report_to / set telemetry.wandb: false"
+            )
         if importlib.util.find_spec(PACKAGES[name]) is None:
-            raise RdtuiError(f"telemetry.report_to: {name} needs the {PACKAGES[name]} package "
-                             f"(pip install {PACKAGES[name]}), or remove it from report_to")
+            raise RdtuiError(
+                f"telemetry.report_to: {name} needs the {PACKAGES[name]} package "
+                f"(pip install {PACKAGES[name]}), or remove it from report_to"
+            )
 
 
 def stable_run_id(run_id: str, stage: str) -> str:
@@ -74,18 +78,24 @@ def stage_environment(cfg, run, stage: str) -> dict[str, str]:
     names = trackers(cfg)
     env: dict[str, str] = {}
     if "wandb" in names:
-        env.update(WANDB_PROJECT=cfg.telemetry.wandb_project, WANDB_RUN_GROUP=cfg.study.name,
-                   WANDB_JOB_TYPE=stage, WANDB_RUN_ID=stable_run_id(run.id, stage), WANDB_RESUME="allow",
-                   WANDB_TAGS=cfg.condition.name)
+        env.update(
+            WANDB_PROJECT=cfg.telemetry.wandb_project,
+            WANDB_RUN_GROUP=cfg.study.name,
+            WANDB_JOB_TYPE=stage,
+            WANDB_RUN_ID=stable_run_id(run.id, stage),
+            WANDB_RESUME="allow",
+            WANDB_TAGS=cfg.condition.name,
+        )
         entity = getattr(cfg.telemetry, "wandb_entity", None)
         if entity:
             env["WANDB_ENTITY"] = entity
     if "tensorboard" in names:
         env["TENSORBOARD_LOGGING_DIR"] = str(tensorboard_dir(run, stage))
     if "mlflow" in names:
-        env.update(MLFLOW_EXPERIMENT_NAME=cfg.study.name,
-                   MLFLOW_TAGS=json.dumps({"rdtui.run": run.id, "rdtui.stage": stage,
-                                           "rdtui.condition": cfg.condition.name}))
+        env.update(
+            MLFLOW_EXPERIMENT_NAME=cfg.study.name,
+            MLFLOW_TAGS=json.dumps({"rdtui.run": run.id, "rdtui.stage": stage, "rdtui.condition": cfg.condition.name}),
+        )
     os.environ.update(env)
     return env
 
@@ -96,7 +106,7 @@ def trainer_report_args(cfg, run, stage: str) -> dict[str, Any]:
     stage_environment(cfg, run, stage)
     args: dict[str, Any] = {"report_to": names or "none", "run_name": stable_run_id(run.id, stage)}
     if "trackio" in names:
-        args["project"] = cfg.telemetry.wandb_project   # trackio's project (TrainingArguments.project)
+        args["project"] = cfg.telemetry.wandb_project  # trackio's project (TrainingArguments.project)
     return args
 
 
@@ -110,6 +120,7 @@ def finish_stage() -> None:
 
 
 # ---- evaluation summaries ------------------------------------------------------------------
+
 
 def summary_scalars(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
     """Flat `eval/<benchmark>/<metric>` scalars from the eval stage's summaries."""
@@ -191,9 +202,16 @@ def _tensorboard(cfg, run, scalars: dict[str, float]) -> None:
 def _wandb(cfg, run, scalars: dict[str, float]) -> None:
     import wandb
 
-    with wandb.init(project=cfg.telemetry.wandb_project, entity=getattr(cfg.telemetry, "wandb_entity", None),
-                    group=cfg.study.name, job_type="eval", id=stable_run_id(run.id, "eval"),
-                    name=stable_run_id(run.id, "eval"), tags=[cfg.condition.name], resume="allow") as wb:
+    with wandb.init(
+        project=cfg.telemetry.wandb_project,
+        entity=getattr(cfg.telemetry, "wandb_entity", None),
+        group=cfg.study.name,
+        job_type="eval",
+        id=stable_run_id(run.id, "eval"),
+        name=stable_run_id(run.id, "eval"),
+        tags=[cfg.condition.name],
+        resume="allow",
+    ) as wb:
         wb.summary.update(scalars)
         wb.log(scalars)
 
@@ -212,8 +230,10 @@ def _mlflow(cfg, run, scalars: dict[str, float]) -> None:
     import mlflow
 
     mlflow.set_experiment(cfg.study.name)
-    with mlflow.start_run(run_name=stable_run_id(run.id, "eval"),
-                          tags={"rdtui.run": run.id, "rdtui.stage": "eval", "rdtui.condition": cfg.condition.name}):
+    with mlflow.start_run(
+        run_name=stable_run_id(run.id, "eval"),
+        tags={"rdtui.run": run.id, "rdtui.stage": "eval", "rdtui.condition": cfg.condition.name},
+    ):
         # MLflow metric names may not hold '@'.
         mlflow.log_metrics({key.replace("@", "_at_"): value for key, value in scalars.items()})
 

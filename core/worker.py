@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     run = Run(Path(argv[0]))
     status = execute_run(run, resume="--resume" in argv[1:])
     if status == "cancelled":
-        _exit_now(1)       # asked to stop: no teardown (trackers' atexit hooks included)
+        _exit_now(1)  # asked to stop: no teardown (trackers' atexit hooks included)
     return 0 if status == "succeeded" else 1
 
 

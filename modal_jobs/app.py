@@ -43,11 +43,11 @@ STAGE_IMAGE = {"sft": "train", "grpo": "grpo", "eval": "grpo"}
 
 @dataclass
 class JobsApp:
-    app: Any                            # modal.App
-    volume: Any                         # modal.Volume
-    secrets: list[Any]                  # modal.Secret, in settings order
-    images: dict[str, Any]              # modal.Image by kind
-    functions: dict[str, Any]           # modal.Function by name
+    app: Any  # modal.App
+    volume: Any  # modal.Volume
+    secrets: list[Any]  # modal.Secret, in settings order
+    images: dict[str, Any]  # modal.Image by kind
+    functions: dict[str, Any]  # modal.Function by name
     options: dict[str, dict[str, Any]]  # the decorator arguments each function was registered with
     settings: JobSettings
 
@@ -61,19 +61,34 @@ def build_app(settings: JobSettings) -> JobsApp:
     volume = modal.Volume.from_name(settings.volume, create_if_missing=True)
     secrets = [modal.Secret.from_name(name) for name in settings.secrets]
     images = build_images()
-    common = {"volumes": {VOLUME_MOUNT: volume}, "env": {SETTINGS_ENV: settings.to_json()},
-              "retries": settings.retries}
+    common = {"volumes": {VOLUME_MOUNT: volume}, "env": {SETTINGS_ENV: settings.to_json()}, "retries": settings.retries}
     options = {
-        DRIVER_FUNCTION: {**common, "image": images["driver"], "cpu": 1.0, "timeout": DRIVER_TIMEOUT_S,
-                          "nonpreemptible": True, "max_containers": settings.max_parallel or None},
+        DRIVER_FUNCTION: {
+            **common,
+            "image": images["driver"],
+            "cpu": 1.0,
+            "timeout": DRIVER_TIMEOUT_S,
+            "nonpreemptible": True,
+            "max_containers": settings.max_parallel or None,
+        },
     }
     for stage, name in STAGE_FUNCTIONS.items():
         # Single-use: a stage runs for hours, so a cold start per input costs nothing, and no input
         # ever sees a Volume view or imported state left by another run's (M12, M18).
-        options[name] = {**common, "image": images[STAGE_IMAGE[stage]], "gpu": settings.gpu[stage],
-                         "timeout": settings.timeout_s, "secrets": secrets, "single_use_containers": True}
-    bodies = {DRIVER_FUNCTION: run_condition, "stage_sft": stage_sft, "stage_grpo": stage_grpo,
-              "stage_eval": stage_eval}
+        options[name] = {
+            **common,
+            "image": images[STAGE_IMAGE[stage]],
+            "gpu": settings.gpu[stage],
+            "timeout": settings.timeout_s,
+            "secrets": secrets,
+            "single_use_containers": True,
+        }
+    bodies = {
+        DRIVER_FUNCTION: run_condition,
+        "stage_sft": stage_sft,
+        "stage_grpo": stage_grpo,
+        "stage_eval": stage_eval,
+    }
     functions = {name: app.function(**options[name])(bodies[name]) for name in options}
     return JobsApp(app, volume, secrets, images, functions, options, settings)
 
@@ -87,9 +102,15 @@ def _current_call_id() -> str | None:
 def _stage(stage: str, request: dict[str, Any]) -> str:
     from modal.exception import InputCancellation
 
-    return remote.run_stage(Path(VOLUME_MOUNT), request["run_id"], stage, commit=jobs.volume.commit,
-                            reload=jobs.volume.reload, call_id=_current_call_id(),
-                            cancelled_by=(InputCancellation,))
+    return remote.run_stage(
+        Path(VOLUME_MOUNT),
+        request["run_id"],
+        stage,
+        commit=jobs.volume.commit,
+        reload=jobs.volume.reload,
+        call_id=_current_call_id(),
+        cancelled_by=(InputCancellation,),
+    )
 
 
 def stage_sft(request: dict[str, Any]) -> str:
@@ -118,16 +139,28 @@ def run_condition(request: dict[str, Any]) -> str:
     def run_stage(stage: str) -> str:
         cfg = run.config()
         function = jobs.functions[STAGE_FUNCTIONS[stage]].with_options(
-            gpu=getattr(cfg.gpu, stage), timeout=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries)
+            gpu=getattr(cfg.gpu, stage), timeout=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries
+        )
         # A re-run of this driver (Modal retried it) waits on the stage call its last attempt left going.
         current["call"] = remote.attach_or_spawn(
-            run, stage, request["launch"], from_id=modal.FunctionCall.from_id, commit=jobs.volume.commit,
-            spawn=lambda: function.spawn({"run_id": request["run_id"], "stage": stage, "launch": request["launch"]}))
+            run,
+            stage,
+            request["launch"],
+            from_id=modal.FunctionCall.from_id,
+            commit=jobs.volume.commit,
+            spawn=lambda: function.spawn({"run_id": request["run_id"], "stage": stage, "launch": request["launch"]}),
+        )
         return current["call"].get()
 
     try:
-        return remote.drive(volume_root, request, run_stage=run_stage, commit=jobs.volume.commit,
-                            reload=jobs.volume.reload, call_id=_current_call_id())
+        return remote.drive(
+            volume_root,
+            request,
+            run_stage=run_stage,
+            commit=jobs.volume.commit,
+            reload=jobs.volume.reload,
+            call_id=_current_call_id(),
+        )
     except InputCancellation:
         if "call" in current:
             current["call"].cancel()

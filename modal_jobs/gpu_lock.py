@@ -20,8 +20,17 @@ Why this set (checked against each package's own metadata on PyPI):
 from __future__ import annotations
 
 CORE = ["pydantic>=2.14", "pyyaml>=6.0.4", "ruamel.yaml>=0.19.1", "rich>=15.0.0"]
-HF_STACK = ["torch==2.13.0", "transformers==5.17.0", "trl==1.16.0", "peft>=0.21.2", "datasets>=5.2.0",
-            "accelerate>=1.15.0", "tokenizers>=0.23.3", "math-verify>=0.9.0", "wandb"]
+HF_STACK = [
+    "torch==2.13.0",
+    "transformers==5.17.0",
+    "trl==1.16.0",
+    "peft>=0.21.2",
+    "datasets>=5.2.0",
+    "accelerate>=1.15.0",
+    "tokenizers>=0.23.3",
+    "math-verify>=0.9.0",
+    "wandb",
+]
 REQUIREMENTS = {"train": HF_STACK + CORE, "grpo": ["vllm==0.31.0"] + HF_STACK + CORE}
 
 GRPO_LOCK = """
@@ -354,8 +363,18 @@ def resolve(requirements: list[str], constraints: list[str] | None = None) -> li
 
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "pip", "--isolated", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--report", str(report)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--isolated",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+        ]
         if constraints:
             (Path(tmp) / "c.txt").write_text("\n".join(constraints) + "\n")
             cmd += ["-c", str(Path(tmp) / "c.txt")]
@@ -375,7 +394,7 @@ def main() -> None:
     text = path.read_text()
     for name, lock in (("GRPO_LOCK", grpo), ("TRAIN_LOCK", train)):
         block = f'{name} = """\n' + "\n".join(lock) + '\n""".split()'
-        text = re.sub(rf'^{name} = """.*?"""\.split\(\)', lambda _: block, text, count=1, flags=re.S | re.M)
+        text = re.sub(rf'^{name} = """.*?"""\.split\(\)', lambda _, block=block: block, text, count=1, flags=re.S | re.M)
     path.write_text(text)
 
 

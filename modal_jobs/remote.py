@@ -26,19 +26,29 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from core.backends.modal_backend import HF_CACHE_DIR
 from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
 from core.runstore import CONFIG_FILE, FINISHED, LOG_FILE, Run, RunRecord, read_record, write_record
 
-COMMIT_INTERVAL_S = 10.0   # Modal also commits in the background; ours bounds how stale a follower's view is
+COMMIT_INTERVAL_S = 10.0  # Modal also commits in the background; ours bounds how stale a follower's view is
 # Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
-TRANSIENT_ERRORS = ("ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteDisconnected", "NCCL error",
-                    "502 Server Error", "503 Server Error", "504 Server Error", "Temporary failure in name resolution")
+TRANSIENT_ERRORS = (
+    "ConnectionError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "RemoteDisconnected",
+    "NCCL error",
+    "502 Server Error",
+    "503 Server Error",
+    "504 Server Error",
+    "Temporary failure in name resolution",
+)
 
 
 class TransientStageError(RuntimeError):
@@ -83,8 +93,15 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def drive(volume_root: Path, request: dict[str, Any], *, run_stage: Callable[[str], str],
-          commit: Callable[[], None], reload: Callable[[], None], call_id: str | None = None) -> str:
+def drive(
+    volume_root: Path,
+    request: dict[str, Any],
+    *,
+    run_stage: Callable[[str], str],
+    commit: Callable[[], None],
+    reload: Callable[[], None],
+    call_id: str | None = None,
+) -> str:
     """Run the condition's remaining stages one call each; returns the run's final status."""
     reload()
     run = prepare_run_folder(volume_root, request, call_id)
@@ -128,8 +145,15 @@ def stage_environment(volume_root: Path, run_id: str = "") -> dict[str, str]:
     return {"HF_HOME": str(cache), "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def attach_or_spawn(run: Run, stage: str, launch: int, *, spawn: Callable[[], Any],
-                    from_id: Callable[[str], Any], commit: Callable[[], None]) -> Any:
+def attach_or_spawn(
+    run: Run,
+    stage: str,
+    launch: int,
+    *,
+    spawn: Callable[[], Any],
+    from_id: Callable[[str], Any],
+    commit: Callable[[], None],
+) -> Any:
     """The call to wait on for `stage`: the one an earlier attempt of this driver spawned for the same
     stage and launch (still running or finished: waiting on it gives its outcome), else a new one.
 
@@ -143,8 +167,12 @@ def attach_or_spawn(run: Run, stage: str, launch: int, *, spawn: Callable[[], An
             return from_id(previous["id"])
         from_id(previous["id"]).cancel()
     call = spawn()
-    run.update(extra_items={"stage_call_id": call.object_id,
-                            "stage_call": {"id": call.object_id, "stage": stage, "launch": launch}})
+    run.update(
+        extra_items={
+            "stage_call_id": call.object_id,
+            "stage_call": {"id": call.object_id, "stage": stage, "launch": launch},
+        }
+    )
     commit()
     return call
 
@@ -160,15 +188,24 @@ def require_cuda(cfg, stage: str) -> None:
     wanted = int(gpu.split(":")[1]) if ":" in gpu else 1
     seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if seen < wanted:
-        raise RdtuiError(f"Modal stage {stage} on gpu={gpu} but torch {torch.__version__} "
-                         f"(CUDA {torch.version.cuda or 'none'}) sees {seen} CUDA device(s): "
-                         f"the image's torch build does not match the host driver")
+        raise RdtuiError(
+            f"Modal stage {stage} on gpu={gpu} but torch {torch.__version__} "
+            f"(CUDA {torch.version.cuda or 'none'}) sees {seen} CUDA device(s): "
+            f"the image's torch build does not match the host driver"
+        )
 
 
-def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[], None],
-              reload: Callable[[], None] = lambda: None, call_id: str | None = None,
-              cancelled_by: tuple[type[BaseException], ...] = (),
-              commit_interval: float = COMMIT_INTERVAL_S) -> str:
+def run_stage(
+    volume_root: Path,
+    run_id: str,
+    stage: str,
+    *,
+    commit: Callable[[], None],
+    reload: Callable[[], None] = lambda: None,
+    call_id: str | None = None,
+    cancelled_by: tuple[type[BaseException], ...] = (),
+    commit_interval: float = COMMIT_INTERVAL_S,
+) -> str:
     """Execute one stage of a run whose folder is on the Volume; returns the run's status after it.
 
     `cancelled_by`: the exceptions Modal raises in this thread when the call is cancelled; they
@@ -194,8 +231,10 @@ def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[]
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         # Segments of the new log/metrics bytes before each commit: the sync fetches only those (M3).
-        with periodic_commit(commit, commit_interval, before=SegmentWriter(run.dir).write_new), \
-                tee_output(run.log_path):
+        with (
+            periodic_commit(commit, commit_interval, before=SegmentWriter(run.dir).write_new),
+            tee_output(run.log_path),
+        ):
             try:
                 status = execute_run(run, resume=True, stages=[stage], cancel_on_sigterm=False)
                 record = run.reload()
@@ -205,8 +244,10 @@ def run_stage(volume_root: Path, run_id: str, stage: str, *, commit: Callable[[]
                     raise TransientStageError(record.error)
                 return status
             except Stopped:
-                print(f"[rdtui] {run_id}: container stopped during {stage}; Modal re-runs it from the last checkpoint",
-                      flush=True)
+                print(
+                    f"[rdtui] {run_id}: container stopped during {stage}; Modal re-runs it from the last checkpoint",
+                    flush=True,
+                )
                 raise
             except cancelled_by:
                 print(f"[rdtui] {run_id}: cancelled", flush=True)
@@ -222,8 +263,9 @@ def _raise_stopped(signum, frame) -> None:
 
 
 @contextmanager
-def periodic_commit(commit: Callable[[], None], interval: float,
-                    before: Callable[[], object] = lambda: None) -> Iterator[None]:
+def periodic_commit(
+    commit: Callable[[], None], interval: float, before: Callable[[], object] = lambda: None
+) -> Iterator[None]:
     """Commit every `interval` seconds from a thread, and once more at the end; `before` runs first each time."""
     stop = threading.Event()
 
@@ -299,5 +341,4 @@ def tee_output(log_path: Path) -> Iterator[None]:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
-
+        view = view[os.write(fd, view) :]

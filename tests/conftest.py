@@ -26,9 +26,22 @@ def runs_dir(tmp_path: Path) -> Path:
     return path
 
 
-def rdtui(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None,
-          timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def rdtui(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a subprocess, as a user's shell would."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=cwd or REPO, env=full_env,
-                          input=input, capture_output=True, text=True, errors="replace", timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+    )

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 
-from core.jsonl import JsonlWriter
 from core.runstore import RunStore
 from tests.conftest import REPO, rdtui
 
@@ -29,9 +26,9 @@ def test_ls_lists_runs_as_a_table_and_json(runs_dir):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split()[:4] == ["ID", "CONDITION", "PROFILE", "STATUS"]
-    row = next(l for l in lines if l.startswith(b.id))
+    row = next(line for line in lines if line.startswith(b.id))
     assert "running" in row and "12/60" in row and "1m35s" in row
-    assert any(l.startswith(a.id) and "queued" in l for l in lines)
+    assert any(line.startswith(a.id) and "queued" in line for line in lines)
     data = json.loads(rdtui("--runs-dir", str(runs_dir), "ls", "--json").stdout)
     assert {r["id"] for r in data} == {a.id, b.id}
     proc = rdtui("ls", env={"RDTUI_RUNS": str(runs_dir)}, cwd=runs_dir)
@@ -47,8 +44,13 @@ def test_logs_prints_and_follows_a_growing_log(runs_dir):
     run = RunStore(runs_dir).create("baseline", "local", "local", "")
     run.update(status="running")
     run.log_path.write_text("line 1\n")
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "logs", run.id, "-f"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "logs", run.id, "-f"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline() == "line 1\n"
         with open(run.log_path, "a") as fh:

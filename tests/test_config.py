@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, check_study, load_study, resolve, resolve_full, snapshot_provenance, snapshot_text
+from core.config import check_study, load_study, resolve, resolve_full, snapshot_provenance, snapshot_text
 from tests.conftest import CONFIG, rdtui
 
 BASE = CONFIG.read_text()
@@ -18,7 +18,7 @@ def line_of(text: str, needle: str, after: str | None = None) -> int:
     lines = text.splitlines()
     start = 0
     if after is not None:
-        start = next(i for i, l in enumerate(lines) if after in l) + 1
+        start = next(i for i, text_line in enumerate(lines) if after in text_line) + 1
     return next(i for i in range(start, len(lines)) if needle in lines[i]) + 1
 
 
@@ -35,7 +35,7 @@ def test_re_distill_on_modal_explains_every_source():
     value, src = table["sft.learning_rate"]
     assert value == 2e-4 and src.layer == "defaults" and src.line == line_of(BASE, "learning_rate: 2.0e-4")
     value, src = table["condition.stages"]
-    assert value == ["sft", "eval"] and src.layer == "conditions.sft_traces"   # through `inherit:`
+    assert value == ["sft", "eval"] and src.layer == "conditions.sft_traces"  # through `inherit:`
     value, src = table["grpo.max_steps"]
     assert value == 500 and src.layer == "defaults"
     value, src = explain("re_distill", "modal_base")["model.name"]
@@ -96,6 +96,7 @@ def _replace(old: str, new: str, count: int = 1):
     def edit(text: str) -> str:
         assert old in text, old
         return text.replace(old, new, count)
+
     return edit
 
 
@@ -112,57 +113,180 @@ def _inherit_cycle(text: str) -> str:
 
 BROKEN = [
     ("yaml syntax", _replace("    r: 64\n", "    r: [64\n"), "YAML syntax error", None),
-    ("unknown top-level", _append("profile:\n  x: 1\n"), "unknown top-level key (did you mean 'profiles'?)", "profile:"),
-    ("misspelled sft key", _replace("    learning_rate: 2.0e-4", "    learnig_rate: 2.0e-4"),
-     "defaults.sft.learnig_rate: unknown key (did you mean 'learning_rate'?)", "learnig_rate"),
-    ("misspelled section", _replace("  lora:\n    enabled: true", "  lorra:\n    enabled: true"),
-     "unknown key (did you mean 'lora'?)", "lorra:"),
-    ("unknown key in condition", _replace("      dataset: orca_math\n", "      dataset: orca_math\n      epochs: 2\n"),
-     "conditions.baseline.sft.epochs: unknown key", "epochs: 2"),
+    (
+        "unknown top-level",
+        _append("profile:\n  x: 1\n"),
+        "unknown top-level key (did you mean 'profiles'?)",
+        "profile:",
+    ),
+    (
+        "misspelled sft key",
+        _replace("    learning_rate: 2.0e-4", "    learnig_rate: 2.0e-4"),
+        "defaults.sft.learnig_rate: unknown key (did you mean 'learning_rate'?)",
+        "learnig_rate",
+    ),
+    (
+        "misspelled section",
+        _replace("  lora:\n    enabled: true", "  lorra:\n    enabled: true"),
+        "unknown key (did you mean 'lora'?)",
+        "lorra:",
+    ),
+    (
+        "unknown key in condition",
+        _replace("      dataset: orca_math\n", "      dataset: orca_math\n      epochs: 2\n"),
+        "conditions.baseline.sft.epochs: unknown key",
+        "epochs: 2",
+    ),
     ("wrong type int", _replace("    r: 64", '    r: "sixty-four"'), "lora.r: must be an integer", "sixty-four"),
-    ("wrong type bool", _replace("    packing: true", "    packing: maybe"), "sft.packing: must be true or false", "packing: maybe"),
+    (
+        "wrong type bool",
+        _replace("    packing: true", "    packing: maybe"),
+        "sft.packing: must be true or false",
+        "packing: maybe",
+    ),
     ("wrong type list", _replace("    k: [1]", "    k: 1"), "evaluation.k: must be a list", "    k: 1"),
-    ("negative lr", _replace("    learning_rate: 2.0e-4", "    learning_rate: -2.0e-4"),
-     "defaults.sft.learning_rate: input should be greater than 0", "learning_rate: -2.0e-4"),
+    (
+        "negative lr",
+        _replace("    learning_rate: 2.0e-4", "    learning_rate: -2.0e-4"),
+        "defaults.sft.learning_rate: input should be greater than 0",
+        "learning_rate: -2.0e-4",
+    ),
     ("r zero", _replace("    r: 64", "    r: 0"), "lora.r: input should be greater than 0", "    r: 0"),
-    ("negative temperature", _replace("    temperature: 0.7", "    temperature: -0.1"),
-     "grpo.temperature: input should be greater than or equal to 0", "temperature: -0.1"),
-    ("dropout out of range", _replace("    dropout: 0.05", "    dropout: 1.5"), "lora.dropout: input should be less than 1", "dropout: 1.5"),
+    (
+        "negative temperature",
+        _replace("    temperature: 0.7", "    temperature: -0.1"),
+        "grpo.temperature: input should be greater than or equal to 0",
+        "temperature: -0.1",
+    ),
+    (
+        "dropout out of range",
+        _replace("    dropout: 0.05", "    dropout: 1.5"),
+        "lora.dropout: input should be less than 1",
+        "dropout: 1.5",
+    ),
     ("bad dtype", _replace("    dtype: auto", "    dtype: fp8"), "model.dtype: must be one of", "dtype: fp8"),
     ("inherit cycle", _inherit_cycle, "inherit cycle: ", "inherit: grpo_only"),
-    ("inherit unknown", _replace("    inherit: sft_traces ", "    inherit: sft_trace "),
-     "inherits unknown condition 'sft_trace' (did you mean 'sft_traces'?)", "inherit: sft_trace "),
-    ("missing dataset", _replace("      dataset: orca_math", "      dataset: orca_maths"),
-     "sft.dataset: unknown dataset 'orca_maths' (did you mean 'orca_math'?)", "dataset: orca_maths"),
-    ("indivisible grpo batch", _replace("      per_device_train_batch_size: 64 ", "      per_device_train_batch_size: 60 "),
-     "is not divisible by num_generations = 8", "per_device_train_batch_size: 60"),
-    ("unknown reward", _replace("      reward_weights: {correctness: 1.0, format: 0.0}", "      reward_weights: {correctness: 1.0, formatt: 0.0}"),
-     "unknown reward 'formatt' (did you mean 'format'?)", "formatt: 0.0"),
-    ("unknown benchmark", _replace("      benchmarks: [synth_test, gsm8k_test, math500]", "      benchmarks: [synth_test, gsm8k_tset, math500]"),
-     "evaluation.benchmarks: unknown dataset 'gsm8k_tset'", "gsm8k_tset"),
-    ("stage order", _replace("    stages: [sft, grpo, eval]", "    stages: [grpo, sft, eval]"),
-     "stages must run in the order sft, grpo, eval", "stages: [grpo, sft, eval]"),
-    ("unknown stage", _replace("    stages: [eval]", "    stages: [evaluate]"), "conditions.base_model.stages: must be one of 'sft', 'grpo' or 'eval'", "stages: [evaluate]"),
-    ("empty stages", _replace("    stages: [eval]", "    stages: []"), "conditions.base_model.stages: list should have at least 1 item", "stages: []"),
-    ("hub and path", _replace("    hub: openai/gsm8k\n    config: main\n    split: test",
-                              "    hub: openai/gsm8k\n    path: data/gsm8k.jsonl\n    config: main\n    split: test"),
-     "set exactly one of hub, path or synthetic", "  gsm8k_test:"),
-    ("no formatter", _replace("    split: test\n    formatter: math500", "    split: test"),
-     "datasets.math500: a hub or path dataset needs a formatter", "  math500:"),
-    ("unknown formatter", _replace("    formatter: math500", "    formatter: math5000"), "must be one of", "formatter: math5000"),
-    ("unknown gpu", _replace("      grpo: H100 ", "      grpo: H1000 "), "Modal offers no GPU 'H1000' (did you mean 'H100'?)", "grpo: H1000"),
+    (
+        "inherit unknown",
+        _replace("    inherit: sft_traces ", "    inherit: sft_trace "),
+        "inherits unknown condition 'sft_trace' (did you mean 'sft_traces'?)",
+        "inherit: sft_trace ",
+    ),
+    (
+        "missing dataset",
+        _replace("      dataset: orca_math", "      dataset: orca_maths"),
+        "sft.dataset: unknown dataset 'orca_maths' (did you mean 'orca_math'?)",
+        "dataset: orca_maths",
+    ),
+    (
+        "indivisible grpo batch",
+        _replace("      per_device_train_batch_size: 64 ", "      per_device_train_batch_size: 60 "),
+        "is not divisible by num_generations = 8",
+        "per_device_train_batch_size: 60",
+    ),
+    (
+        "unknown reward",
+        _replace(
+            "      reward_weights: {correctness: 1.0, format: 0.0}",
+            "      reward_weights: {correctness: 1.0, formatt: 0.0}",
+        ),
+        "unknown reward 'formatt' (did you mean 'format'?)",
+        "formatt: 0.0",
+    ),
+    (
+        "unknown benchmark",
+        _replace(
+            "      benchmarks: [synth_test, gsm8k_test, math500]", "      benchmarks: [synth_test, gsm8k_tset, math500]"
+        ),
+        "evaluation.benchmarks: unknown dataset 'gsm8k_tset'",
+        "gsm8k_tset",
+    ),
+    (
+        "stage order",
+        _replace("    stages: [sft, grpo, eval]", "    stages: [grpo, sft, eval]"),
+        "stages must run in the order sft, grpo, eval",
+        "stages: [grpo, sft, eval]",
+    ),
+    (
+        "unknown stage",
+        _replace("    stages: [eval]", "    stages: [evaluate]"),
+        "conditions.base_model.stages: must be one of 'sft', 'grpo' or 'eval'",
+        "stages: [evaluate]",
+    ),
+    (
+        "empty stages",
+        _replace("    stages: [eval]", "    stages: []"),
+        "conditions.base_model.stages: list should have at least 1 item",
+        "stages: []",
+    ),
+    (
+        "hub and path",
+        _replace(
+            "    hub: openai/gsm8k\n    config: main\n    split: test",
+            "    hub: openai/gsm8k\n    path: data/gsm8k.jsonl\n    config: main\n    split: test",
+        ),
+        "set exactly one of hub, path or synthetic",
+        "  gsm8k_test:",
+    ),
+    (
+        "no formatter",
+        _replace("    split: test\n    formatter: math500", "    split: test"),
+        "datasets.math500: a hub or path dataset needs a formatter",
+        "  math500:",
+    ),
+    (
+        "unknown formatter",
+        _replace("    formatter: math500", "    formatter: math5000"),
+        "must be one of",
+        "formatter: math5000",
+    ),
+    (
+        "unknown gpu",
+        _replace("      grpo: H100 ", "      grpo: H1000 "),
+        "Modal offers no GPU 'H1000' (did you mean 'H100'?)",
+        "grpo: H1000",
+    ),
     ("k above samples", _replace("    k: [1]", "    k: [1, 4]"), "pass@4 needs at least 4 samples", "k: [1, 4]"),
-    ("greedy samples", _replace("    samples: 1 ", "    samples: 4 "), "with greedy decoding gives identical samples", "temperature: 0.0"),
+    (
+        "greedy samples",
+        _replace("    samples: 1 ", "    samples: 4 "),
+        "with greedy decoding gives identical samples",
+        "temperature: 0.0",
+    ),
     ("duplicate key", _replace("    r: 64\n", "    r: 64\n    r: 32\n"), "duplicate key", "    r: 32"),
-    ("profile typo", _replace("    model:\n      name: builtin:tiny-qwen3", "    modle:\n      name: builtin:tiny-qwen3"),
-     "profiles.local.modle: unknown key (did you mean 'model'?)", "modle:"),
-    ("one generation", _replace("    num_generations: 8 ", "    num_generations: 1 "),
-     "grpo.num_generations: input should be greater than or equal to 2", "num_generations: 1"),
-    ("unknown builtin model", _replace("builtin:tiny-qwen3-base ", "builtin:tiny-qwen4-base "), "unknown built-in model", "tiny-qwen4"),
-    ("conditions not mapping", _replace("conditions:\n  base_model:", "conditions: [base_model]\nold_conditions:\n  base_model:"),
-     "must be a mapping", "conditions: [base_model]"),
-    ("all rewards zero", _replace("      reward_weights: {correctness: 0.5, format: 0.5}", "      reward_weights: {correctness: 0.0, format: 0.0}"),
-     "at least one reward weight must be non-zero", "reward_weights: {correctness: 0.0"),
+    (
+        "profile typo",
+        _replace("    model:\n      name: builtin:tiny-qwen3", "    modle:\n      name: builtin:tiny-qwen3"),
+        "profiles.local.modle: unknown key (did you mean 'model'?)",
+        "modle:",
+    ),
+    (
+        "one generation",
+        _replace("    num_generations: 8 ", "    num_generations: 1 "),
+        "grpo.num_generations: input should be greater than or equal to 2",
+        "num_generations: 1",
+    ),
+    (
+        "unknown builtin model",
+        _replace("builtin:tiny-qwen3-base ", "builtin:tiny-qwen4-base "),
+        "unknown built-in model",
+        "tiny-qwen4",
+    ),
+    (
+        "conditions not mapping",
+        _replace("conditions:\n  base_model:", "conditions: [base_model]\nold_conditions:\n  base_model:"),
+        "must be a mapping",
+        "conditions: [base_model]",
+    ),
+    (
+        "all rewards zero",
+        _replace(
+            "      reward_weights: {correctness: 0.5, format: 0.5}",
+            "      reward_weights: {correctness: 0.0, format: 0.0}",
+        ),
+        "at least one reward weight must be non-zero",
+        "reward_weights: {correctness: 0.0",
+    ),
 ]
 
 
@@ -189,9 +313,9 @@ def test_all_errors_reported_at_once_by_the_cli(tmp_path):
     proc = rdtui("config", "check", str(tmp_path / "config.yaml"))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert any("lora.r:" in l for l in lines)
-    assert any("learnig_rate: unknown key" in l for l in lines)
-    assert any("unknown dataset 'nope'" in l for l in lines)
+    assert any("lora.r:" in line for line in lines)
+    assert any("learnig_rate: unknown key" in line for line in lines)
+    assert any("unknown dataset 'nope'" in line for line in lines)
     assert "Traceback" not in proc.stderr
     # every error names the file and line
     for line in lines[:-1]:
@@ -216,10 +340,10 @@ def test_unknown_condition_and_profile():
 def test_show_explain_cli_prints_layers_and_lines():
     proc = rdtui("config", "show", "grpo_only", "--profile", "local", "--set", "grpo.temperature=0.9", "--explain")
     assert proc.returncode == 0, proc.stderr
-    row = next(l for l in proc.stdout.splitlines() if l.startswith("grpo.temperature "))
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("grpo.temperature "))
     assert row.split()[1:] == ["0.9", "override", "--set"]
     proc = rdtui("config", "show", "re_distill", "--profile", "modal", "--explain")
-    row = next(l for l in proc.stdout.splitlines() if l.startswith("sft.dataset "))
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("sft.dataset "))
     assert "conditions.re_distill" in row and re.search(r"config\.yaml:\d+$", row)
 
 

@@ -71,8 +71,14 @@ def config_errors(condition: str, profile: str, *overrides: str) -> list[str]:
 
 
 def test_layouts_follow_the_gpu_count_and_the_server_reservation():
-    cfg = cfg_for("sft_then_grpo", "modal", "gpu.sft=H100:8", "gpu.grpo=H100:8", "grpo.vllm_mode=server",
-                  "distributed.backend=zero2")
+    cfg = cfg_for(
+        "sft_then_grpo",
+        "modal",
+        "gpu.sft=H100:8",
+        "gpu.grpo=H100:8",
+        "grpo.vllm_mode=server",
+        "distributed.backend=zero2",
+    )
     sft, grpo, ev = (stage_layout(cfg, s) for s in ("sft", "grpo", "eval"))
     assert (sft.processes, sft.server_gpus, sft.backend, sft.launched) == (8, 0, "zero2", True)
     # open-r1's layout: vLLM on one GPU, the trainer on the other seven.
@@ -87,25 +93,55 @@ def test_layouts_follow_the_gpu_count_and_the_server_reservation():
     assert parse_gpu("L40S") == ("L40S", 1) and parse_gpu("H100:8") == ("H100", 8)
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["grpo.vllm_mode=server"],
-     "grpo.vllm_mode: server mode keeps 1 GPU(s) for vLLM (grpo.vllm_server_gpus) and needs at least one more "
-     "to train, but gpu.grpo is 'H100': use H100:2 or more, or vllm_mode: colocate"),
-    (["gpu.grpo=H100:2", "grpo.vllm_mode=server", "grpo.vllm_server_gpus=2"], "but gpu.grpo is 'H100:2': use H100:3"),
-    (["gpu.grpo=H100:16"], "gpu.grpo: a machine has at most 8 GPUs (got 'H100:16'); for more, set distributed.num_machines"),
-    (["gpu.grpo=H100:eight"], "gpu.grpo: the GPU count after ':' must be a whole number of at least 1"),
-    (["gpu.eval=L40S:2"], "gpu.eval: the eval stage runs one process on one GPU"),
-    (["gpu.grpo=H100:4", "distributed.num_processes=6"],
-     "distributed.num_processes: 6 training processes need 6 GPUs, but gpu.grpo is 'H100:4'"),
-    (["gpu.grpo=H100:3", "grpo.per_device_train_batch_size=2", "grpo.gradient_accumulation_steps=2"],
-     "per_device_train_batch_size x gradient_accumulation_steps x 3 processes = 12 is not divisible by num_generations = 8"),
-    (["gpu.grpo=H100:4", "grpo.vllm_mode=server", "distributed.num_machines=2"],
-     "grpo.vllm_mode: server mode keeps its GPUs on one machine"),
-    (["grpo.use_vllm=false", "grpo.vllm_mode=server", "gpu.grpo=H100:2"], "server mode generates with vLLM: set grpo.use_vllm"),
-    (["distributed.backend=zero4"], "distributed.backend: must be one of 'ddp', 'zero2', 'zero3' or 'fsdp'"),
-], ids=["server on one GPU", "server takes every GPU", "more than a machine", "bad count", "eval on two GPUs",
-        "more processes than GPUs", "batch across processes", "server on two machines", "server without vllm",
-        "unknown backend"])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (
+            ["grpo.vllm_mode=server"],
+            "grpo.vllm_mode: server mode keeps 1 GPU(s) for vLLM (grpo.vllm_server_gpus) and needs at least one more "
+            "to train, but gpu.grpo is 'H100': use H100:2 or more, or vllm_mode: colocate",
+        ),
+        (
+            ["gpu.grpo=H100:2", "grpo.vllm_mode=server", "grpo.vllm_server_gpus=2"],
+            "but gpu.grpo is 'H100:2': use H100:3",
+        ),
+        (
+            ["gpu.grpo=H100:16"],
+            "gpu.grpo: a machine has at most 8 GPUs (got 'H100:16'); for more, set distributed.num_machines",
+        ),
+        (["gpu.grpo=H100:eight"], "gpu.grpo: the GPU count after ':' must be a whole number of at least 1"),
+        (["gpu.eval=L40S:2"], "gpu.eval: the eval stage runs one process on one GPU"),
+        (
+            ["gpu.grpo=H100:4", "distributed.num_processes=6"],
+            "distributed.num_processes: 6 training processes need 6 GPUs, but gpu.grpo is 'H100:4'",
+        ),
+        (
+            ["gpu.grpo=H100:3", "grpo.per_device_train_batch_size=2", "grpo.gradient_accumulation_steps=2"],
+            "per_device_train_batch_size x gradient_accumulation_steps x 3 processes = 12 is not divisible by num_generations = 8",
+        ),
+        (
+            ["gpu.grpo=H100:4", "grpo.vllm_mode=server", "distributed.num_machines=2"],
+            "grpo.vllm_mode: server mode keeps its GPUs on one machine",
+        ),
+        (
+            ["grpo.use_vllm=false", "grpo.vllm_mode=server", "gpu.grpo=H100:2"],
+            "server mode generates with vLLM: set grpo.use_vllm",
+        ),
+        (["distributed.backend=zero4"], "distributed.backend: must be one of 'ddp', 'zero2', 'zero3' or 'fsdp'"),
+    ],
+    ids=[
+        "server on one GPU",
+        "server takes every GPU",
+        "more than a machine",
+        "bad count",
+        "eval on two GPUs",
+        "more processes than GPUs",
+        "batch across processes",
+        "server on two machines",
+        "server without vllm",
+        "unknown backend",
+    ],
+)
 def test_layouts_that_cannot_work_are_refused(overrides, message):
     errors = config_errors("grpo_only", "modal", *overrides)
     assert any(message in e for e in errors), errors
@@ -113,12 +149,16 @@ def test_layouts_that_cannot_work_are_refused(overrides, message):
 
 def test_layouts_that_work_are_accepted():
     assert config_errors("grpo_only", "modal", "gpu.grpo=H100:8", "grpo.vllm_mode=server") == []
-    assert config_errors("grpo_only", "modal", "gpu.grpo=H100:2", "grpo.vllm_mode=server",
-                         "distributed.backend=zero3") == []
+    assert (
+        config_errors("grpo_only", "modal", "gpu.grpo=H100:2", "grpo.vllm_mode=server", "distributed.backend=zero3")
+        == []
+    )
     # 8 x 4 x 3 = 96 holds whole groups of 8 across 3 processes.
     assert config_errors("grpo_only", "modal", "gpu.grpo=H100:3") == []
-    assert config_errors("baseline", "modal", "gpu.sft=H100:4", "distributed.num_machines=2",
-                         "distributed.backend=zero3") == []
+    assert (
+        config_errors("baseline", "modal", "gpu.sft=H100:4", "distributed.num_machines=2", "distributed.backend=zero3")
+        == []
+    )
 
 
 def test_local_machines_refuse_what_they_cannot_run():
@@ -126,13 +166,17 @@ def test_local_machines_refuse_what_they_cannot_run():
     assert any("distributed.num_machines: several machines need the modal backend" in e for e in errors), errors
     errors = config_errors("grpo_only", "local", "grpo.use_vllm=false", "grpo.vllm_mode=server")
     assert any("server mode generates with vLLM: set grpo.use_vllm: true" in e for e in errors), errors
-    cpu = stage_layout(cfg_for("sft_traces", "local", "distributed.num_processes=2", "distributed.backend=zero3"), "sft")
+    cpu = stage_layout(
+        cfg_for("sft_traces", "local", "distributed.num_processes=2", "distributed.backend=zero3"), "sft"
+    )
     with pytest.raises(RdtuiError, match="distributed.backend: zero3 runs on CUDA GPUs and this machine has none"):
         check_machine(cpu, [])
     server = stage_layout(cfg_for("grpo_only", "modal", "gpu.grpo=H100:8", "grpo.vllm_mode=server"), "grpo")
     with pytest.raises(RdtuiError, match="needs CUDA GPUs for the vLLM server"):
         check_machine(server, [])
-    with pytest.raises(RdtuiError, match=r"7 training processes \+ 1 for the vLLM server need 8 GPUs; this machine shows 2"):
+    with pytest.raises(
+        RdtuiError, match=r"7 training processes \+ 1 for the vLLM server need 8 GPUs; this machine shows 2"
+    ):
         check_machine(server, ["0", "1"])
 
 
@@ -141,7 +185,7 @@ def test_server_mode_on_one_gpu_is_reported_at_its_file_and_line(tmp_path):
     assert text != BASE
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "vllm_mode: server" in l)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if "vllm_mode: server" in text_line)
     issues = [str(i) for i in check_study(path)]
     assert f"config.yaml:{line}: defaults.grpo.vllm_mode: server mode keeps 1 GPU(s) for vLLM" in "\n".join(issues)
     proc = rdtui("config", "show", "grpo_only", "--profile", "modal", "--config", str(path))
@@ -167,16 +211,26 @@ def test_shipped_accelerate_configs_load_and_ship_in_the_package():
 def test_accelerate_command_for_one_and_several_machines():
     cfg = cfg_for("baseline", "modal", "gpu.sft=H100:8", "distributed.backend=zero3", "distributed.num_machines=2")
     layout = stage_layout(cfg, "sft")
-    command = accelerate_command(layout, precision="bf16", gradient_accumulation_steps=4, main_process_port=29500,
-                                 machine_rank=1, main_process_ip="10.0.0.1")
+    command = accelerate_command(
+        layout,
+        precision="bf16",
+        gradient_accumulation_steps=4,
+        main_process_port=29500,
+        machine_rank=1,
+        main_process_ip="10.0.0.1",
+    )
     assert command[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
     flags = dict(zip(command[3::2], command[4::2]))
     assert flags["--config_file"] == str(CONFIG_DIR / "zero3.yaml")
     # accelerate counts processes over all machines.
     assert (flags["--num_processes"], flags["--num_machines"], flags["--machine_rank"]) == ("16", "2", "1")
     assert flags["--main_process_ip"] == "10.0.0.1" and flags["--gradient_accumulation_steps"] == "4"
-    ddp = accelerate_command(stage_layout(cfg_for("baseline", "local", "distributed.num_processes=2"), "sft"),
-                             precision="no", gradient_accumulation_steps=1, main_process_port=free_port())
+    ddp = accelerate_command(
+        stage_layout(cfg_for("baseline", "local", "distributed.num_processes=2"), "sft"),
+        precision="no",
+        gradient_accumulation_steps=1,
+        main_process_port=free_port(),
+    )
     assert "--gradient_accumulation_steps" not in ddp and "--main_process_ip" not in ddp
 
 
@@ -198,8 +252,14 @@ def test_a_rank_error_becomes_the_stage_error(tmp_path):
         launch_ranks([sys.executable], tmp_path / "gone", "sft", env=env, init_model=None, resume=False)
     assert "\n" not in str(failed.value)
     with pytest.raises(RdtuiError, match="exited with status 3 without finishing"):
-        launch_ranks([sys.executable, "-c", "import sys; sys.exit(3)", "--"], tmp_path, "sft", env=env,
-                     init_model=None, resume=False)
+        launch_ranks(
+            [sys.executable, "-c", "import sys; sys.exit(3)", "--"],
+            tmp_path,
+            "sft",
+            env=env,
+            init_model=None,
+            resume=False,
+        )
 
 
 def test_stopping_terminates_what_is_still_running():
@@ -208,7 +268,7 @@ def test_stopping_terminates_what_is_still_running():
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     with pytest.raises(KeyboardInterrupt):
         with stopping(proc, "test process", grace=10):
-            raise KeyboardInterrupt   # as a cancel arrives while waiting
+            raise KeyboardInterrupt  # as a cancel arrives while waiting
     assert proc.poll() == -signal.SIGTERM
 
 
@@ -276,10 +336,21 @@ def test_server_mode_waits_for_health_and_hands_host_and_ports_to_grpo_config(tm
         # It asked until the server said it was healthy, and no longer.
         assert "GET /health 503" in seen and seen[-1] == "GET /health 200"
         fields = vllm_arguments(cfg.grpo, server_environment(port, group_port))
-        args = GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, report_to="none", use_vllm=True,
-                          per_device_train_batch_size=4, num_generations=4, **fields)
+        args = GRPOConfig(
+            output_dir=str(tmp_path / "out"),
+            use_cpu=True,
+            report_to="none",
+            use_vllm=True,
+            per_device_train_batch_size=4,
+            num_generations=4,
+            **fields,
+        )
         assert (args.vllm_mode, args.vllm_server_host, args.vllm_server_port, args.vllm_group_port) == (
-            "server", "127.0.0.1", port, group_port)
+            "server",
+            "127.0.0.1",
+            port,
+            group_port,
+        )
         assert args.vllm_server_base_url is None
     assert notes.read_text().splitlines()[-1] == "SIGTERM" and not port_open(port)
 
@@ -312,19 +383,47 @@ def test_the_serve_command_is_trls_for_the_configured_model():
     assert flags["--dtype"] == cfg.model.dtype and flags["--revision"] == cfg.model.revision
     merged = vllm_serve_command(cfg, 8123, 2, model=Path("/runs/x/checkpoints/sft-merged"))
     assert merged[4] == "/runs/x/checkpoints/sft-merged"
-    assert "--weight-transfer-config" in command      # TRL's weight sync into the server
+    assert "--weight-transfer-config" in command  # TRL's weight sync into the server
 
 
 # -- slow: two processes on CPU ----------------------------------------------------------------------
 
-TWO_RANKS = ["--set", "distributed.num_processes=2", "--set", "lora.enabled=true",
-             "--set", "sft.max_steps=12", "--set", "sft.save_steps=3", "--set", "sft.sample_every=3",
-             "--set", "sft.per_device_train_batch_size=4", "--set", "sft.max_length=128",
-             "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2", "--set", "grpo.sample_every=1",
-             "--set", "grpo.per_device_train_batch_size=4", "--set", "grpo.num_generations=4",
-             "--set", "grpo.max_completion_length=24", "--set", "telemetry.samples_per_log=2",
-             "--set", "evaluation.benchmarks=[synth_test]", "--set", "evaluation.limit=4",
-             "--set", "evaluation.max_new_tokens=16"]
+TWO_RANKS = [
+    "--set",
+    "distributed.num_processes=2",
+    "--set",
+    "lora.enabled=true",
+    "--set",
+    "sft.max_steps=12",
+    "--set",
+    "sft.save_steps=3",
+    "--set",
+    "sft.sample_every=3",
+    "--set",
+    "sft.per_device_train_batch_size=4",
+    "--set",
+    "sft.max_length=128",
+    "--set",
+    "grpo.max_steps=2",
+    "--set",
+    "grpo.save_steps=2",
+    "--set",
+    "grpo.sample_every=1",
+    "--set",
+    "grpo.per_device_train_batch_size=4",
+    "--set",
+    "grpo.num_generations=4",
+    "--set",
+    "grpo.max_completion_length=24",
+    "--set",
+    "telemetry.samples_per_log=2",
+    "--set",
+    "evaluation.benchmarks=[synth_test]",
+    "--set",
+    "evaluation.limit=4",
+    "--set",
+    "evaluation.max_new_tokens=16",
+]
 
 
 def live_processes() -> dict[int, int]:
@@ -357,14 +456,24 @@ def still_running(pids: set[int]) -> set[int]:
 def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
     """A user's run on two processes: LoRA SFT cancelled, resumed, GRPO over the merged SFT model
     killed with -9, resumed again, finished: nothing outlives a stop, and the files read as one clean run."""
-    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_then_grpo", "--config", str(CONFIG), "--profile", "local",
-                 *TWO_RANKS, "--detach")
+    proc = rdtui(
+        "--runs-dir",
+        str(runs_dir),
+        "run",
+        "sft_then_grpo",
+        "--config",
+        str(CONFIG),
+        "--profile",
+        "local",
+        *TWO_RANKS,
+        "--detach",
+    )
     assert proc.returncode == 0, proc.stderr
     run = RunStore(runs_dir).get(proc.stdout.split()[1])
     # A first run may build the builtin model first (minutes on a busy machine).
     wait_for(lambda: any(m.get("step", 0) >= 4 for m in read_jsonl(run.metrics_path)), timeout=1500)
     children = descendants(run.reload().pid)
-    assert len(children) >= 3       # accelerate's launcher and two ranks (and their helpers)
+    assert len(children) >= 3  # accelerate's launcher and two ranks (and their helpers)
     proc = rdtui("--runs-dir", str(runs_dir), "cancel", run.id)
     assert proc.returncode == 0, proc.stderr
     assert run.reload().status == "cancelled"
@@ -375,7 +484,7 @@ def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
     wait_for(lambda: "[rdtui] grpo: rank 1 of 2 started" in run.log_path.read_text(), timeout=900)
     pid = run.reload().pid
     children = descendants(pid)
-    os.killpg(pid, signal.SIGKILL)     # the worker and the launcher; the ranks are in sessions of their own
+    os.killpg(pid, signal.SIGKILL)  # the worker and the launcher; the ranks are in sessions of their own
     wait_for(lambda: not still_running(children), timeout=60)
     wait_for(lambda: run.reload().effective_status in ("lost", "failed"), timeout=30)
 
@@ -416,10 +525,19 @@ def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
 def test_server_mode_starts_the_server_before_training_and_stops_it_after(tmp_path, monkeypatch):
     """The whole launcher path of server mode, with a stand-in server (no GPU, no vLLM here): the
     server gets the reserved GPU, answers /health before the rank starts, and is gone afterwards."""
-    cfg, run = make_run(tmp_path, "grpo_only", "local", "grpo.use_vllm=true", "grpo.vllm_mode=server",
-                        "grpo.max_steps=1", "grpo.save_steps=1", "grpo.sample_every=0",
-                        "grpo.per_device_train_batch_size=4", "grpo.num_generations=4",
-                        "grpo.max_completion_length=16")
+    cfg, run = make_run(
+        tmp_path,
+        "grpo_only",
+        "local",
+        "grpo.use_vllm=true",
+        "grpo.vllm_mode=server",
+        "grpo.max_steps=1",
+        "grpo.save_steps=1",
+        "grpo.sample_every=0",
+        "grpo.per_device_train_batch_size=4",
+        "grpo.num_generations=4",
+        "grpo.max_completion_length=16",
+    )
     ports = []
 
     def serve_command(cfg, port, gpus, model=None):

@@ -27,8 +27,14 @@ def make_run(runs_dir: Path, condition: str, *overrides: str):
 
 def test_a_missing_benchmark_file_is_one_line_and_creates_no_run(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    result = rdtui("--runs-dir", str(runs), "eval", "builtin:tiny-qwen3", "--set",
-                   f"datasets.gsm8k_test.path={tmp_path / 'gone.jsonl'}")
+    result = rdtui(
+        "--runs-dir",
+        str(runs),
+        "eval",
+        "builtin:tiny-qwen3",
+        "--set",
+        f"datasets.gsm8k_test.path={tmp_path / 'gone.jsonl'}",
+    )
     assert result.returncode != 0
     line = one_line(result.stderr)
     assert "datasets.gsm8k_test.path" in line and "gone.jsonl" in line and "not found" in line
@@ -48,8 +54,18 @@ def test_a_run_without_its_trained_model_is_refused(tmp_path: Path) -> None:
 
 def test_k_larger_than_the_samples_is_refused_for_a_model_and_for_a_run(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    result = rdtui("--runs-dir", str(runs), "eval", "builtin:tiny-qwen3", "--samples", "2", "--k", "1,4",
-                   "--set", "evaluation.temperature=0.7")
+    result = rdtui(
+        "--runs-dir",
+        str(runs),
+        "eval",
+        "builtin:tiny-qwen3",
+        "--samples",
+        "2",
+        "--k",
+        "1,4",
+        "--set",
+        "evaluation.temperature=0.7",
+    )
     assert result.returncode != 0
     assert "pass@4 needs at least 4 samples" in one_line(result.stderr)
     assert files_under(runs) == []
@@ -65,8 +81,9 @@ def test_k_larger_than_the_samples_is_refused_for_a_model_and_for_a_run(tmp_path
 def test_an_adapter_trained_on_another_base_model_is_refused(tmp_path: Path) -> None:
     adapter = tmp_path / "adapter"
     adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps(
-        {"peft_type": "LORA", "base_model_name_or_path": "Qwen/Qwen3-1.7B-Base", "r": 64}))
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"peft_type": "LORA", "base_model_name_or_path": "Qwen/Qwen3-1.7B-Base", "r": 64})
+    )
     runs = tmp_path / "runs"
     result = rdtui("--runs-dir", str(runs), "eval", str(adapter))
     assert result.returncode != 0
@@ -85,11 +102,20 @@ def test_a_start_past_the_end_is_refused_before_anything_is_written(tmp_path: Pa
 
 def test_quick_prints_five_problems_with_completions_and_verdicts_and_writes_nothing(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    result = rdtui("--runs-dir", str(runs), "eval", "builtin:tiny-qwen3", "--quick", "--benchmark", "gsm8k_test",
-                   "--set", "evaluation.max_new_tokens=8")
+    result = rdtui(
+        "--runs-dir",
+        str(runs),
+        "eval",
+        "builtin:tiny-qwen3",
+        "--quick",
+        "--benchmark",
+        "gsm8k_test",
+        "--set",
+        "evaluation.max_new_tokens=8",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("=== gsm8k_test #") == 5
-    assert "gold: 18" in result.stdout   # GSM8K test problem 0 (Janet's ducks)
+    assert "gold: 18" in result.stdout  # GSM8K test problem 0 (Janet's ducks)
     assert "Janet" in result.stdout
     assert result.stdout.count("--- sample 1/1: wrong") + result.stdout.count("--- sample 1/1: CORRECT") == 5
     assert files_under(runs) == []

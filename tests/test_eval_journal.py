@@ -9,14 +9,27 @@ import pytest
 
 from core.evaluation.journal import Journal, JournalError, ProblemResult, read_journal
 
-SETTINGS = {"benchmark": "synth_test", "samples": 2, "temperature": 0.7, "max_new_tokens": 64,
-            "model": {"base": "builtin:tiny-qwen3", "checkpoint": None}}
+SETTINGS = {
+    "benchmark": "synth_test",
+    "samples": 2,
+    "temperature": 0.7,
+    "max_new_tokens": 64,
+    "model": {"base": "builtin:tiny-qwen3", "checkpoint": None},
+}
 
 
 def result(pid: str, prompt_hash: str = "h") -> ProblemResult:
-    return ProblemResult(id=pid, prompt_hash=prompt_hash, gold="7", completions=["\\boxed{7}", "8"],
-                         extracted=["7", None], correct=[True, False], rules=["boxed", None], tokens=[5, 1],
-                         finish_reasons=["stop", "stop"])
+    return ProblemResult(
+        id=pid,
+        prompt_hash=prompt_hash,
+        gold="7",
+        completions=["\\boxed{7}", "8"],
+        extracted=["7", None],
+        correct=[True, False],
+        rules=["boxed", None],
+        tokens=[5, 1],
+        finish_reasons=["stop", "stop"],
+    )
 
 
 def test_finished_problems_are_kept_and_skipped_on_reopen(tmp_path: Path) -> None:
@@ -25,7 +38,7 @@ def test_finished_problems_are_kept_and_skipped_on_reopen(tmp_path: Path) -> Non
         journal.append([result("0"), result("1")])
     with Journal(path, SETTINGS) as journal:
         assert set(journal.done) == {"0", "1"}
-        journal.append([result("1"), result("2")])   # "1" is already there: not written again
+        journal.append([result("1"), result("2")])  # "1" is already there: not written again
     header, results = read_journal(path)
     assert header["settings"] == SETTINGS
     assert [r.id for r in results] == ["0", "1", "2"]
@@ -36,7 +49,7 @@ def test_a_torn_last_line_is_cut_before_appending(tmp_path: Path) -> None:
     path = tmp_path / "synth_test.jsonl"
     with Journal(path, SETTINGS) as journal:
         journal.append([result("0")])
-    with open(path, "ab") as fh:   # what a kill in the middle of a write leaves behind
+    with open(path, "ab") as fh:  # what a kill in the middle of a write leaves behind
         fh.write(b'{"id":"1","prompt_hash":"h","gold":"7","compl')
     with Journal(path, SETTINGS) as journal:
         assert set(journal.done) == {"0"}
@@ -74,7 +87,7 @@ def test_only_one_process_writes_a_journal(tmp_path: Path) -> None:
     with Journal(path, SETTINGS):
         with pytest.raises(JournalError, match="another evaluation is writing"):
             Journal(path, SETTINGS).open()
-    with Journal(path, SETTINGS):   # the lock went with the first writer
+    with Journal(path, SETTINGS):  # the lock went with the first writer
         pass
 
 

@@ -20,9 +20,24 @@ import pytest
 from tests.conftest import REPO
 
 PROBLEMS = 12
-SAMPLED = ["--set", "evaluation.benchmarks=[synth_test]", "--set", f"datasets.synth_test.size={PROBLEMS}",
-           "--samples", "4", "--k", "1,2,4", "--set", "evaluation.temperature=1.0", "--set", "evaluation.top_p=0.95",
-           "--set", "evaluation.max_new_tokens=12", "--set", "evaluation.batch_size=8"]
+SAMPLED = [
+    "--set",
+    "evaluation.benchmarks=[synth_test]",
+    "--set",
+    f"datasets.synth_test.size={PROBLEMS}",
+    "--samples",
+    "4",
+    "--k",
+    "1,2,4",
+    "--set",
+    "evaluation.temperature=1.0",
+    "--set",
+    "evaluation.top_p=0.95",
+    "--set",
+    "evaluation.max_new_tokens=12",
+    "--set",
+    "evaluation.batch_size=8",
+]
 
 
 def journal_records(path: Path) -> list[dict]:
@@ -40,8 +55,12 @@ def only_run(runs_dir: Path) -> Path:
 
 
 def start_eval(runs_dir: Path, target: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "eval", target, *args],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "eval", target, *args],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def kill_after(proc: subprocess.Popen, runs_dir: Path, lines: int, jitter: float) -> bool:

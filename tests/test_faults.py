@@ -21,17 +21,29 @@ from tests.conftest import CONFIG, rdtui
 
 
 def _problem(i: int, correct: bool = True) -> ProblemResult:
-    return ProblemResult(id=str(i), prompt_hash="h", gold="1", completions=["x"], extracted=["1"], correct=[correct],
-                         rules=["boxed"], tokens=[30], finish_reasons=["stop"])
+    return ProblemResult(
+        id=str(i),
+        prompt_hash="h",
+        gold="1",
+        completions=["x"],
+        extracted=["1"],
+        correct=[correct],
+        rules=["boxed"],
+        tokens=[30],
+        finish_reasons=["stop"],
+    )
 
 
 def _finished_with_summary(store: RunStore, condition: str):
     run = store.create(condition, "local", "local", "")
     results = [_problem(i, i < 3) for i in range(4)]
-    write_summary(run.eval_dir / "synth_test.json",
-                  summarize(results, benchmark="synth_test", ks=[1], benchmark_size=4, settings={}))
+    write_summary(
+        run.eval_dir / "synth_test.json",
+        summarize(results, benchmark="synth_test", ks=[1], benchmark_size=4, settings={}),
+    )
     JsonlWriter(run.eval_dir / "synth_test.jsonl").append_many(
-        [{"type": "header", "settings_hash": settings_hash({}), "settings": {}}] + [r.to_dict() for r in results])
+        [{"type": "header", "settings_hash": settings_hash({}), "settings": {}}] + [r.to_dict() for r in results]
+    )
     run.update(status="running")
     run.update(status="succeeded", finished_at=time.time())
     return run
@@ -105,7 +117,7 @@ def test_corrupt_run_json_is_one_corrupt_row_each(runs_dir, capsys):
     _assert_store_still_shows(runs_dir, [good.id], bad.values())
     proc = rdtui("--runs-dir", str(runs_dir), "ls", "--status", "corrupt", "--json")
     assert sorted(r["id"] for r in json.loads(proc.stdout)) == sorted(bad.values())
-    for name, run_id in bad.items():           # the log of a corrupt run still prints
+    for name, run_id in bad.items():  # the log of a corrupt run still prints
         assert main(["--runs-dir", str(runs_dir), "logs", run_id]) == 0, name
         assert main(["--runs-dir", str(runs_dir), "logs", "-f", run_id]) == 0, name
 
@@ -113,13 +125,13 @@ def test_corrupt_run_json_is_one_corrupt_row_each(runs_dir, capsys):
 def test_corrupt_eval_summaries_are_skipped(runs_dir):
     store = RunStore(runs_dir)
     good = _finished_with_summary(store, "baseline")
-    for name, damage in SUMMARY.items():
+    for damage in SUMMARY.values():
         run = _finished_with_summary(store, "grpo_only")
         summary = run.eval_dir / "synth_test.json"
         _damage(summary, damage, json.loads(summary.read_text()))
     _assert_store_still_shows(runs_dir, [good.id])
     rows = json.loads(rdtui("--runs-dir", str(runs_dir), "results", "--format", "json").stdout)
-    assert {r["condition"]: r["run_id"] for r in rows}.get("grpo_only") is None   # nothing shown from them
+    assert {r["condition"]: r["run_id"] for r in rows}.get("grpo_only") is None  # nothing shown from them
 
 
 @pytest.mark.parametrize("line", JOURNAL_LINES.values(), ids=JOURNAL_LINES.keys())
@@ -133,11 +145,12 @@ def test_corrupt_journal_line_is_skipped_by_readers(runs_dir, line):
         fh.write(encode_line(line) if isinstance(line, dict) else (json.dumps(line) + "\n").encode())
     header, results = read_journal(journal)
     assert header is not None and [r.id for r in results] == ["0", "1", "2", "3"]
-    with Journal(journal, {}) as opened:      # a resumed evaluation: the bad line's problem is done again
+    with Journal(journal, {}) as opened:  # a resumed evaluation: the bad line's problem is done again
         assert sorted(opened.done) == ["0", "1", "2", "3"]
 
 
 # ---- command-line bad input: one line, exit status 2; failures of the work: 1 --------------------
+
 
 def _one_line(proc, status: int) -> str:
     assert proc.returncode == status, (proc.returncode, proc.stdout, proc.stderr)
@@ -149,23 +162,34 @@ def test_unknown_or_ambiguous_run_ids_are_bad_input(runs_dir):
     store = RunStore(runs_dir)
     store.create("baseline", "local", "local", "")
     store.create("baseline", "local", "local", "")
-    for command in (("logs", "nope"), ("cancel", "nope"), ("resume", "nope"), ("results", "--run", "nope"),
-                    ("logs", "baseline-"), ("cancel", "baseline-"), ("ls", "--status", "bogus"), ("logs", "../x")):
+    for command in (
+        ("logs", "nope"),
+        ("cancel", "nope"),
+        ("resume", "nope"),
+        ("results", "--run", "nope"),
+        ("logs", "baseline-"),
+        ("cancel", "baseline-"),
+        ("ls", "--status", "bogus"),
+        ("logs", "../x"),
+    ):
         line = _one_line(rdtui("--runs-dir", str(runs_dir), *command), 2)
         assert any(word in line for word in ("not found", "ambiguous", "unknown status", "invalid run id")), line
 
 
-@pytest.mark.parametrize("options, needle", [
-    (("./no/such/model",), "no such folder"),
-    (("/no/such/model",), "no such folder"),
-    (("builtin:tiny-qwen3", "--limit", "-1"), "--limit"),
-    (("builtin:tiny-qwen3", "--limit", "0"), "--limit"),
-    (("builtin:tiny-qwen3", "--start-from", "-1"), "--start-from"),
-    (("builtin:tiny-qwen3", "--samples", "0"), "--samples"),
-    (("builtin:tiny-qwen3", "--k", "0"), "--k"),
-    (("builtin:tiny-qwen3", "--benchmark", "nosuch"), "--benchmark nosuch: not a dataset in the config"),
-    (("builtin:tiny-qwen3", "--start-from", "99999"), "--start-from 99999 is past the end of synth_test"),
-])
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        (("./no/such/model",), "no such folder"),
+        (("/no/such/model",), "no such folder"),
+        (("builtin:tiny-qwen3", "--limit", "-1"), "--limit"),
+        (("builtin:tiny-qwen3", "--limit", "0"), "--limit"),
+        (("builtin:tiny-qwen3", "--start-from", "-1"), "--start-from"),
+        (("builtin:tiny-qwen3", "--samples", "0"), "--samples"),
+        (("builtin:tiny-qwen3", "--k", "0"), "--k"),
+        (("builtin:tiny-qwen3", "--benchmark", "nosuch"), "--benchmark nosuch: not a dataset in the config"),
+        (("builtin:tiny-qwen3", "--start-from", "99999"), "--start-from 99999 is past the end of synth_test"),
+    ],
+)
 def test_bad_eval_options_fail_at_once(runs_dir, options, needle):
     line = _one_line(rdtui("--runs-dir", str(runs_dir), "eval", *options, timeout=60), 2)
     assert needle in line
@@ -175,8 +199,14 @@ def test_bad_eval_options_fail_at_once(runs_dir, options, needle):
 def test_a_store_that_is_a_file_is_one_line(tmp_path):
     store = tmp_path / "runs"
     store.write_text("not a folder")
-    for command in (("ls",), ("results",), ("logs", "x"), ("cancel", "x"), ("resume", "x"),
-                    ("eval", "builtin:tiny-qwen3")):
+    for command in (
+        ("ls",),
+        ("results",),
+        ("logs", "x"),
+        ("cancel", "x"),
+        ("resume", "x"),
+        ("eval", "builtin:tiny-qwen3"),
+    ):
         assert "is not a folder" in _one_line(rdtui("--runs-dir", str(store), *command), 2), command
     assert store.read_text() == "not a folder"
 
@@ -199,7 +229,7 @@ def test_a_read_only_or_full_store_is_one_line(small_fs):
 
     run = RunStore(small_fs).create("baseline", "local", "local", "x: 1\n")
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
-    assert run.id in rdtui("--runs-dir", str(small_fs), "ls").stdout          # reading still works
+    assert run.id in rdtui("--runs-dir", str(small_fs), "ls").stdout  # reading still works
     for command in (("cancel", run.id), ("resume", "--detach", run.id), ("eval", "builtin:tiny-qwen3")):
         assert "Read-only file system" in _one_line(rdtui("--runs-dir", str(small_fs), *command), 1), command
     subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], check=True)
@@ -212,11 +242,12 @@ def test_a_read_only_or_full_store_is_one_line(small_fs):
     # A status still fits: run.json is rewritten inside the blocks it has.
     assert rdtui("--runs-dir", str(small_fs), "cancel", run.id).returncode == 0
     assert run.reload().status == "cancelled"
-    assert sorted(p.name for p in small_fs.iterdir()) == sorted([run.id, "fill"])          # nothing half-made
+    assert sorted(p.name for p in small_fs.iterdir()) == sorted([run.id, "fill"])  # nothing half-made
     assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")]
 
 
 # ---- config files, --set and --overrides: bounded, typed, one line with FILE:LINE, exit 2 ----------
+
 
 def _billion_laughs(depth: int = 8) -> str:
     lines = ["defaults:", "  a0: &a0 {x: 1, y: 2, z: 3, w: 4, v: 5, u: 6, t: 7, s: 8, r: 9}"]
@@ -227,13 +258,19 @@ def _billion_laughs(depth: int = 8) -> str:
 
 HOSTILE_FILES = {
     "alias bomb (9^9 mappings)": (_billion_laughs(), "aliases are expanded"),
-    "list alias bomb": ("a: &a [1,2,3,4,5,6,7,8,9]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-                        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-                        "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n", "aliases are expanded"),
-    "tag on a scalar": ("study:\n  name: !!python/object:os.system \"touch /tmp/pwned\"\n", ":2: YAML tags are not allowed"),
+    "list alias bomb": (
+        "a: &a [1,2,3,4,5,6,7,8,9]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+        "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+        "aliases are expanded",
+    ),
+    "tag on a scalar": (
+        'study:\n  name: !!python/object:os.system "touch /tmp/pwned"\n',
+        ":2: YAML tags are not allowed",
+    ),
     "python name tag": ("study:\n  seed: !!python/name:os.system\n", ":2: YAML tags are not allowed"),
     "local tag": ("defaults:\n  grpo:\n    y: !foo bar\n", ":3: YAML tags are not allowed"),
-    "tag on a sequence": ("defaults:\n  x: !!python/object/apply:os.system [\"touch /tmp/pwned\"]\n", ":2: YAML tags"),
+    "tag on a sequence": ('defaults:\n  x: !!python/object/apply:os.system ["touch /tmp/pwned"]\n', ":2: YAML tags"),
     "tag on a mapping": ("defaults:\n  x: !!python/object:os.Foo {a: 1}\n", ":2: YAML tags are not allowed"),
     "binary tag": ("defaults:\n  x: !!binary aGVsbG8=\n", ":2: YAML tags are not allowed"),
     "oversized (5 MB)": ("# padding\n" * 500_000, "larger than"),
@@ -257,14 +294,17 @@ def test_overrides_from_a_device_or_a_fifo_are_refused_without_reading(tmp_path,
     from core.cli import main
 
     fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)          # reading it would block for ever
+    os.mkfifo(fifo)  # reading it would block for ever
     for source in ("/dev/zero", str(fifo)):
         assert main(["config", "show", "baseline", "--overrides", source]) == 2
         assert f"{source}: not a regular file" in capsys.readouterr().err
 
 
 BAD_VALUES = {
-    "num_generations 0": (["--set", "grpo.num_generations=0"], "grpo.num_generations: input should be greater than or equal to 2"),
+    "num_generations 0": (
+        ["--set", "grpo.num_generations=0"],
+        "grpo.num_generations: input should be greater than or equal to 2",
+    ),
     "seed 2^32": (["--set", "study.seed=4294967296"], "study.seed: input should be less than or equal to 4294967295"),
     "seed 1e20": (["--set", "study.seed=99999999999999999999"], "study.seed"),
     "seed -1": (["--set", "study.seed=-1"], "study.seed"),
@@ -305,8 +345,16 @@ def test_a_condition_name_that_cannot_be_a_folder_is_reported_by_config_check(tm
 # ---- faults inside a checkpoint save: the run resumes from the newest complete checkpoint ----------
 
 # Small enough for seconds of CPU, with a save every 2 steps: the fault lands in the save of step 6.
-SFT_ONLY = ["condition.stages=[sft]", "sft.max_steps=8", "sft.save_steps=2", "sft.sample_every=0",
-            "sft.logging_steps=1", "sft.per_device_train_batch_size=4", "sft.max_length=128", "datasets.s1k.limit=64"]
+SFT_ONLY = [
+    "condition.stages=[sft]",
+    "sft.max_steps=8",
+    "sft.save_steps=2",
+    "sft.sample_every=0",
+    "sft.logging_steps=1",
+    "sft.per_device_train_batch_size=4",
+    "sft.max_length=128",
+    "datasets.s1k.limit=64",
+]
 FAULT_STEP = 6
 
 # Runs the worker as the local backend does, with a hook inside the trainer's checkpoint save: after
@@ -354,8 +402,13 @@ def _drive(run, mode: str) -> int:
     env = _child_env()
     env["PYTHONPATH"] = _python_path(env)
     with open(run.log_path, "ab") as log:
-        proc = subprocess.run([sys.executable, "-c", DRIVER, str(run.dir), mode, str(FAULT_STEP)], stdout=log,
-                              stderr=subprocess.STDOUT, env=env, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(run.dir), mode, str(FAULT_STEP)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            timeout=900,
+        )
     return proc.returncode
 
 
@@ -419,14 +472,16 @@ def test_a_fault_inside_a_checkpoint_save_leaves_a_resumable_run(runs_dir, unint
     assert f"set aside torn checkpoint-{FAULT_STEP} as torn-checkpoint-{FAULT_STEP}" in log
     assert "resuming sft from checkpoint-4" in log
     weights, steps = uninterrupted
-    assert _sft_steps(run) == steps == list(range(1, 9))       # unique and contiguous
-    assert _weights(run) == weights                             # as if nothing had happened
+    assert _sft_steps(run) == steps == list(range(1, 9))  # unique and contiguous
+    assert _weights(run) == weights  # as if nothing had happened
 
 
 # ---- one owner per run: a live queue or worker owns it; resumes cannot race ------------------------
 
-HOLDER = ("import sys, time\nfrom pathlib import Path\nfrom core.runstore import try_own\n"
-          "assert try_own(Path(sys.argv[1])) is not None\nprint('owned', flush=True)\ntime.sleep(600)\n")
+HOLDER = (
+    "import sys, time\nfrom pathlib import Path\nfrom core.runstore import try_own\n"
+    "assert try_own(Path(sys.argv[1])) is not None\nprint('owned', flush=True)\ntime.sleep(600)\n"
+)
 
 
 def _long_run(store: RunStore):
@@ -450,7 +505,7 @@ def test_a_queued_run_owned_by_a_live_queue_is_not_resumed_and_reads_lost_once_i
     finally:
         queue.kill()
         queue.wait()
-    assert run.reload().effective_status == "lost"      # its queue died: nothing will ever start it
+    assert run.reload().effective_status == "lost"  # its queue died: nothing will ever start it
     assert json.loads(rdtui("--runs-dir", str(runs_dir), "ls", "--json").stdout)[0]["status"] == "lost"
     proc = rdtui("--runs-dir", str(runs_dir), "resume", "--detach", run.id)
     try:
@@ -481,18 +536,32 @@ def test_two_resumes_at_once_one_wins_the_other_says_why(runs_dir):
 
 # ---- preflight: what a later stage needs is checked before the first one starts --------------------
 
-@pytest.mark.parametrize("condition, sets, needle", [
-    ("baseline", ["datasets.gsm8k_test={path: /nonexistent/gsm8k_test.jsonl, formatter: gsm8k, split: test}",
-                  "evaluation.benchmarks=[synth_test, gsm8k_test]"], "/nonexistent/gsm8k_test.jsonl"),
-    ("sft_then_grpo", ["datasets.gsm8k_train={path: /nonexistent/train.jsonl, formatter: gsm8k}"],
-     "/nonexistent/train.jsonl"),
-    ("baseline", ["model.name=./no/such/model"], "./no/such/model: no such folder"),
-], ids=["missing eval benchmark file", "missing grpo dataset file", "missing model folder"])
+
+@pytest.mark.parametrize(
+    "condition, sets, needle",
+    [
+        (
+            "baseline",
+            [
+                "datasets.gsm8k_test={path: /nonexistent/gsm8k_test.jsonl, formatter: gsm8k, split: test}",
+                "evaluation.benchmarks=[synth_test, gsm8k_test]",
+            ],
+            "/nonexistent/gsm8k_test.jsonl",
+        ),
+        (
+            "sft_then_grpo",
+            ["datasets.gsm8k_train={path: /nonexistent/train.jsonl, formatter: gsm8k}"],
+            "/nonexistent/train.jsonl",
+        ),
+        ("baseline", ["model.name=./no/such/model"], "./no/such/model: no such folder"),
+    ],
+    ids=["missing eval benchmark file", "missing grpo dataset file", "missing model folder"],
+)
 def test_launch_refuses_what_a_later_stage_would_fail_on(runs_dir, condition, sets, needle):
     args = [a for s in sets for a in ("--set", s)]
     proc = rdtui("--runs-dir", str(runs_dir), "run", condition, *args, "--detach")
     assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
-    assert not any(runs_dir.iterdir())                      # nothing created
+    assert not any(runs_dir.iterdir())  # nothing created
 
 
 def test_config_check_reports_missing_files_with_file_and_line(tmp_path):
@@ -501,7 +570,7 @@ def test_config_check_reports_missing_files_with_file_and_line(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(text)
     proc = rdtui("config", "check", str(path))
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "/nonexistent/gsm8k_test.jsonl" in l)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if "/nonexistent/gsm8k_test.jsonl" in text_line)
     assert proc.returncode == 2 and f"config.yaml:{line}: " in proc.stderr and "file not found" in proc.stderr
 
 
@@ -511,29 +580,47 @@ def test_a_resumed_run_whose_eval_file_vanished_fails_before_training(tmp_path, 
 
     bench = tmp_path / "bench.jsonl"
     bench.write_text(json.dumps({"question": "1+1?", "answer": "#### 2"}) + "\n")
-    resolution = resolve_full(load_study(CONFIG), "baseline", "local",
-                              [f"datasets.gsm8k_test={{path: {bench}, formatter: gsm8k, split: test}}",
-                               "evaluation.benchmarks=[gsm8k_test]"])
+    resolution = resolve_full(
+        load_study(CONFIG),
+        "baseline",
+        "local",
+        [f"datasets.gsm8k_test={{path: {bench}, formatter: gsm8k, split: test}}", "evaluation.benchmarks=[gsm8k_test]"],
+    )
     run = RunStore(runs_dir).create("baseline", "local", "local", snapshot_text(resolution))
     bench.unlink()
     assert execute_run(run, cancel_on_sigterm=False) == "failed"
-    assert "file not found" in run.reload().error and run.record.stage is None     # no stage started
+    assert "file not found" in run.reload().error and run.record.stage is None  # no stage started
 
 
 # ---- a resumed run does exactly what its launch asked ----------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_resumed_eval_keeps_its_launch_options_and_equals_the_uninterrupted_journal(runs_dir):
     from core.jsonl import read_jsonl
 
-    proc = rdtui("--runs-dir", str(runs_dir), "eval", "builtin:tiny-qwen3", "--benchmark", "synth_test",
-                 "--start-from", "2", "--limit", "4", "--set", "evaluation.batch_size=1",
-                 "--set", "evaluation.max_new_tokens=16", timeout=900)
+    proc = rdtui(
+        "--runs-dir",
+        str(runs_dir),
+        "eval",
+        "builtin:tiny-qwen3",
+        "--benchmark",
+        "synth_test",
+        "--start-from",
+        "2",
+        "--limit",
+        "4",
+        "--set",
+        "evaluation.batch_size=1",
+        "--set",
+        "evaluation.max_new_tokens=16",
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     [run] = RunStore(runs_dir).list()
     journal = run.eval_dir / "synth_test.jsonl"
     uninterrupted = read_jsonl(journal)
-    assert len(uninterrupted) == 5 and uninterrupted[0]["type"] == "header"      # the header, then 4 problems
+    assert len(uninterrupted) == 5 and uninterrupted[0]["type"] == "header"  # the header, then 4 problems
     # As if killed after two problems: the journal holds them, the run is failed, no summary yet.
     journal.write_bytes(b"".join(encode_line(r) for r in uninterrupted[:3]))
     (run.eval_dir / "synth_test.json").unlink()
@@ -543,8 +630,8 @@ def test_a_resumed_eval_keeps_its_launch_options_and_equals_the_uninterrupted_jo
     assert proc.returncode == 0, proc.stderr
     _wait(lambda: run.reload().status in ("succeeded", "failed"))
     assert run.record.status == "succeeded", run.record.error
-    assert read_jsonl(journal) == uninterrupted                    # problem for problem
-    assert sorted(p.name for p in run.eval_dir.glob("*.jsonl")) == ["synth_test.jsonl"]   # nothing beyond the launch
+    assert read_jsonl(journal) == uninterrupted  # problem for problem
+    assert sorted(p.name for p in run.eval_dir.glob("*.jsonl")) == ["synth_test.jsonl"]  # nothing beyond the launch
 
 
 def test_an_adapter_config_of_the_wrong_shape_is_one_line(tmp_path, runs_dir):

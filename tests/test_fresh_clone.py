@@ -20,20 +20,28 @@ def test_a_clone_in_an_empty_folder_checks_its_config_and_evaluates_one_problem(
     clone = tmp_path / "p"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True, timeout=300)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"], "nothing may sit beside the clone"
-    env = {**os.environ, "RDTUI_RUNS": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(clone)}
+    env = {**os.environ, "RDTUI_RUNS": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(clone)}
     env.pop("RDTUI_CONFIG", None)
 
     def rdtui(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=clone, env=env, capture_output=True,
-                              text=True, timeout=900)
+        return subprocess.run(
+            [sys.executable, "-m", "core.cli", *args], cwd=clone, env=env, capture_output=True, text=True, timeout=900
+        )
 
     check = rdtui("config", "check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "shared" not in check.stdout + check.stderr
 
-    out = rdtui("eval", "builtin:tiny-qwen3", "--benchmark", "gsm8k_test", "--limit", "1",
-                "--set", "evaluation.max_new_tokens=8")
+    out = rdtui(
+        "eval",
+        "builtin:tiny-qwen3",
+        "--benchmark",
+        "gsm8k_test",
+        "--limit",
+        "1",
+        "--set",
+        "evaluation.max_new_tokens=8",
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     summaries = list((tmp_path / "runs").glob("*/eval/gsm8k_test.json"))
     assert len(summaries) == 1, out.stdout + out.stderr

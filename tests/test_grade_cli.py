@@ -12,8 +12,9 @@ RDTUI = Path(sys.executable).parent / "rdtui"
 
 
 def _grade(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(RDTUI), "grade", *args], cwd=REPO, input=input, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(RDTUI), "grade", *args], cwd=REPO, input=input, capture_output=True, text=True, timeout=120
+    )
 
 
 ROWS = [
@@ -49,8 +50,9 @@ def test_bad_json_line_names_file_and_line(tmp_path):
     path.write_text(json.dumps(ROWS[0]) + "\n" + '{"completion": "x", \n')
     result = _grade(str(path))
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"rdtui: {path}:2: not valid JSON: Expecting property name "
-                                                  "enclosed in double quotes (column 21)"]
+    assert result.stderr.strip().splitlines() == [
+        f"rdtui: {path}:2: not valid JSON: Expecting property name enclosed in double quotes (column 21)"
+    ]
 
 
 def test_missing_key_and_bad_benchmark_are_one_line_errors():
@@ -67,8 +69,10 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_bare_answers_by_flag_or_extracted_field():
-    rows = [{"completion": "18 dollars", "answer": "#### 18"}, {"completion": "$\\frac{1}{2}$", "answer": "0.5",
-                                                                "benchmark": "math"}]
+    rows = [
+        {"completion": "18 dollars", "answer": "#### 18"},
+        {"completion": "$\\frac{1}{2}$", "answer": "0.5", "benchmark": "math"},
+    ]
     result = _grade("-", "--answer-only", input="".join(json.dumps(r) + "\n" for r in rows))
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["correct"] for line in result.stdout.splitlines()] == [True, True]
@@ -101,14 +105,20 @@ def test_grading_options_and_the_math_verify_grader():
     assert [json.loads(line)["correct"] for line in lenient.stdout.splitlines()] == [False, True]
     result = _grade("-", "--grader", "math-verify", input=json.dumps(ROWS[2]) + "\n")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) | {"extracted": None} == {"id": "q3", "correct": True, "extracted": None,
-                                                              "rule": "math_verify"}
+    assert json.loads(result.stdout) | {"extracted": None} == {
+        "id": "q3",
+        "correct": True,
+        "extracted": None,
+        "rule": "math_verify",
+    }
 
 
 def test_answers_that_crashed_the_grader_are_graded_not_equal():
-    rows = [{"completion": "<think>\nx\n</think>\n\n\\boxed{(.)}", "answer": "8"},
-            {"completion": "8 - 6 = 3\n</think>\n\nThe answer is \\boxed{. = }.", "answer": "5"},
-            {"completion": "\\boxed{1 + 2 + ... + 10}", "answer": "55", "benchmark": "math"}]
+    rows = [
+        {"completion": "<think>\nx\n</think>\n\n\\boxed{(.)}", "answer": "8"},
+        {"completion": "8 - 6 = 3\n</think>\n\nThe answer is \\boxed{. = }.", "answer": "5"},
+        {"completion": "\\boxed{1 + 2 + ... + 10}", "answer": "55", "benchmark": "math"},
+    ]
     result = _grade("-", input="".join(json.dumps(r) + "\n" for r in rows))
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert [json.loads(line)["correct"] for line in result.stdout.splitlines()] == [False, False, False]

@@ -19,10 +19,18 @@ from core.grading.symbolic import SymbolicPool
 
 # (gold, prediction): each beyond the fast checks, so Math-Verify decides it
 SYMBOLIC_PAIRS = [
-    ("5", "\\max(3,5)"), ("3", "\\lceil 2.5 \\rceil"), ("6", "\\gcd(12,18)"), ("4", "\\lfloor 3.7 \\rfloor"),
-    ("3", "\\lfloor \\frac{7}{2} \\rfloor"), ("2", "\\min(2, 7)"), ("12", "\\operatorname{lcm}(4, 6)"),
-    ("1", "\\lfloor \\sqrt{2} \\rfloor"), ("x^2", "\\max(x^2, x^2)"), ("3", "\\lceil \\pi \\rceil"),
-    ("4", "\\lceil \\pi \\rceil"), ("8", "2^{\\lceil 2.5 \\rceil}"),
+    ("5", "\\max(3,5)"),
+    ("3", "\\lceil 2.5 \\rceil"),
+    ("6", "\\gcd(12,18)"),
+    ("4", "\\lfloor 3.7 \\rfloor"),
+    ("3", "\\lfloor \\frac{7}{2} \\rfloor"),
+    ("2", "\\min(2, 7)"),
+    ("12", "\\operatorname{lcm}(4, 6)"),
+    ("1", "\\lfloor \\sqrt{2} \\rfloor"),
+    ("x^2", "\\max(x^2, x^2)"),
+    ("3", "\\lceil \\pi \\rceil"),
+    ("4", "\\lceil \\pi \\rceil"),
+    ("8", "2^{\\lceil 2.5 \\rceil}"),
 ]
 
 

@@ -28,14 +28,26 @@ SAMPLES = [
 def _evaluated_run(runs: Path):
     run = make_run(runs, "base_model")
     settings = {"benchmark": "gsm8k_test", "kind": "gsm8k", "allow_last_number": False}
-    results = [ProblemResult(id=str(i), prompt_hash="h", gold=gold, completions=[text], extracted=[None],
-                             correct=[correct], rules=[None], tokens=[10],
-                             finish_reasons=["length" if i == 3 else "stop"])
-               for i, (text, gold, correct) in enumerate(SAMPLES)]
+    results = [
+        ProblemResult(
+            id=str(i),
+            prompt_hash="h",
+            gold=gold,
+            completions=[text],
+            extracted=[None],
+            correct=[correct],
+            rules=[None],
+            tokens=[10],
+            finish_reasons=["length" if i == 3 else "stop"],
+        )
+        for i, (text, gold, correct) in enumerate(SAMPLES)
+    ]
     with Journal(run.eval_dir / "gsm8k_test.jsonl", settings) as journal:
         journal.append(results)
-    write_summary(run.eval_dir / "gsm8k_test.json",
-                  summarize(results, benchmark="gsm8k_test", ks=[1], benchmark_size=4, settings=settings))
+    write_summary(
+        run.eval_dir / "gsm8k_test.json",
+        summarize(results, benchmark="gsm8k_test", ks=[1], benchmark_size=4, settings=settings),
+    )
     return run
 
 

@@ -32,19 +32,22 @@ def test_grader_agrees_with_the_judged_verdict(case):
     assert verdict.correct is case.correct, verdict
 
 
-@pytest.mark.parametrize(("completion", "text", "rule"), [
-    ("<think>\\boxed{1}</think> \\boxed{2} then \\fbox{3}", "3", "boxed"),
-    ("</think> the total is 4.\n#### 5", "5", "hash"),
-    ("</think> So the final answer is: $\\frac{1}{2}$. Done", "\\frac{1}{2}", "answer_is"),
-    ("</think> **Answer:** 12 apples, which is plenty", "12 apples", "answer_is"),
-    ("</think> Q: x?\nA: 7", "7", "a_colon"),
-    ("<think> 1 2 3", None, "truncated"),
-    ("</think> nothing here 9", None, None),
-    ("<think>a</think> \\boxed{1} <think> again, \\boxed{2}", None, "truncated"),
-    ("</think> \\boxed{\\{1, 2\\}}", "\\{1, 2\\}", "boxed"),
-    ("</think> \\boxed 7.", "7.", "boxed"),
-    ("</think> \\boxed{12", None, None),
-])
+@pytest.mark.parametrize(
+    ("completion", "text", "rule"),
+    [
+        ("<think>\\boxed{1}</think> \\boxed{2} then \\fbox{3}", "3", "boxed"),
+        ("</think> the total is 4.\n#### 5", "5", "hash"),
+        ("</think> So the final answer is: $\\frac{1}{2}$. Done", "\\frac{1}{2}", "answer_is"),
+        ("</think> **Answer:** 12 apples, which is plenty", "12 apples", "answer_is"),
+        ("</think> Q: x?\nA: 7", "7", "a_colon"),
+        ("<think> 1 2 3", None, "truncated"),
+        ("</think> nothing here 9", None, None),
+        ("<think>a</think> \\boxed{1} <think> again, \\boxed{2}", None, "truncated"),
+        ("</think> \\boxed{\\{1, 2\\}}", "\\{1, 2\\}", "boxed"),
+        ("</think> \\boxed 7.", "7.", "boxed"),
+        ("</think> \\boxed{12", None, None),
+    ],
+)
 def test_extraction_rules_in_order(completion, text, rule):
     found = extract_answer(completion)
     assert (found.text, found.rule) == (text, rule)
@@ -74,7 +77,12 @@ def test_exact_rationals_no_float_surprises():
 def test_verdict_reports_gold_rule_and_method():
     verdict = grade("<think>x</think> \\boxed{\\$1,000}", "The cost...\n#### 1000")
     assert (verdict.correct, verdict.extracted, verdict.rule, verdict.gold, verdict.method) == (
-        True, "\\$1,000", "boxed", "1000", "fast")
+        True,
+        "\\$1,000",
+        "boxed",
+        "1000",
+        "fast",
+    )
     assert grade("</think> \\boxed{5}", "").gold is None
 
 

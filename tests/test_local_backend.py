@@ -16,9 +16,20 @@ from core.runstore import RunStore
 from tests.conftest import rdtui
 
 # Small enough for a few seconds of CPU per stage, real enough to train, checkpoint and evaluate.
-QUICK = ["--set", "sft.max_steps=8", "--set", "sft.save_steps=4", "--set", "sft.sample_every=4",
-         "--set", "evaluation.benchmarks=[synth_test]", "--set", "evaluation.limit=8",
-         "--set", "evaluation.max_new_tokens=24"]
+QUICK = [
+    "--set",
+    "sft.max_steps=8",
+    "--set",
+    "sft.save_steps=4",
+    "--set",
+    "sft.sample_every=4",
+    "--set",
+    "evaluation.benchmarks=[synth_test]",
+    "--set",
+    "evaluation.limit=8",
+    "--set",
+    "evaluation.max_new_tokens=24",
+]
 
 
 def wait_for(predicate, timeout: float = 240, interval: float = 0.2):
@@ -45,7 +56,7 @@ def test_detached_run_trains_evaluates_and_succeeds(runs_dir):
     run_id = launch(runs_dir, "baseline", "--profile", "local", *QUICK)
     run = RunStore(runs_dir).get(run_id)
     record = wait_for(lambda: run.reload().pid and run.record)
-    assert os.getsid(record.pid) != os.getsid(0)        # its own session: a closed terminal does not stop it
+    assert os.getsid(record.pid) != os.getsid(0)  # its own session: a closed terminal does not stop it
     wait_for(lambda: status(runs_dir, run_id) in ("succeeded", "failed"))
     record = run.reload()
     assert record.status == "succeeded", record.error
@@ -65,16 +76,27 @@ def test_cancel_stops_the_run_and_its_process_group(runs_dir):
     proc = rdtui("--runs-dir", str(runs_dir), "cancel", run_id)
     assert proc.returncode == 0, proc.stderr
     assert run.reload().status == "cancelled"
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z",
-             timeout=120)
+    wait_for(
+        lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z",
+        timeout=120,
+    )
     proc = rdtui("--runs-dir", str(runs_dir), "cancel", run_id)
     assert proc.returncode == 1 and "cancelled" in proc.stderr
 
 
 @pytest.mark.slow
 def test_kill_9_reads_lost_and_resume_finishes_without_duplicate_steps(runs_dir):
-    run_id = launch(runs_dir, "sft_traces", "--profile", "local", "--set", "sft.max_steps=40",
-                    "--set", "sft.save_steps=5", *QUICK[4:])
+    run_id = launch(
+        runs_dir,
+        "sft_traces",
+        "--profile",
+        "local",
+        "--set",
+        "sft.max_steps=40",
+        "--set",
+        "sft.save_steps=5",
+        *QUICK[4:],
+    )
     run = RunStore(runs_dir).get(run_id)
     wait_for(lambda: any(m.get("step", 0) >= 12 for m in read_jsonl(run.metrics_path)))
     os.killpg(run.reload().pid, signal.SIGKILL)
@@ -91,14 +113,28 @@ def test_kill_9_reads_lost_and_resume_finishes_without_duplicate_steps(runs_dir)
     assert re.search(r"resuming sft from checkpoint-(5|10|15)\b", run.log_path.read_text())
 
 
-@pytest.mark.parametrize("override,needle", [
-    ("datasets.s1k={hub: simplescaling/s1K-1.1, split: train, formatter: s1k}", "datasets.s1k.path"),
-    ("model.name=no-such-org/no-such-model", "no-such-org/no-such-model"),
-], ids=["unreachable hub dataset", "unloadable model"])
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("datasets.s1k={hub: simplescaling/s1K-1.1, split: train, formatter: s1k}", "datasets.s1k.path"),
+        ("model.name=no-such-org/no-such-model", "no-such-org/no-such-model"),
+    ],
+    ids=["unreachable hub dataset", "unloadable model"],
+)
 def test_bad_input_fails_before_training_with_one_line(runs_dir, override, needle):
     """What only the worker can find out (a missing local file is refused at launch: tests/test_faults.py)."""
-    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_traces", "--profile", "local", "--set", override, *QUICK,
-                 env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    proc = rdtui(
+        "--runs-dir",
+        str(runs_dir),
+        "run",
+        "sft_traces",
+        "--profile",
+        "local",
+        "--set",
+        override,
+        *QUICK,
+        env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+    )
     assert proc.returncode == 1
     assert needle in proc.stderr and "Traceback" not in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
@@ -108,8 +144,16 @@ def test_bad_input_fails_before_training_with_one_line(runs_dir, override, needl
 
 
 def test_unknown_reward_is_refused_before_any_run_exists(runs_dir):
-    proc = rdtui("--runs-dir", str(runs_dir), "run", "grpo_only", "--profile", "local",
-                 "--set", "grpo.reward_weights={correctness: 1.0, brevity: 0.5}")
+    proc = rdtui(
+        "--runs-dir",
+        str(runs_dir),
+        "run",
+        "grpo_only",
+        "--profile",
+        "local",
+        "--set",
+        "grpo.reward_weights={correctness: 1.0, brevity: 0.5}",
+    )
     assert proc.returncode == 2 and "unknown reward 'brevity'" in proc.stderr
     assert RunStore(runs_dir).list() == []
 
@@ -120,9 +164,26 @@ def test_ctrl_c_while_following_detaches_and_the_run_goes_on(runs_dir):
 
     from tests.conftest import REPO
 
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "--runs-dir", str(runs_dir), "run", "grpo_only",
-                             "--profile", "local", "--set", "grpo.max_steps=500", *QUICK],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "--runs-dir",
+            str(runs_dir),
+            "run",
+            "grpo_only",
+            "--profile",
+            "local",
+            "--set",
+            "grpo.max_steps=500",
+            *QUICK,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().startswith("launched grpo_only-")
         run = wait_for(lambda: (RunStore(runs_dir).list() or [None])[0])
@@ -131,7 +192,7 @@ def test_ctrl_c_while_following_detaches_and_the_run_goes_on(runs_dir):
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0 and "detached" in out
         time.sleep(1)
-        assert status(runs_dir, run.id) == "running"     # Ctrl-C left the run alone
+        assert status(runs_dir, run.id) == "running"  # Ctrl-C left the run alone
     finally:
         proc.kill()
         rdtui("--runs-dir", str(runs_dir), "cancel", RunStore(runs_dir).list()[0].id)
@@ -140,9 +201,18 @@ def test_ctrl_c_while_following_detaches_and_the_run_goes_on(runs_dir):
 def test_unreachable_hub_fails_at_once_instead_of_retrying(runs_dir):
     # A hub endpoint that refuses connections stands in for a machine without network; the worker
     # notices before the hub libraries load and goes offline instead of letting them retry.
-    proc = rdtui("--runs-dir", str(runs_dir), "run", "sft_traces", "--profile", "local",
-                 "--set", "datasets.s1k={hub: rdtui-tests/no-such-dataset, split: train, formatter: s1k}", *QUICK,
-                 env={"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "HF_DATASETS_OFFLINE": ""})
+    proc = rdtui(
+        "--runs-dir",
+        str(runs_dir),
+        "run",
+        "sft_traces",
+        "--profile",
+        "local",
+        "--set",
+        "datasets.s1k={hub: rdtui-tests/no-such-dataset, split: train, formatter: s1k}",
+        *QUICK,
+        env={"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "HF_DATASETS_OFFLINE": ""},
+    )
     assert proc.returncode == 1 and "datasets.s1k.path" in proc.stderr
     (run,) = RunStore(runs_dir).list()
     assert "offline mode" in run.log_path.read_text()
@@ -157,4 +227,4 @@ def test_hub_probe_switches_to_offline_mode(monkeypatch):
     assert not hub.hub_reachable(timeout=1)
     assert hub.go_offline_if_unreachable()
     assert all(os.environ[name] == "1" for name in hub.OFFLINE_VARIABLES)
-    assert not hub.go_offline_if_unreachable()       # already offline: nothing to probe
+    assert not hub.go_offline_if_unreachable()  # already offline: nothing to probe

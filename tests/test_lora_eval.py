@@ -19,10 +19,22 @@ from core.runstore import RunStore
 from core.training import grpo, sft
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = ["sft.max_steps=8", "sft.max_length=128", "sft.learning_rate=1e-2", "sft.sample_every=0", "sft.save_steps=100",
-         "grpo.max_steps=1", "grpo.per_device_train_batch_size=8", "grpo.gradient_accumulation_steps=1",
-         "grpo.num_generations=4", "grpo.max_completion_length=16", "grpo.learning_rate=1e-2", "grpo.sample_every=0",
-         "grpo.save_steps=100", "telemetry.samples_per_log=0"]
+SMALL = [
+    "sft.max_steps=8",
+    "sft.max_length=128",
+    "sft.learning_rate=1e-2",
+    "sft.sample_every=0",
+    "sft.save_steps=100",
+    "grpo.max_steps=1",
+    "grpo.per_device_train_batch_size=8",
+    "grpo.gradient_accumulation_steps=1",
+    "grpo.num_generations=4",
+    "grpo.max_completion_length=16",
+    "grpo.learning_rate=1e-2",
+    "grpo.sample_every=0",
+    "grpo.save_steps=100",
+    "telemetry.samples_per_log=0",
+]
 LORA = ["lora.enabled=true", "lora.r=8", "lora.alpha=16", "lora.dropout=0.0"]
 PROMPT = [{"role": "user", "content": "What is 7 + 5? Put the final answer in \\boxed{}."}]
 
@@ -56,13 +68,17 @@ def trained_logits(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("condition, extra", [
-    ("sft_then_grpo", [*LORA, "grpo.after_sft=merge"]),
-    ("sft_then_grpo", [*LORA, "grpo.after_sft=continue"]),
-    ("sft_then_grpo", ["lora.enabled=false"]),
-    ("sft_traces", LORA),
-    ("grpo_only", LORA),
-], ids=["lora-merge", "lora-continue", "full", "sft-lora", "grpo-lora"])
+@pytest.mark.parametrize(
+    "condition, extra",
+    [
+        ("sft_then_grpo", [*LORA, "grpo.after_sft=merge"]),
+        ("sft_then_grpo", [*LORA, "grpo.after_sft=continue"]),
+        ("sft_then_grpo", ["lora.enabled=false"]),
+        ("sft_traces", LORA),
+        ("grpo_only", LORA),
+    ],
+    ids=["lora-merge", "lora-continue", "full", "sft-lora", "grpo-lora"],
+)
 def test_eval_stage_loads_the_weights_the_last_stage_trained(tmp_path, trained_logits, condition, extra):
     cfg = resolve(load_study(REPO / "config.yaml"), condition, "local", overrides=[*SMALL, *extra])
     run = RunStore(tmp_path / "runs").create(condition, "local", "local", "snapshot: test\n")

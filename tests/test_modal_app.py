@@ -45,8 +45,14 @@ def describe_app(tmp_path: Path, env: dict[str, str]) -> dict:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODAL_", "RDTUI_"))}
-    proc = subprocess.run([sys.executable, "-c", DESCRIBE], cwd=REPO, env={**clean, "HOME": str(home), **env},
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", DESCRIBE],
+        cwd=REPO,
+        env={**clean, "HOME": str(home), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -61,7 +67,7 @@ def test_the_app_is_defined_from_the_modal_profile_without_credentials(tmp_path)
     assert described["app"] == cfg.modal.app_name
     functions = described["functions"]
     assert set(functions) == {"run_condition", "stage_sft", "stage_grpo", "stage_eval"}
-    expected_image = {"stage_sft": "train", "stage_grpo": "grpo", "stage_eval": "grpo"}    # eval on vLLM (M13)
+    expected_image = {"stage_sft": "train", "stage_grpo": "grpo", "stage_eval": "grpo"}  # eval on vLLM (M13)
     for stage in ("sft", "grpo", "eval"):
         fn = functions[f"stage_{stage}"]
         assert fn["gpu"] == getattr(cfg.gpu, stage)
@@ -69,31 +75,43 @@ def test_the_app_is_defined_from_the_modal_profile_without_credentials(tmp_path)
         assert fn["timeout"] == cfg.modal.timeout_hours * 3600
         assert fn["retries"] == cfg.modal.retries
         assert fn["volumes"] == {"/vol": cfg.modal.volume}
-        assert [f"modal.Secret.from_name({n!r})" for n in cfg.modal.secrets] == fn["secrets"][:len(cfg.modal.secrets)]
+        assert [f"modal.Secret.from_name({n!r})" for n in cfg.modal.secrets] == fn["secrets"][: len(cfg.modal.secrets)]
         # The containers rebuild the same app from these settings, not from a baked config file.
         assert JobSettings.from_json(fn["env"]["RDTUI_MODAL_SETTINGS"]) == JobSettings.from_config(cfg)
-        assert not fn["nonpreemptible"]                                # Modal refuses it for GPU functions
-        assert fn["single_use"]                                        # no warm reuse across runs (M12, M18)
+        assert not fn["nonpreemptible"]  # Modal refuses it for GPU functions
+        assert fn["single_use"]  # no warm reuse across runs (M12, M18)
     driver = functions["run_condition"]
     assert driver["gpu"] is None and driver["image"] == "driver" and driver["volumes"] == {"/vol": cfg.modal.volume}
-    assert not any("from_name" in s for s in driver["secrets"])      # the driver needs no hub token
-    assert driver["nonpreemptible"]                                   # a preempted driver would restart the run (M4)
-    assert driver["max_containers"] == cfg.max_parallel               # max_parallel limits runs at once (M14)
+    assert not any("from_name" in s for s in driver["secrets"])  # the driver needs no hub token
+    assert driver["nonpreemptible"]  # a preempted driver would restart the run (M4)
+    assert driver["max_containers"] == cfg.max_parallel  # max_parallel limits runs at once (M14)
 
 
 def test_the_app_follows_overridden_settings(tmp_path):
-    cfg = modal_cfg(overrides=["gpu.grpo=A100-80GB", "modal.timeout_hours=2", "modal.retries=1",
-                               "telemetry.wandb=true", "modal.app_name=rdtui-test"])
+    cfg = modal_cfg(
+        overrides=[
+            "gpu.grpo=A100-80GB",
+            "modal.timeout_hours=2",
+            "modal.retries=1",
+            "telemetry.wandb=true",
+            "modal.app_name=rdtui-test",
+        ]
+    )
     described = describe_app(tmp_path, {"RDTUI_MODAL_SETTINGS": JobSettings.from_config(cfg).to_json()})
     grpo = described["functions"]["stage_grpo"]
     assert described["app"] == "rdtui-test"
     assert (grpo["gpu"], grpo["timeout"], grpo["retries"]) == ("A100-80GB", 7200, 1)
-    assert "modal.Secret.from_name('wandb')" in grpo["secrets"]    # optional secret, needed once W&B is on
+    assert "modal.Secret.from_name('wandb')" in grpo["secrets"]  # optional secret, needed once W&B is on
 
 
-@pytest.mark.parametrize("condition,expected", [("grpo_only", 6.0 * 3.95 + 0.75 * 1.95),
-                                                ("sft_then_grpo", 1.5 * 1.95 + 6.0 * 3.95 + 0.75 * 1.95),
-                                                ("base_model", 0.75 * 1.95)])
+@pytest.mark.parametrize(
+    "condition,expected",
+    [
+        ("grpo_only", 6.0 * 3.95 + 0.75 * 1.95),
+        ("sft_then_grpo", 1.5 * 1.95 + 6.0 * 3.95 + 0.75 * 1.95),
+        ("base_model", 0.75 * 1.95),
+    ],
+)
 def test_the_cost_estimate_prices_each_stage_on_its_gpu(condition, expected):
     from core.backends.modal_backend import ModalBackend
 

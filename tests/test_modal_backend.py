@@ -28,13 +28,14 @@ def test_run_without_a_modal_token_fails_fast_with_one_line_and_creates_nothing(
     runs = tmp_path / "runs"
     env = no_modal_env(tmp_path)
     start = time.monotonic()
-    proc = rdtui("--runs-dir", str(runs), "run", "grpo_only", "--profile", "modal", "--config", str(CONFIG),
-                 env=env, input="")
+    proc = rdtui(
+        "--runs-dir", str(runs), "run", "grpo_only", "--profile", "modal", "--config", str(CONFIG), env=env, input=""
+    )
     elapsed = time.monotonic() - start
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode != 0
     assert len(lines) == 1 and "modal token new" in lines[0] and "MODAL_TOKEN_ID" in lines[0], proc.stderr
-    assert elapsed < 45.0      # no network: the client's offline retries alone take a minute (M19)
+    assert elapsed < 45.0  # no network: the client's offline retries alone take a minute (M19)
     assert not runs.exists() or not any(runs.iterdir())
 
 
@@ -49,10 +50,11 @@ def test_token_detection_reads_the_environment_and_the_active_profile(tmp_path):
     assert modal_token_configured({"MODAL_TOKEN_ID": "ak-1", "MODAL_TOKEN_SECRET": "as-1"}, home=tmp_path)
     home = write_toml(tmp_path / "a", '[default]\ntoken_id = "ak-1"\ntoken_secret = "as-1"\n')
     assert modal_token_configured({}, home=home)
-    home = write_toml(tmp_path / "b", '[work]\ntoken_id = "ak-1"\ntoken_secret = "as-1"\nactive = true\n'
-                                      '[other]\ntoken_id = "ak-2"\n')
+    home = write_toml(
+        tmp_path / "b", '[work]\ntoken_id = "ak-1"\ntoken_secret = "as-1"\nactive = true\n[other]\ntoken_id = "ak-2"\n'
+    )
     assert modal_token_configured({}, home=home)
-    assert not modal_token_configured({"MODAL_PROFILE": "other"}, home=home)    # that profile has no secret
+    assert not modal_token_configured({"MODAL_PROFILE": "other"}, home=home)  # that profile has no secret
     assert not modal_token_configured({}, home=write_toml(tmp_path / "c", "not toml ["))
 
 
@@ -88,8 +90,15 @@ class VolumeServer:
         base = self.root / path
         if not base.exists():
             raise NotFoundError(f"no such path {path}")
-        return [FileEntry(p.relative_to(self.root).as_posix(), FileEntryType.FILE if p.is_file() else FileEntryType.DIRECTORY,
-                          int(p.stat().st_mtime), p.stat().st_size) for p in sorted(base.rglob("*"))]
+        return [
+            FileEntry(
+                p.relative_to(self.root).as_posix(),
+                FileEntryType.FILE if p.is_file() else FileEntryType.DIRECTORY,
+                int(p.stat().st_mtime),
+                p.stat().st_size,
+            )
+            for p in sorted(base.rglob("*"))
+        ]
 
     def read_file(self, path: str):
         yield (self.root / path).read_bytes()
@@ -119,8 +128,11 @@ def test_refresh_mirrors_the_volume_and_leaves_a_live_call_alone(modal_run, monk
 def test_refresh_records_a_driver_that_died_without_recording_its_end(modal_run, monkeypatch):
     from core.backends import modal_backend
 
-    monkeypatch.setattr(modal_backend, "driver_outcome",
-                        lambda call_id: (True, "failed", f"Modal call {call_id} failed: FunctionTimeoutError"))
+    monkeypatch.setattr(
+        modal_backend,
+        "driver_outcome",
+        lambda call_id: (True, "failed", f"Modal call {call_id} failed: FunctionTimeoutError"),
+    )
     backend = ModalBackend()
     backend.refresh(modal_run)
     record = modal_run.reload()

@@ -44,7 +44,7 @@ def test_the_extra_and_the_images_agree():
     gpu_extra = project["optional-dependencies"]["gpu"]
     grpo = versions(gpu_lock.pins("grpo"))
     assert f"vllm=={grpo['vllm']}" in gpu_extra
-    assert not any(dep.startswith("torch==") for dep in project["dependencies"])     # users keep their torch
+    assert not any(dep.startswith("torch==") for dep in project["dependencies"])  # users keep their torch
     assert (REPO / "constraints-dev.txt").read_text().splitlines()[-1] == "torch==2.13.0"
     assert "-c constraints-dev.txt" in (REPO / "Makefile").read_text()
 
@@ -73,10 +73,15 @@ def test_the_driver_runs_without_the_training_stack(tmp_path):
 
     snapshot = tmp_path / "config.yaml"
     snapshot.write_text(snapshot_text(resolve_full(load_study(CONFIG), "grpo_only", "modal")))
-    proc = subprocess.run([sys.executable, "-c", DRIVER_IMPORTS, str(tmp_path / "vol"), "grpo_only-20260101-000000-0d0d",
-                           str(snapshot)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER_IMPORTS, str(tmp_path / "vol"), "grpo_only-20260101-000000-0d0d", str(snapshot)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "failed"        # the stand-in stage never finished it
+    assert proc.stdout.strip().splitlines()[-1] == "failed"  # the stand-in stage never finished it
 
 
 def pypi_reachable() -> bool:
@@ -89,8 +94,19 @@ def pypi_reachable() -> bool:
 
 def pip_resolve(args: list[str], tmp_path: Path, isolated: bool = True) -> dict[str, str]:
     report = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "pip", *(["--isolated"] if isolated else []), "install", "--dry-run",
-           "--ignore-installed", "--quiet", "--report", str(report), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        *(["--isolated"] if isolated else []),
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--report",
+        str(report),
+        *args,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(report.read_text())

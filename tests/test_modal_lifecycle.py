@@ -11,8 +11,16 @@ import sys
 import time
 
 import pytest
-from modal.exception import (FunctionTimeoutError, InputCancellation, NotFoundError, OutputExpiredError,
-                             RemoteError, TimeoutError as ModalTimeoutError)
+from modal.exception import (
+    FunctionTimeoutError,
+    InputCancellation,
+    NotFoundError,
+    OutputExpiredError,
+    RemoteError,
+)
+from modal.exception import (
+    TimeoutError as ModalTimeoutError,
+)
 
 from core.backends import modal_backend
 from core.backends.modal_backend import JobSettings, ModalBackend, driver_outcome
@@ -30,16 +38,20 @@ def modal_cfg(condition: str = "grpo_only", overrides: list[str] | None = None):
 
 # -- M1, M20: how a driver call ended ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("outcome,expected", [
-    (ModalTimeoutError("still running"), (False, "running")),
-    (FunctionTimeoutError("Function timed out after 86400s"), (True, "failed")),
-    (OutputExpiredError("expired"), (True, "failed")),
-    (InputCancellation(), (True, "cancelled")),
-    (RemoteError("Function call was cancelled by the user"), (True, "cancelled")),
-    (RemoteError("Input terminated"), (True, "cancelled")),
-    (RemoteError("container crashed: exit code 137"), (True, "failed")),
-    (RuntimeError("boom"), (True, "failed")),
-])
+
+@pytest.mark.parametrize(
+    "outcome,expected",
+    [
+        (ModalTimeoutError("still running"), (False, "running")),
+        (FunctionTimeoutError("Function timed out after 86400s"), (True, "failed")),
+        (OutputExpiredError("expired"), (True, "failed")),
+        (InputCancellation(), (True, "cancelled")),
+        (RemoteError("Function call was cancelled by the user"), (True, "cancelled")),
+        (RemoteError("Input terminated"), (True, "cancelled")),
+        (RemoteError("container crashed: exit code 137"), (True, "failed")),
+        (RuntimeError("boom"), (True, "failed")),
+    ],
+)
 def test_a_driver_call_s_end_maps_to_the_run_s_status(monkeypatch, outcome, expected):
     monkeypatch.setattr(modal_backend, "function_call", lambda call_id: StandInCall(call_id, outcome=outcome))
     ended, status, error = driver_outcome("fc-1")
@@ -65,8 +77,9 @@ def modal_run(tmp_path, monkeypatch):
 
 
 def test_a_driver_past_its_timeout_ends_the_run_failed_instead_of_running_for_ever(modal_run, monkeypatch):
-    monkeypatch.setattr(modal_backend, "function_call",
-                        lambda call_id: StandInCall(call_id, outcome=FunctionTimeoutError("timed out")))
+    monkeypatch.setattr(
+        modal_backend, "function_call", lambda call_id: StandInCall(call_id, outcome=FunctionTimeoutError("timed out"))
+    )
     ModalBackend().refresh(modal_run)
     record = modal_run.reload()
     assert record.status == "failed" and "timeout" in record.error and record.finished_at
@@ -74,16 +87,23 @@ def test_a_driver_past_its_timeout_ends_the_run_failed_instead_of_running_for_ev
 
 # -- M2: one refresh per interval, whoever asks ----------------------------------------------------------------
 
+
 def test_following_a_run_reads_the_volume_once_per_interval_across_backends_and_processes(modal_run, monkeypatch):
     rpcs = []
-    monkeypatch.setattr(modal_backend, "driver_outcome", lambda call_id: rpcs.append(call_id) or (False, "running", None))
-    for _ in range(20):                     # `rdtui run`'s follow loop builds a backend per 0.5 s poll
+    monkeypatch.setattr(
+        modal_backend, "driver_outcome", lambda call_id: rpcs.append(call_id) or (False, "running", None)
+    )
+    for _ in range(20):  # `rdtui run`'s follow loop builds a backend per 0.5 s poll
         ModalBackend().refresh(modal_run)
     assert modal_run.volume.listings == 1 and len(rpcs) == 1
     # Another process (the app, `logs -f`) asking now is told to wait too.
-    code = f"from core.backends.modal_backend import claim_refresh; from pathlib import Path; " \
-           f"print(claim_refresh(Path({str(modal_run.dir)!r})))"
-    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True).stdout.strip() == "False"
+    code = (
+        f"from core.backends.modal_backend import claim_refresh; from pathlib import Path; "
+        f"print(claim_refresh(Path({str(modal_run.dir)!r})))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True).stdout.strip() == "False"
+    )
 
     def age(mark: str, seconds: float) -> None:
         then = time.time() - seconds
@@ -91,7 +111,7 @@ def test_following_a_run_reads_the_volume_once_per_interval_across_backends_and_
 
     age(modal_backend.REFRESH_MARK, modal_backend.REFRESH_INTERVAL_S + 1)
     ModalBackend().refresh(modal_run)
-    assert modal_run.volume.listings == 2 and len(rpcs) == 1     # the driver is asked at most once a minute
+    assert modal_run.volume.listings == 2 and len(rpcs) == 1  # the driver is asked at most once a minute
     age(modal_backend.REFRESH_MARK, modal_backend.REFRESH_INTERVAL_S + 1)
     age(modal_backend.DRIVER_MARK, modal_backend.DRIVER_CHECK_INTERVAL_S + 1)
     ModalBackend().refresh(modal_run)
@@ -100,11 +120,21 @@ def test_following_a_run_reads_the_volume_once_per_interval_across_backends_and_
 
 # -- M4: a re-run driver re-attaches ---------------------------------------------------------------------------
 
+
 def test_a_re_run_driver_re_attaches_to_its_stage_call_instead_of_cancelling_it(tmp_path):
     run_dir = tmp_path / "runs" / "grpo_only-20260101-000000-0001"
     run_dir.mkdir(parents=True)
-    write_record(run_dir, RunRecord(id=run_dir.name, condition="grpo_only", profile="modal", backend="modal",
-                                    status="running", extra={"launch": 1}))
+    write_record(
+        run_dir,
+        RunRecord(
+            id=run_dir.name,
+            condition="grpo_only",
+            profile="modal",
+            backend="modal",
+            status="running",
+            extra={"launch": 1},
+        ),
+    )
     run = Run(run_dir)
     events, spawned, commits = [], [], []
     calls: dict[str, StandInCall] = {}
@@ -115,10 +145,11 @@ def test_a_re_run_driver_re_attaches_to_its_stage_call_instead_of_cancelling_it(
         calls[call.object_id] = call
         return call
 
-    first = remote.attach_or_spawn(run, "grpo", 1, spawn=spawn, from_id=calls.__getitem__,
-                                   commit=lambda: commits.append(1))
+    first = remote.attach_or_spawn(
+        run, "grpo", 1, spawn=spawn, from_id=calls.__getitem__, commit=lambda: commits.append(1)
+    )
     assert read_record(run_dir).extra["stage_call"] == {"id": "fc-stage-1", "stage": "grpo", "launch": 1}
-    assert commits == [1]                        # recorded on the Volume before the driver waits on it
+    assert commits == [1]  # recorded on the Volume before the driver waits on it
     # Modal re-runs the driver (a crash, a retry): it waits on the same call, cancels nothing.
     again = remote.attach_or_spawn(run, "grpo", 1, spawn=spawn, from_id=calls.__getitem__, commit=lambda: None)
     assert again is first and len(spawned) == 1 and not any(e[0] == "cancel" for e in events)
@@ -130,28 +161,38 @@ def test_a_re_run_driver_re_attaches_to_its_stage_call_instead_of_cancelling_it(
 
 # -- M7: a GPU stage that sees no CUDA fails at once -----------------------------------------------------------
 
+
 def test_a_gpu_stage_without_cuda_fails_at_once_naming_the_gpu_and_torch(tmp_path):
     volume = tmp_path / "volume"
     run_id = "grpo_only-20260101-000000-0007"
     resolution = resolve_full(load_study(CONFIG), "grpo_only", "modal", overrides=["gpu.grpo=H100:2"])
     record = RunRecord(id=run_id, condition="grpo_only", profile="modal", backend="modal", extra={"launch": 1})
-    remote.prepare_run_folder(volume, {"run_id": run_id, "record": record.to_dict(),
-                                       "snapshot": snapshot_text(resolution), "launch": 1}, "fc-driver")
+    remote.prepare_run_folder(
+        volume,
+        {"run_id": run_id, "record": record.to_dict(), "snapshot": snapshot_text(resolution), "launch": 1},
+        "fc-driver",
+    )
     commits = []
     start = time.monotonic()
     status = remote.run_stage(volume, run_id, "grpo", commit=lambda: commits.append(1))
     record = read_record(volume / "runs" / run_id)
     assert status == "failed" and record.status == "failed" and commits
     assert "gpu=H100:2" in record.error and "sees 0 CUDA device(s)" in record.error
-    assert "stage grpo starts" not in (volume / "runs" / run_id / "log.txt").read_text()   # nothing was loaded
+    assert "stage grpo starts" not in (volume / "runs" / run_id / "log.txt").read_text()  # nothing was loaded
     assert time.monotonic() - start < 60
 
 
 # -- M21: transient failures go to Modal's retries -------------------------------------------------------------
 
-@pytest.mark.parametrize("error,retried", [("ConnectionError: 503 Server Error: Service Unavailable", True),
-                                           ("RuntimeError: NCCL error in: ProcessGroupNCCL.cpp", True),
-                                           ("OutOfMemoryError: CUDA out of memory", False)])
+
+@pytest.mark.parametrize(
+    "error,retried",
+    [
+        ("ConnectionError: 503 Server Error: Service Unavailable", True),
+        ("RuntimeError: NCCL error in: ProcessGroupNCCL.cpp", True),
+        ("OutOfMemoryError: CUDA out of memory", False),
+    ],
+)
 def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkeypatch, error, retried):
     import core.pipeline
 
@@ -159,10 +200,13 @@ def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkey
     run_id = "base_model-20260101-000000-0021"
     resolution = resolve_full(load_study(CONFIG), "base_model", "local")
     record = RunRecord(id=run_id, condition="base_model", profile="local", backend="modal", extra={"launch": 1})
-    remote.prepare_run_folder(volume, {"run_id": run_id, "record": record.to_dict(),
-                                       "snapshot": snapshot_text(resolution), "launch": 1}, "fc-driver")
+    remote.prepare_run_folder(
+        volume,
+        {"run_id": run_id, "record": record.to_dict(), "snapshot": snapshot_text(resolution), "launch": 1},
+        "fc-driver",
+    )
 
-    def failing(run, **kwargs):      # the training itself is what fails; its message is what we classify
+    def failing(run, **kwargs):  # the training itself is what fails; its message is what we classify
         run.update(status="running")
         run.update(status="failed", error=error, finished_at=time.time())
         return "failed"
@@ -171,13 +215,14 @@ def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkey
     if retried:
         with pytest.raises(remote.TransientStageError):
             remote.run_stage(volume, run_id, "eval", commit=lambda: None, commit_interval=60)
-        assert read_record(volume / "runs" / run_id).status == "running"     # the retry carries on
+        assert read_record(volume / "runs" / run_id).status == "running"  # the retry carries on
     else:
         assert remote.run_stage(volume, run_id, "eval", commit=lambda: None, commit_interval=60) == "failed"
         assert read_record(volume / "runs" / run_id).error == error
 
 
 # -- M12: every input starts from a fresh view of the Volume ---------------------------------------------------
+
 
 def test_stage_and_driver_reload_the_volume_before_reading_it(tmp_path, monkeypatch):
     import core.pipeline
@@ -188,29 +233,37 @@ def test_stage_and_driver_reload_the_volume_before_reading_it(tmp_path, monkeypa
     record = RunRecord(id=run_id, condition="base_model", profile="local", backend="modal", extra={"launch": 1})
     request = {"run_id": run_id, "record": record.to_dict(), "snapshot": snapshot_text(resolution), "launch": 1}
     events = []
-    monkeypatch.setattr(remote, "prepare_run_folder",
-                        lambda *a, _real=remote.prepare_run_folder: events.append("read") or _real(*a))
-    remote.drive(volume, request, run_stage=lambda stage: "succeeded", commit=lambda: None,
-                 reload=lambda: events.append("reload"))
+    monkeypatch.setattr(
+        remote, "prepare_run_folder", lambda *a, _real=remote.prepare_run_folder: events.append("read") or _real(*a)
+    )
+    remote.drive(
+        volume,
+        request,
+        run_stage=lambda stage: "succeeded",
+        commit=lambda: None,
+        reload=lambda: events.append("reload"),
+    )
     assert events[:2] == ["reload", "read"]
     events.clear()
     monkeypatch.setattr(core.pipeline, "execute_run", lambda run, **kw: events.append("read") or "running")
-    remote.run_stage(volume, run_id, "eval", commit=lambda: None, reload=lambda: events.append("reload"),
-                     commit_interval=60)
+    remote.run_stage(
+        volume, run_id, "eval", commit=lambda: None, reload=lambda: events.append("reload"), commit_interval=60
+    )
     assert events == ["reload", "read"]
 
 
 # -- M5, M16: deployments that leave running runs alone, with progress -----------------------------------------
 
+
 def test_each_settings_and_code_combination_is_a_deployment_of_its_own():
     plain = JobSettings.from_config(modal_cfg()).versioned()
-    assert plain == JobSettings.from_config(modal_cfg()).versioned()                 # stable: no redeploy
+    assert plain == JobSettings.from_config(modal_cfg()).versioned()  # stable: no redeploy
     with_wandb = JobSettings.from_config(modal_cfg(overrides=["telemetry.wandb=true"])).versioned()
     other_gpu = JobSettings.from_config(modal_cfg(overrides=["gpu.grpo=A100-80GB"])).versioned()
     names = {plain.deployed_name, with_wandb.deployed_name, other_gpu.deployed_name}
     assert len(names) == 3 and all(name.startswith("rdtui-") for name in names)
-    assert "wandb" in with_wandb.secrets and "wandb" not in plain.secrets   # secrets travel with the run's deployment
-    assert JobSettings.from_json(plain.to_json()) == plain                   # the containers rebuild the same app
+    assert "wandb" in with_wandb.secrets and "wandb" not in plain.secrets  # secrets travel with the run's deployment
+    assert JobSettings.from_json(plain.to_json()) == plain  # the containers rebuild the same app
 
 
 def test_a_launch_spawns_on_its_own_deployment_and_records_it(modal_run, monkeypatch):
@@ -234,8 +287,10 @@ def test_a_launch_spawns_on_its_own_deployment_and_records_it(modal_run, monkeyp
 
 def test_a_deploy_streams_its_output_and_an_existing_deployment_is_reused(monkeypatch):
     settings = JobSettings.from_config(modal_cfg()).versioned()
-    script = "import sys, time\nfor i in range(3):\n    print(f'Building image step {i}', flush=True)\n" \
-             "print('Error: image build failed', file=sys.stderr)\nsys.exit(1)\n"
+    script = (
+        "import sys, time\nfor i in range(3):\n    print(f'Building image step {i}', flush=True)\n"
+        "print('Error: image build failed', file=sys.stderr)\nsys.exit(1)\n"
+    )
     monkeypatch.setattr(modal_backend, "DEPLOY_COMMAND", [sys.executable, "-c", script])
     monkeypatch.setattr(modal_backend, "already_deployed", lambda name: False)
     out = io.StringIO()
@@ -246,7 +301,7 @@ def test_a_deploy_streams_its_output_and_an_existing_deployment_is_reused(monkey
     assert lines[1:4] == [f"  modal: Building image step {i}" for i in range(3)]
     monkeypatch.setattr(modal_backend, "already_deployed", lambda name: True)
     out = io.StringIO()
-    modal_backend.deploy(settings, out=out)                      # no subprocess: it would have failed
+    modal_backend.deploy(settings, out=out)  # no subprocess: it would have failed
     assert out.getvalue() == ""
 
 
@@ -261,10 +316,12 @@ def test_an_unknown_deployment_is_not_deployed_yet(monkeypatch):
 
 # -- M17: cancel stops the driver first, and the cancel stands -------------------------------------------------
 
-def test_cancel_stops_the_driver_before_the_stage_and_a_later_remote_failure_does_not_replace_it(modal_run,
-                                                                                                   monkeypatch):
+
+def test_cancel_stops_the_driver_before_the_stage_and_a_later_remote_failure_does_not_replace_it(
+    modal_run, monkeypatch
+):
     events = []
-    running = read_record(modal_run.remote_dir)          # the driver recorded its stage call on the Volume
+    running = read_record(modal_run.remote_dir)  # the driver recorded its stage call on the Volume
     running.extra["stage_call_id"] = "fc-stage"
     write_record(modal_run.remote_dir, running)
     monkeypatch.setattr(modal_backend, "function_call", lambda call_id: StandInCall(call_id, events=events))
@@ -281,6 +338,7 @@ def test_cancel_stops_the_driver_before_the_stage_and_a_later_remote_failure_doe
 
 # -- M10: the cost counts GPUs ---------------------------------------------------------------------------------
 
+
 def test_the_cost_estimate_multiplies_by_the_gpu_count():
     one = modal_backend.estimate_cost(modal_cfg("grpo_only"))
     eight = modal_backend.estimate_cost(modal_cfg("grpo_only", overrides=["gpu.grpo=H100:8"]))
@@ -291,6 +349,7 @@ def test_the_cost_estimate_multiplies_by_the_gpu_count():
 
 
 # -- M9: detached, app-launched and other-machine runs are seen ------------------------------------------------
+
 
 def test_ls_and_logs_follow_bring_a_detached_modal_run_up_to_date(modal_run, monkeypatch, capsys):
     from core.cli import main
@@ -303,7 +362,7 @@ def test_ls_and_logs_follow_bring_a_detached_modal_run_up_to_date(modal_run, mon
     assert main(["--runs-dir", runs_dir, "ls", "--json"]) == 0
     import json
 
-    assert json.loads(capsys.readouterr().out)[0]["status"] == "running"      # not `queued` for ever
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "running"  # not `queued` for ever
     # The run ends on Modal while someone follows its log: the follow shows the new lines and stops.
     with open(modal_run.remote_dir / "log.txt", "a") as fh:
         fh.write("[rdtui] succeeded\n")
@@ -327,9 +386,21 @@ def test_sync_discovers_runs_launched_elsewhere_and_refuses_odd_folders(modal_ru
     other_dir = tmp_path / "volume" / "runs" / elsewhere
     other_dir.mkdir(parents=True)
     (other_dir / "config.yaml").write_text(modal_run.config_path.read_text())
-    write_record(other_dir, RunRecord(id=elsewhere, condition="grpo_only", profile="modal", backend="local",
-                                      status="running", created_at=1.0, pid=1, host="laptop",
-                                      modal_call_id="fc-other", extra={"launch": 1}))
+    write_record(
+        other_dir,
+        RunRecord(
+            id=elsewhere,
+            condition="grpo_only",
+            profile="modal",
+            backend="local",
+            status="running",
+            created_at=1.0,
+            pid=1,
+            host="laptop",
+            modal_call_id="fc-other",
+            extra={"launch": 1},
+        ),
+    )
     (other_dir / "log.txt").write_text("from the other laptop\n")
     forged = tmp_path / "volume" / "runs" / "forged-run"
     forged.mkdir()
@@ -348,6 +419,7 @@ def test_sync_discovers_runs_launched_elsewhere_and_refuses_odd_folders(modal_ru
 
 # -- M15: what Modal containers cannot see is refused before launch --------------------------------------------
 
+
 def test_local_files_and_folders_are_refused_for_modal_before_launch(tmp_path):
     from core.backends.modal_backend import check_config
 
@@ -364,6 +436,7 @@ def test_local_files_and_folders_are_refused_for_modal_before_launch(tmp_path):
 
 # -- M19: one preflight, bounded when Modal does not answer ----------------------------------------------------
 
+
 def test_secret_checks_are_made_once_and_give_up_quickly_offline(monkeypatch):
     calls = []
     monkeypatch.setattr(ModalBackend, "_secrets_seen", set())
@@ -371,7 +444,7 @@ def test_secret_checks_are_made_once_and_give_up_quickly_offline(monkeypatch):
     backend = ModalBackend()
     backend._check_secret("huggingface")
     backend._check_secret("huggingface")
-    ModalBackend()._check_secret("huggingface")       # `rdtui run` preflights again after the prompt
+    ModalBackend()._check_secret("huggingface")  # `rdtui run` preflights again after the prompt
     assert calls == ["huggingface"]
 
     monkeypatch.setattr(modal_backend, "SECRET_CHECK_TIMEOUT_S", 0.5)

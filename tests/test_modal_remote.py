@@ -20,9 +20,18 @@ from modal_jobs import remote
 from tests.conftest import CONFIG
 from tests.volume_standin import FolderVolume
 
-QUICK = ["sft.max_steps=2", "sft.save_steps=1", "sft.sample_every=0", "grpo.max_steps=2", "grpo.save_steps=1",
-         "grpo.sample_every=0", "grpo.per_device_train_batch_size=16", "evaluation.benchmarks=[synth_test]",
-         "evaluation.limit=4", "evaluation.max_new_tokens=16"]
+QUICK = [
+    "sft.max_steps=2",
+    "sft.save_steps=1",
+    "sft.sample_every=0",
+    "grpo.max_steps=2",
+    "grpo.save_steps=1",
+    "grpo.sample_every=0",
+    "grpo.per_device_train_batch_size=16",
+    "evaluation.benchmarks=[synth_test]",
+    "evaluation.limit=4",
+    "evaluation.max_new_tokens=16",
+]
 
 
 class FakeInputCancellation(BaseException):
@@ -51,11 +60,18 @@ def stage_env(monkeypatch, tmp_path):
 def drive_here(volume: Path, request: dict, stages_called: list[str], commits: list[int]) -> str:
     def run_stage(stage: str) -> str:
         stages_called.append(stage)
-        return remote.run_stage(volume, request["run_id"], stage, commit=lambda: commits.append(1),
-                                call_id=f"fc-{stage}", commit_interval=0.5)
+        return remote.run_stage(
+            volume,
+            request["run_id"],
+            stage,
+            commit=lambda: commits.append(1),
+            call_id=f"fc-{stage}",
+            commit_interval=0.5,
+        )
 
-    return remote.drive(volume, request, run_stage=run_stage, commit=lambda: commits.append(1),
-                        reload=lambda: None, call_id="fc-driver")
+    return remote.drive(
+        volume, request, run_stage=run_stage, commit=lambda: commits.append(1), reload=lambda: None, call_id="fc-driver"
+    )
 
 
 @pytest.mark.slow
@@ -75,7 +91,7 @@ def test_driver_runs_each_stage_and_writes_the_run_layout_on_the_volume(tmp_path
     assert {m["stage"] for m in metrics} >= {"sft", "grpo"}
     assert (run_dir / "eval" / "synth_test.json").exists()
     assert (run_dir / "checkpoints" / "sft-final").is_dir() and (run_dir / "checkpoints" / "grpo-final").is_dir()
-    assert len(commits) >= 4                   # the driver's, then at least one per stage container
+    assert len(commits) >= 4  # the driver's, then at least one per stage container
 
     # The local store catches up with everything through the sync loop.
     local = tmp_path / "store" / run_id
@@ -98,7 +114,7 @@ def test_eval_only_run_on_the_volume(tmp_path):
     assert stages == ["eval"]
     assert {p.name for p in run_dir.iterdir()} >= {"run.json", "config.yaml", "log.txt", "eval"}
     journal = read_jsonl(run_dir / "eval" / "synth_test.jsonl")
-    assert len([line for line in journal if "correct" in line]) == 4      # one line per problem after the header
+    assert len([line for line in journal if "correct" in line]) == 4  # one line per problem after the header
     assert "stage eval starts" in (run_dir / "log.txt").read_text()
 
 
@@ -122,7 +138,7 @@ def test_a_stopped_container_leaves_the_run_running_and_the_rerun_finishes_it(tm
 
 def cancel_once_running(run_dir: Path) -> None:
     if read_record(run_dir).status == "running":
-        os.kill(os.getpid(), signal.SIGUSR1)       # Modal cancels a call with SIGUSR1
+        os.kill(os.getpid(), signal.SIGUSR1)  # Modal cancels a call with SIGUSR1
 
 
 def test_a_cancelled_call_records_the_run_cancelled(tmp_path):
@@ -136,8 +152,14 @@ def test_a_cancelled_call_records_the_run_cancelled(tmp_path):
     previous = signal.signal(signal.SIGUSR1, raise_cancellation)
     try:
         with pytest.raises(FakeInputCancellation):
-            remote.run_stage(volume, run_id, "eval", commit=lambda: cancel_once_running(volume / "runs" / run_id),
-                             commit_interval=0.01, cancelled_by=(FakeInputCancellation,))
+            remote.run_stage(
+                volume,
+                run_id,
+                "eval",
+                commit=lambda: cancel_once_running(volume / "runs" / run_id),
+                commit_interval=0.01,
+                cancelled_by=(FakeInputCancellation,),
+            )
     finally:
         signal.signal(signal.SIGUSR1, previous)
     assert read_record(volume / "runs" / run_id).status == "cancelled"
@@ -157,6 +179,6 @@ def test_a_resume_keeps_the_volume_record_and_queues_it_again(tmp_path):
 
 def test_the_stage_environment_keeps_the_hub_cache_on_the_volume(tmp_path):
     env = remote.stage_environment(tmp_path, "grpo_only-20260101-000000-0005")
-    assert env["HF_HOME"] == str(tmp_path / "hf-cache" / "grpo_only-20260101-000000-0005")   # one writer per cache
+    assert env["HF_HOME"] == str(tmp_path / "hf-cache" / "grpo_only-20260101-000000-0005")  # one writer per cache
     # A distributed world is set up only where vLLM colocate really runs (core.training.grpo).
     assert "RANK" not in env and "MASTER_PORT" not in env

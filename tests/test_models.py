@@ -13,24 +13,30 @@ from types import SimpleNamespace
 import pytest
 
 from core.errors import RdtuiError
-from core.models import tiny
 from core.models.loading import align_special_tokens, apply_lora, load_model_and_tokenizer, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_CFG = SimpleNamespace(name="builtin:tiny-qwen3", revision="main", dtype="auto", attn_implementation="auto",
-                           enable_thinking=True)
+TINY_CFG = SimpleNamespace(
+    name="builtin:tiny-qwen3", revision="main", dtype="auto", attn_implementation="auto", enable_thinking=True
+)
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.is_file()}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def _build_in(cache: Path) -> Path:
     """Build the tiny model in a fresh process with its own cache (as a new machine would)."""
     code = "from core.models.tiny import tiny_model_path; print(tiny_model_path())"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "RDTUI_CACHE": str(cache)},
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "RDTUI_CACHE": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return Path(out.stdout.strip().splitlines()[-1])
 
 
@@ -45,8 +51,12 @@ def test_concurrent_builders_publish_one_folder(tmp_path):
     cache = tmp_path / "cache"
     code = "from core.models.tiny import tiny_model_path; print(tiny_model_path())"
     env = {**os.environ, "RDTUI_CACHE": str(cache)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
     paths = {out.strip().splitlines()[-1] for out, _ in outputs}
@@ -77,7 +87,8 @@ def test_chat_template_renders_like_qwen3(tokenizer):
     assert no_think == prompt + "<think>\n\n</think>\n\n"
     full = tokenizer.apply_chat_template(
         user + [{"role": "assistant", "content": "<think>\n2 + 3 = 5\n</think>\n\nThe answer is \\boxed{5}."}],
-        tokenize=False)
+        tokenize=False,
+    )
     assert full == prompt + "<think>\n2 + 3 = 5\n</think>\n\nThe answer is \\boxed{5}.<|im_end|>\n"
     answer_only = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": "5"}], tokenize=False)
     assert answer_only == prompt + "<think>\n\n</think>\n\n5<|im_end|>\n"
@@ -134,5 +145,7 @@ def test_apply_lora_trains_only_the_adapter():
     assert trainable and all("lora_" in n for n in trainable)
     assert peft_model.peft_config["default"].use_rslora
     with pytest.raises(RdtuiError, match="lora.target_modules"):
-        apply_lora(load_model_and_tokenizer(TINY_CFG, device="cpu")[0],
-                   SimpleNamespace(**{**vars(lora), "target_modules": ["no_such_proj"]}))
+        apply_lora(
+            load_model_and_tokenizer(TINY_CFG, device="cpu")[0],
+            SimpleNamespace(**{**vars(lora), "target_modules": ["no_such_proj"]}),
+        )

@@ -21,18 +21,35 @@ def make_run(store: RunStore, condition: str, accuracy: float, think_words: floa
     run.update(status="succeeded")
     with open(run.metrics_path, "w") as fh:
         for step in range(1, 21):
-            fh.write(json.dumps({"t": step, "stage": "grpo", "step": step, "loss": 1.0 / step,
-                                 "reward": accuracy * step / 20}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"t": step, "stage": "grpo", "step": step, "loss": 1.0 / step, "reward": accuracy * step / 20}
+                )
+                + "\n"
+            )
         fh.write(json.dumps({"t": 30, "stage": "eval", "step": 4, "accuracy": accuracy}) + "\n")
     run.eval_dir.mkdir()
     for bench in ("synth_test", "gsm8k_test"):
-        summary = {"benchmark": bench, "n_problems": 32, "benchmark_size": 32, "complete": True, "samples": 4,
-                   "correct": int(32 * accuracy), "accuracy": accuracy, "ci95": [accuracy - 0.1, accuracy + 0.1],
-                   "pass@k": {"1": {"value": accuracy, "ci95": [accuracy - 0.1, accuracy + 0.1]},
-                              "4": {"value": accuracy + 0.05, "ci95": [accuracy - 0.05, accuracy + 0.15]}},
-                   "maj@k": {"1": {"value": accuracy}, "4": {"value": accuracy}},
-                   "trace": {"mean_think_words": think_words, "self_verification_per_completion": 0.5,
-                             "backtracking_per_completion": 0.25}}
+        summary = {
+            "benchmark": bench,
+            "n_problems": 32,
+            "benchmark_size": 32,
+            "complete": True,
+            "samples": 4,
+            "correct": int(32 * accuracy),
+            "accuracy": accuracy,
+            "ci95": [accuracy - 0.1, accuracy + 0.1],
+            "pass@k": {
+                "1": {"value": accuracy, "ci95": [accuracy - 0.1, accuracy + 0.1]},
+                "4": {"value": accuracy + 0.05, "ci95": [accuracy - 0.05, accuracy + 0.15]},
+            },
+            "maj@k": {"1": {"value": accuracy}, "4": {"value": accuracy}},
+            "trace": {
+                "mean_think_words": think_words,
+                "self_verification_per_completion": 0.5,
+                "backtracking_per_completion": 0.25,
+            },
+        }
         (run.eval_dir / f"{bench}.json").write_text(json.dumps(summary))
     return run
 
@@ -77,11 +94,14 @@ def test_smoothing_starts_at_the_data_and_follows_it():
     assert values[0] == 0.0 and values[-1] == pytest.approx(1.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["results", "--out", "fig.jpeg"], "the format comes from the suffix"),
-    (["curves", "--smooth", "1.5"], "must be in [0, 1)"),
-    (["curves", "--metric", "no_such_metric"], "none of the runs logged those metrics"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["results", "--out", "fig.jpeg"], "the format comes from the suffix"),
+        (["curves", "--smooth", "1.5"], "must be in [0, 1)"),
+        (["curves", "--metric", "no_such_metric"], "none of the runs logged those metrics"),
+    ],
+)
 def test_bad_requests_exit_2_and_write_nothing(runs, tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
     assert rdtui_plot(runs, *args) == 2

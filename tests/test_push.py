@@ -16,9 +16,19 @@ from core.models.loading import model_source
 from core.runstore import RunStore
 from tests.conftest import CONFIG
 
-SUMMARY = {"benchmark": "synth_test", "n_problems": 8, "benchmark_size": 8, "complete": True, "samples": 1,
-           "correct": 4, "accuracy": 0.5, "ci95": [0.2152, 0.7848], "pass@k": {"1": {"value": 0.5}},
-           "maj@k": {"1": {"value": 0.5}}, "mean_completion_tokens": 12.0}
+SUMMARY = {
+    "benchmark": "synth_test",
+    "n_problems": 8,
+    "benchmark_size": 8,
+    "complete": True,
+    "samples": 1,
+    "correct": 4,
+    "accuracy": 0.5,
+    "ci95": [0.2152, 0.7848],
+    "pass@k": {"1": {"value": 0.5}},
+    "maj@k": {"1": {"value": 0.5}},
+    "mean_completion_tokens": 12.0,
+}
 
 
 class FakeHub:
@@ -63,30 +73,40 @@ def test_push_uploads_the_model_with_a_card_of_config_and_eval_table(tmp_path, m
     card = (uploaded / "README.md").read_text()
     front = card.split("---")[1]
     assert "library_name: transformers" in front and '- "rdtui"' in front and '- "sft"' in front
-    assert "base_model" not in front                 # builtin:tiny-qwen3 is not a hub model
+    assert "base_model" not in front  # builtin:tiny-qwen3 is not a hub model
     table_row = next(line for line in card.splitlines() if line.startswith(f"| sft_traces | {run.id}"))
     assert "50.0 [21.5, 78.5] (N=8)" in table_row
-    assert run.config_path.read_text().splitlines()[1] in card     # the config snapshot, provenance comments included
-    assert not (run.checkpoints_dir / "sft-final" / "README.md").exists()   # the run's folder is untouched
-    assert run.reload().extra["pushed"] == [{"to": "me/tiny-sft", "url": "https://huggingface.co/me/tiny-sft/commit/abc123",
-                                             "model": str(run.checkpoints_dir / "sft-final")}]
+    assert run.config_path.read_text().splitlines()[1] in card  # the config snapshot, provenance comments included
+    assert not (run.checkpoints_dir / "sft-final" / "README.md").exists()  # the run's folder is untouched
+    assert run.reload().extra["pushed"] == [
+        {
+            "to": "me/tiny-sft",
+            "url": "https://huggingface.co/me/tiny-sft/commit/abc123",
+            "model": str(run.checkpoints_dir / "sft-final"),
+        }
+    ]
     assert "pushed" in capsys.readouterr().out
 
 
 def test_push_failures_are_one_line_and_record_nothing(tmp_path, monkeypatch, capsys):
     run = trained_run(tmp_path / "runs")
-    monkeypatch.setattr("core.commands.push.hub_api",
-                        lambda: FakeHub(tmp_path / "hub", fail=RuntimeError("401 Client Error: Unauthorized\nmore")))
+    monkeypatch.setattr(
+        "core.commands.push.hub_api",
+        lambda: FakeHub(tmp_path / "hub", fail=RuntimeError("401 Client Error: Unauthorized\nmore")),
+    )
     assert main(["--runs-dir", str(tmp_path / "runs"), "push", run.id, "--to", "me/tiny-sft"]) == 1
     err = capsys.readouterr().err
     assert err == f"rdtui: could not push {run.id} to me/tiny-sft: 401 Client Error: Unauthorized\n"
     assert "pushed" not in run.reload().extra
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--to", "not-a-repo-id"], "expected a hub repo id"),
-    (["--to", "me/x"], "trains nothing"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--to", "not-a-repo-id"], "expected a hub repo id"),
+        (["--to", "me/x"], "trains nothing"),
+    ],
+)
 def test_push_refuses_bad_targets_with_exit_2(tmp_path, monkeypatch, capsys, args, message):
     run = trained_run(tmp_path / "runs", "base_model")
     monkeypatch.setattr("core.commands.push.hub_api", lambda: pytest.fail("the hub must not be called"))

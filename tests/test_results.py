@@ -19,19 +19,39 @@ from core.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
 
 
-def finished_run(store: RunStore, condition: str, correct: int, total: int = 20, status: str = "succeeded",
-                 samples: int = 1, seed: int | None = None, first: int = 0):
+def finished_run(
+    store: RunStore,
+    condition: str,
+    correct: int,
+    total: int = 20,
+    status: str = "succeeded",
+    samples: int = 1,
+    seed: int | None = None,
+    first: int = 0,
+):
     overrides = [f"study.seed={seed}"] if seed is not None else []
     resolution = resolve_full(load_study(CONFIG), condition, "local", overrides)
     run = store.create(condition, "local", "local", snapshot_text(resolution))
-    results = [ProblemResult(id=str(i), prompt_hash="h", gold="1", completions=["x"] * samples,
-                             extracted=["1"] * samples, correct=[first <= i < first + correct] * samples,
-                             rules=["boxed"] * samples, tokens=[30] * samples, finish_reasons=["stop"] * samples)
-               for i in range(total)]
+    results = [
+        ProblemResult(
+            id=str(i),
+            prompt_hash="h",
+            gold="1",
+            completions=["x"] * samples,
+            extracted=["1"] * samples,
+            correct=[first <= i < first + correct] * samples,
+            rules=["boxed"] * samples,
+            tokens=[30] * samples,
+            finish_reasons=["stop"] * samples,
+        )
+        for i in range(total)
+    ]
     ks = [1, samples] if samples > 1 else [1]
-    write_summary(run.eval_dir / "synth_test.json",
-                  summarize(results, benchmark="synth_test", ks=ks, benchmark_size=total, settings={}))
-    with open(run.eval_dir / "synth_test.jsonl", "w") as journal:   # per-problem verdicts, for paired tests
+    write_summary(
+        run.eval_dir / "synth_test.json",
+        summarize(results, benchmark="synth_test", ks=ks, benchmark_size=total, settings={}),
+    )
+    with open(run.eval_dir / "synth_test.jsonl", "w") as journal:  # per-problem verdicts, for paired tests
         journal.write(json.dumps({"type": "header"}) + "\n")
         journal.writelines(json.dumps(r.to_dict()) + "\n" for r in results)
     run.update(status="running")
@@ -60,14 +80,16 @@ def test_one_row_per_condition_from_the_latest_finished_run(tmp_path: Path) -> N
 def test_training_data_size_and_time_come_from_the_run(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     run = finished_run(store, "re_distill", 10)
-    JsonlWriter(run.metrics_path).append_many([
-        {"t": 1000.0, "stage": "sft", "step": 1, "loss": 2.0},
-        {"t": 1042.5, "stage": "sft", "step": 60, "loss": 0.5},
-        {"t": 1050.0, "stage": "eval", "step": 20},
-    ])
+    JsonlWriter(run.metrics_path).append_many(
+        [
+            {"t": 1000.0, "stage": "sft", "step": 1, "loss": 2.0},
+            {"t": 1042.5, "stage": "sft", "step": 60, "loss": 0.5},
+            {"t": 1050.0, "stage": "eval", "step": 20},
+        ]
+    )
     (row,) = [r for r in collect_results(store) if r.condition == "re_distill"]
     assert row.training_data == ["openr1_verified"]
-    assert row.training_size == 4000   # the limit: rows kept after the math-verified filter
+    assert row.training_size == 4000  # the limit: rows kept after the math-verified filter
     assert row.training_time_s == 42.5
     assert row.description == "SFT on R1 traces kept only when math-verified correct"
     assert row.model == "builtin:tiny-qwen3-base"
@@ -85,7 +107,7 @@ def test_formats_carry_accuracy_interval_and_n(tmp_path: Path) -> None:
     assert "SYNTH_TEST PASS@4" in table.splitlines()[0]
     assert any(line.startswith("grpo_only") for line in table.splitlines())
 
-    md = render_results(rows, "md").split("\n\n")[0].splitlines()   # the paired differences follow
+    md = render_results(rows, "md").split("\n\n")[0].splitlines()  # the paired differences follow
     assert md[0].startswith("| condition | run | synth_test |") and md[1].startswith("|---|")
     assert len(md) == 2 + len(rows)
 
@@ -118,8 +140,8 @@ def test_the_command_prints_the_table(tmp_path: Path) -> None:
 def test_paired_differences_compare_the_same_problems(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     finished_run(store, "sft_traces", 30, total=100)
-    finished_run(store, "re_distill", 70, total=100)            # solves the same 30 and 40 more
-    finished_run(store, "baseline", 30, total=100, first=40)    # as many as sft_traces, other problems
+    finished_run(store, "re_distill", 70, total=100)  # solves the same 30 and 40 more
+    finished_run(store, "baseline", 30, total=100, first=40)  # as many as sft_traces, other problems
     rows = {r.condition: r for r in collect_results(store, load_study(CONFIG))}
     better = rows["re_distill"].paired["sft_traces"]["synth_test"]
     assert better.n == 100 and better.difference == pytest.approx(0.4) and better.ci95[0] > 0.25
@@ -131,7 +153,7 @@ def test_paired_differences_compare_the_same_problems(tmp_path: Path) -> None:
     assert "problem_scores" not in data["re_distill"]
     table = render_results(list(rows.values()), "table")
     assert "Paired differences on the same problems" in table
-    line = next(l for l in table.splitlines() if l.startswith("sft_traces") and "re_distill" in l)
+    line = next(line for line in table.splitlines() if line.startswith("sft_traces") and "re_distill" in line)
     assert "-40.0 [" in line and "*" in line
 
 
@@ -144,5 +166,5 @@ def test_several_seeds_are_averaged_with_an_interval(tmp_path: Path) -> None:
     assert row.seeds == [1, 2, 3]
     assert result.seed_accuracies == {"1": 0.5, "2": 0.6, "3": 0.7}
     assert result.seed_mean == pytest.approx(0.6)
-    assert result.seed_ci95[0] == pytest.approx(0.6 - 4.303 * 0.1 / 3 ** 0.5, abs=1e-3)
+    assert result.seed_ci95[0] == pytest.approx(0.6 - 4.303 * 0.1 / 3**0.5, abs=1e-3)
     assert "60.0 [" in render_results([row], "table") and "3 seeds" in render_results([row], "table")

@@ -69,8 +69,12 @@ def test_answers_that_once_ended_a_grpo_run_score_zero():
     logged = {}
     crashed = "8 - 6 = 3\n</think>\n\nThe answer is \\boxed{. = }."
     completions = [crashed, "<think>x</think> \\boxed{1 + 2 + ... + 10}", "The answer is ..", GOOD]
-    rewards = correctness(["p"] * 4, completions, answer=["5", "8", "5", "18"],
-                          log_metric=lambda name, value: logged.update({name: value}))
+    rewards = correctness(
+        ["p"] * 4,
+        completions,
+        answer=["5", "8", "5", "18"],
+        log_metric=lambda name, value: logged.update({name: value}),
+    )
     assert rewards == [0.0, 0.0, 0.0, 1.0]
     assert logged["grader/errors"] == 0.0
 
@@ -83,8 +87,9 @@ def test_a_grader_error_scores_zero_and_is_counted(monkeypatch):
 
     monkeypatch.setattr(grader, "extract_answer", broken)
     logged = {}
-    rewards = correctness(["p", "p"], [GOOD, "odd"], answer=["18", "18"],
-                          log_metric=lambda name, value: logged.update({name: value}))
+    rewards = correctness(
+        ["p", "p"], [GOOD, "odd"], answer=["18", "18"], log_metric=lambda name, value: logged.update({name: value})
+    )
     assert rewards == [0.0, 0.0] and logged["grader/errors"] == 2.0
 
 
@@ -97,18 +102,21 @@ def test_grading_section_reaches_the_reward():
     assert strict(["p"], [two_boxes], answer=["18"]) == [0.0]
 
 
-@pytest.mark.parametrize(("completion", "score"), [
-    (GOOD, 1.0),
-    (_chat(GOOD), 1.0),
-    ("reasoning here\n</think>\n\\boxed{18}", 1.0),  # pre-filled <think>
-    ("<think>\nreasoning\n</think>\nShe makes 18 dollars.", 0.5),  # closed block, no box
-    ("<think>\nreasoning \\boxed{18}", 0.0),  # never closed
-    ("<think>\n\n</think>\n\\boxed{18}", 0.0),  # empty thought
-    ("<think>a</think><think>b</think>\\boxed{18}", 0.0),  # two blocks
-    ("Sure! <think>a</think>\\boxed{18}", 0.0),  # text before the block
-    ("\\boxed{18}", 0.0),  # no think block
-    ("<think>a</think> \\boxed{}", 0.5),  # empty box is no answer
-])
+@pytest.mark.parametrize(
+    ("completion", "score"),
+    [
+        (GOOD, 1.0),
+        (_chat(GOOD), 1.0),
+        ("reasoning here\n</think>\n\\boxed{18}", 1.0),  # pre-filled <think>
+        ("<think>\nreasoning\n</think>\nShe makes 18 dollars.", 0.5),  # closed block, no box
+        ("<think>\nreasoning \\boxed{18}", 0.0),  # never closed
+        ("<think>\n\n</think>\n\\boxed{18}", 0.0),  # empty thought
+        ("<think>a</think><think>b</think>\\boxed{18}", 0.0),  # two blocks
+        ("Sure! <think>a</think>\\boxed{18}", 0.0),  # text before the block
+        ("\\boxed{18}", 0.0),  # no think block
+        ("<think>a</think> \\boxed{}", 0.5),  # empty box is no answer
+    ],
+)
 def test_format_reward(completion, score):
     assert format(["p"], [completion]) == [score]
 
@@ -123,7 +131,13 @@ def test_overlong_penalty_is_soft_near_the_limit():
     reward = REWARD_FUNCTIONS["overlong"](settings)
     lengths = [10, 80, 90, 95, 100, 120]
     assert reward(["p"] * 6, ["x"] * 6, completion_ids=[[0] * n for n in lengths]) == [
-        0.0, 0.0, -0.5, -0.75, -1.0, -1.0]
+        0.0,
+        0.0,
+        -0.5,
+        -0.75,
+        -1.0,
+        -1.0,
+    ]
     assert overlong(["p"], ["x"]) == [None]  # no token ids: cannot judge
 
 

@@ -24,7 +24,7 @@ def test_create_publishes_a_complete_run(runs_dir):
     data = json.loads((run.dir / "run.json").read_text())
     assert data["status"] == "queued" and data["condition"] == "sft_traces" and data["id"] == run.id
     assert run.log_path.exists()
-    assert [p.name for p in runs_dir.iterdir()] == [run.id]   # no staging folder left
+    assert [p.name for p in runs_dir.iterdir()] == [run.id]  # no staging folder left
 
 
 def test_two_processes_creating_runs_never_collide(runs_dir):
@@ -34,8 +34,10 @@ def test_two_processes_creating_runs_never_collide(runs_dir):
         "ids = [store.create('baseline', 'local', 'local', 'x: 1\\n').id for _ in range(150)]\n"
         "print('\\n'.join(ids))\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(runs_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(runs_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     ids = [line for p in procs for line in p.communicate(timeout=120)[0].split()]
     assert len(ids) == 300 and len(set(ids)) == 300
     assert len(RunStore(runs_dir).list()) == 300
@@ -152,12 +154,12 @@ def test_jsonl_tail_survives_truncation_and_replacement(tmp_path):
     JsonlWriter(path).append_many([{"step": i} for i in range(5)])
     tail = JsonlTail(path)
     assert len(tail.read_new()) == 5
-    path.write_text('{"step": 0}\n')                       # truncated in place
+    path.write_text('{"step": 0}\n')  # truncated in place
     result = tail.poll()
     assert result.reset and result.records == [{"step": 0}]
     replacement = tmp_path / "new.jsonl"
     replacement.write_text('{"step": 10}\n{"step": 11}\n')
-    os.replace(replacement, path)                          # replaced under the reader
+    os.replace(replacement, path)  # replaced under the reader
     result = tail.poll()
     assert result.reset and [r["step"] for r in result.records] == [10, 11]
 
@@ -186,9 +188,11 @@ def test_concurrent_appenders_write_whole_lines(tmp_path):
 
 def test_writers_of_different_extra_keys_never_lose_each_other(runs_dir):
     run = RunStore(runs_dir).create("baseline", "local", "local", "")
-    script = ("import sys; from core.runstore import Run; from pathlib import Path\n"
-              "run = Run(Path(sys.argv[1]))\n"
-              "for i in range(40): run.update(extra_items={sys.argv[2]: i})\n")
+    script = (
+        "import sys; from core.runstore import Run; from pathlib import Path\n"
+        "run = Run(Path(sys.argv[1]))\n"
+        "for i in range(40): run.update(extra_items={sys.argv[2]: i})\n"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(run.dir), f"w{n}"], cwd=REPO) for n in range(4)]
     assert all(p.wait(timeout=300) == 0 for p in procs)
     assert {k: v for k, v in run.reload().extra.items()} == {f"w{n}": 39 for n in range(4)}

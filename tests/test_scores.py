@@ -88,5 +88,5 @@ def test_mean_interval_over_seeds_uses_student_t():
 
     mean, low, high = mean_interval([0.5, 0.6, 0.55])
     assert mean == pytest.approx(0.55)
-    assert high - mean == pytest.approx(4.303 * 0.05 / 3 ** 0.5, rel=1e-3)   # t(0.975, 2 dof) = 4.303
+    assert high - mean == pytest.approx(4.303 * 0.05 / 3**0.5, rel=1e-3)  # t(0.975, 2 dof) = 4.303
     assert mean_interval([0.7]) == (0.7, 0.7, 0.7)

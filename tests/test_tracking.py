@@ -16,8 +16,15 @@ from core.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
 from tests.test_training import GRPO_SMALL
 
-SMALL_RUN = [*GRPO_SMALL, "grpo.max_steps=2", "grpo.sample_every=0", "evaluation.benchmarks=[synth_test]",
-             "evaluation.limit=4", "evaluation.max_new_tokens=16", "telemetry.report_to=[tensorboard]"]
+SMALL_RUN = [
+    *GRPO_SMALL,
+    "grpo.max_steps=2",
+    "grpo.sample_every=0",
+    "evaluation.benchmarks=[synth_test]",
+    "evaluation.limit=4",
+    "evaluation.max_new_tokens=16",
+    "telemetry.report_to=[tensorboard]",
+]
 
 
 def launch(runs: Path, condition: str, *overrides: str):
@@ -47,7 +54,7 @@ def tracked_run(tmp_path_factory):
         os.environ.update(saved)
 
 
-@pytest.mark.slow   # one real GRPO + eval run (about 45 s on 2 busy cores), shared by three tests
+@pytest.mark.slow  # one real GRPO + eval run (about 45 s on 2 busy cores), shared by three tests
 def test_a_local_run_with_tensorboard_writes_curves_and_the_eval_summary(tracked_run):
     run = tracked_run
     train = scalars(run.dir / "tensorboard" / "grpo")
@@ -74,7 +81,9 @@ def test_run_json_records_what_each_stage_loaded_and_the_library_versions(tracke
     assert loaded["datasets"]["synth_test"]["synthetic"] == "digit_chain"
     assert set(loaded["versions"]) == {"grpo", "eval"}
     for stage_versions in loaded["versions"].values():
-        assert stage_versions["torch"] == torch.__version__.split("+")[0] or stage_versions["torch"] == torch.__version__
+        assert (
+            stage_versions["torch"] == torch.__version__.split("+")[0] or stage_versions["torch"] == torch.__version__
+        )
         assert stage_versions["transformers"] == transformers.__version__
         assert stage_versions["trl"] == trl.__version__
         assert {"peft", "rdtui"} <= set(stage_versions)
@@ -115,8 +124,8 @@ def test_hub_commits_resolve_from_the_local_hub_cache_offline(tmp_path, monkeypa
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert hub_commit("openai/gsm8k", "dataset", None) == commit
-    assert hub_commit("openai/gsm8k", "dataset", "v2") is None          # unknown ref offline: said, not guessed
-    assert hub_commit("any/repo", "model", "f" * 40) == "f" * 40         # a pinned commit is its own answer
+    assert hub_commit("openai/gsm8k", "dataset", "v2") is None  # unknown ref offline: said, not guessed
+    assert hub_commit("any/repo", "model", "f" * 40) == "f" * 40  # a pinned commit is its own answer
 
 
 def test_content_hash_follows_the_bytes_and_is_cached(tmp_path, monkeypatch):
@@ -151,13 +160,13 @@ def test_wandb_accepts_netrc_credentials_and_sets_a_stable_id_per_stage(tmp_path
         id = "sft_then_grpo-20260101-000000-abcd"
 
     for var in ("WANDB_RUN_ID", "WANDB_RUN_GROUP", "WANDB_JOB_TYPE", "WANDB_RESUME", "WANDB_PROJECT", "WANDB_TAGS"):
-        monkeypatch.setenv(var, "")   # restored (removed) after the test: stage_environment sets them
+        monkeypatch.setenv(var, "")  # restored (removed) after the test: stage_environment sets them
     sft = stage_environment(cfg, FakeRun, "sft")
     assert sft["WANDB_RUN_ID"] == f"{FakeRun.id}-sft" and sft["WANDB_JOB_TYPE"] == "sft"
     assert sft["WANDB_RUN_GROUP"] == cfg.study.name and sft["WANDB_RESUME"] == "allow"
     grpo = stage_environment(cfg, FakeRun, "grpo")
     assert grpo["WANDB_RUN_ID"] == f"{FakeRun.id}-grpo"
-    assert stage_environment(cfg, FakeRun, "sft")["WANDB_RUN_ID"] == sft["WANDB_RUN_ID"]   # a resume continues it
+    assert stage_environment(cfg, FakeRun, "sft")["WANDB_RUN_ID"] == sft["WANDB_RUN_ID"]  # a resume continues it
 
 
 def test_record_loaded_writes_hub_commits_file_hashes_and_versions_into_run_json(tmp_path, monkeypatch):
@@ -171,16 +180,27 @@ def test_record_loaded_writes_hub_commits_file_hashes_and_versions_into_run_json
     (tmp_path / "hub" / "datasets--openai--gsm8k" / "refs" / "main").write_text(commit)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    cfg = resolve(load_study(CONFIG), "grpo_only", "local", [
-        "datasets.gsm8k_train={hub: openai/gsm8k, config: main, formatter: gsm8k}",
-        "evaluation.benchmarks=[gsm8k_test]"])
+    cfg = resolve(
+        load_study(CONFIG),
+        "grpo_only",
+        "local",
+        [
+            "datasets.gsm8k_train={hub: openai/gsm8k, config: main, formatter: gsm8k}",
+            "evaluation.benchmarks=[gsm8k_test]",
+        ],
+    )
     run = RunStore(tmp_path / "runs").create("grpo_only", "local", "local", "snapshot: test\n")
     record_loaded(run, cfg, "grpo")
     record_loaded(run, cfg, "eval")
 
     loaded = json.loads((run.dir / "run.json").read_text())["loaded"]
-    assert loaded["datasets"]["gsm8k_train"] == {"hub": "openai/gsm8k", "config": "main", "split": "train",
-                                                 "revision": "main", "commit": commit}
+    assert loaded["datasets"]["gsm8k_train"] == {
+        "hub": "openai/gsm8k",
+        "config": "main",
+        "split": "train",
+        "revision": "main",
+        "commit": commit,
+    }
     benchmark = loaded["datasets"]["gsm8k_test"]
     assert benchmark["sha256"].startswith("sha256:") and benchmark["path"].endswith("gsm8k_test.jsonl")
     assert loaded["model"]["sha256"].startswith("sha256:")
@@ -196,7 +216,7 @@ def test_a_local_model_folder_gets_one_volume_key_per_content(tmp_path, monkeypa
         (tmp_path / name / "ckpt").mkdir(parents=True)
         (tmp_path / name / "ckpt" / "config.json").write_text('{"x": 1}')
     key = volume_key(tmp_path / "a" / "ckpt")
-    assert key.startswith("models/ckpt-") and key == volume_key(tmp_path / "b" / "ckpt")   # same bytes: uploaded once
+    assert key.startswith("models/ckpt-") and key == volume_key(tmp_path / "b" / "ckpt")  # same bytes: uploaded once
     (tmp_path / "b" / "ckpt" / "config.json").write_text('{"x": 2}')
     assert volume_key(tmp_path / "b" / "ckpt") != key
     data = tmp_path / "train.jsonl"

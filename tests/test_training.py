@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import shutil
 from pathlib import Path
 
@@ -22,10 +21,26 @@ REPO = Path(__file__).resolve().parents[1]
 
 # A few steps of everything, small enough for the default suite on 2 cores; a full fine-tune unless
 # a test turns LoRA (the local profile's default) back on.
-SFT_SMALL = ["lora.enabled=false", "sft.max_steps=6", "sft.save_steps=3", "sft.sample_every=3", "sft.per_device_train_batch_size=4",
-             "sft.max_length=128", "telemetry.samples_per_log=2", "evaluation.max_new_tokens=24"]
-GRPO_SMALL = ["lora.enabled=false", "grpo.max_steps=2", "grpo.save_steps=2", "grpo.sample_every=1", "grpo.per_device_train_batch_size=8",
-              "grpo.num_generations=4", "grpo.max_completion_length=24", "telemetry.samples_per_log=2"]
+SFT_SMALL = [
+    "lora.enabled=false",
+    "sft.max_steps=6",
+    "sft.save_steps=3",
+    "sft.sample_every=3",
+    "sft.per_device_train_batch_size=4",
+    "sft.max_length=128",
+    "telemetry.samples_per_log=2",
+    "evaluation.max_new_tokens=24",
+]
+GRPO_SMALL = [
+    "lora.enabled=false",
+    "grpo.max_steps=2",
+    "grpo.save_steps=2",
+    "grpo.sample_every=1",
+    "grpo.per_device_train_batch_size=8",
+    "grpo.num_generations=4",
+    "grpo.max_completion_length=24",
+    "telemetry.samples_per_log=2",
+]
 
 
 def make_cfg(condition: str, *overrides: str):
@@ -86,8 +101,17 @@ def test_grpo_logs_rewards_and_samples_real_completions(tmp_path):
 
     metrics = read_jsonl(run.metrics_path)
     assert [m["step"] for m in metrics] == [1, 2] and {m["stage"] for m in metrics} == {"grpo"}
-    for key in ("reward", "reward_std", "frac_reward_zero_std", "rewards/correctness/mean", "rewards/format/mean",
-                "completions/mean_length", "completions/clipped_ratio", "entropy", "loss"):
+    for key in (
+        "reward",
+        "reward_std",
+        "frac_reward_zero_std",
+        "rewards/correctness/mean",
+        "rewards/format/mean",
+        "completions/mean_length",
+        "completions/clipped_ratio",
+        "entropy",
+        "loss",
+    ):
         assert all(key in m for m in metrics), key
 
     samples = read_jsonl(run.samples_path)
@@ -98,8 +122,10 @@ def test_grpo_logs_rewards_and_samples_real_completions(tmp_path):
     for s in samples:
         assert s["completion"].strip()
         # The recorded reward is the reward of exactly this completion.
-        rescored = format_reward(prompts=[[{"role": "user", "content": s["prompt"]}]],
-                                 completions=[[{"role": "assistant", "content": s["completion"]}]])
+        rescored = format_reward(
+            prompts=[[{"role": "user", "content": s["prompt"]}]],
+            completions=[[{"role": "assistant", "content": s["completion"]}]],
+        )
         assert s["rewards"]["format"] == rescored[0]
         assert s["reward"] == pytest.approx(sum(w * s["rewards"][f.__name__] for f, w in zip(funcs, weights)))
     assert (final / "model.safetensors").exists()
@@ -107,8 +133,16 @@ def test_grpo_logs_rewards_and_samples_real_completions(tmp_path):
 
 def test_sft_then_grpo_with_lora_merges_then_trains_a_fresh_adapter(tmp_path):
     lora = ["lora.enabled=true", "lora.r=4", "lora.alpha=8", "lora.target_modules=[q_proj, v_proj]"]
-    cfg = make_cfg("sft_then_grpo", *SFT_SMALL, *GRPO_SMALL, *lora, "sft.max_steps=2", "sft.sample_every=0",
-                   "grpo.max_steps=1", "grpo.after_sft=merge")
+    cfg = make_cfg(
+        "sft_then_grpo",
+        *SFT_SMALL,
+        *GRPO_SMALL,
+        *lora,
+        "sft.max_steps=2",
+        "sft.sample_every=0",
+        "grpo.max_steps=1",
+        "grpo.after_sft=merge",
+    )
     run = make_run(tmp_path, cfg)
     sft_final = run_sft(cfg, run)
     assert (sft_final / "adapter_config.json").exists()
@@ -125,10 +159,13 @@ def test_sft_then_grpo_with_lora_merges_then_trains_a_fresh_adapter(tmp_path):
         assert stops <= set(saved if isinstance(saved, list) else [saved]), (folder.name, saved)
 
 
-@pytest.mark.parametrize("override, pattern", [
-    ("datasets.s1k.path=/nonexistent/s1k.jsonl", r"datasets\.s1k\.path: file not found"),
-    ("telemetry.wandb=true", "WANDB_API_KEY"),
-])
+@pytest.mark.parametrize(
+    "override, pattern",
+    [
+        ("datasets.s1k.path=/nonexistent/s1k.jsonl", r"datasets\.s1k\.path: file not found"),
+        ("telemetry.wandb=true", "WANDB_API_KEY"),
+    ],
+)
 def test_bad_input_fails_before_training_and_writes_nothing(tmp_path, monkeypatch, override, pattern):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     extra = ["datasets.s1k.synthetic=null", "datasets.s1k.formatter=s1k"] if "path" in override else []

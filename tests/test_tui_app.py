@@ -75,8 +75,16 @@ def notices(app) -> list[str]:
 @pytest.fixture
 def study_runs(runs_dir):
     make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=60, log_lines=50, created=1_750_000_100)
-    make_run(runs_dir, "baseline-b", "baseline", status="running", stage="sft", metrics=10,
-             progress={"step": 10, "total": 60, "eta_s": 125}, created=1_750_000_200)
+    make_run(
+        runs_dir,
+        "baseline-b",
+        "baseline",
+        status="running",
+        stage="sft",
+        metrics=10,
+        progress={"step": 10, "total": 60, "eta_s": 125},
+        created=1_750_000_200,
+    )
     make_run(runs_dir, "sft_traces-c", "sft_traces", status="failed", error="CUDA out of memory", created=1_750_000_300)
     return runs_dir
 
@@ -106,9 +114,9 @@ async def test_runs_screen_filters_sorts_selects_and_follows_new_runs(study_runs
         assert runs_rows(table)[0]["condition"] == "sft_traces"
         await pilot.press("escape")
         assert table.row_count == 3
-        await pilot.press("s")          # sort by condition
+        await pilot.press("s")  # sort by condition
         assert [r["condition"] for r in runs_rows(table)] == ["baseline", "grpo_only", "sft_traces"]
-        assert table.cursor_row == 2            # the cursor stays on the run it was on (sft_traces)
+        assert table.cursor_row == 2  # the cursor stays on the run it was on (sft_traces)
         table.move_cursor(row=0)
         await pilot.press("space")
         assert app.screen.selected == {"baseline-b"}
@@ -131,7 +139,7 @@ async def test_runs_table_fits_the_terminal_and_follows_resizes(runs_dir):
         await pilot.pause()
         keys = list(column_widths(table))
         assert keys == ["sel", "run", "condition", "status", "stage", "progress", "latest", "trend", "pass1"]
-        assert table.virtual_size.width <= table.size.width      # nothing hidden off to the right
+        assert table.virtual_size.width <= table.size.width  # nothing hidden off to the right
         assert runs_rows(table)[0]["run"] == "ab12" and runs_rows(table)[0]["progress"] == "40/40"
         await pilot.resize_terminal(160, 40)
         await wait_for(pilot, lambda: "where" in table.columns, what="the wide layout")
@@ -151,8 +159,11 @@ async def test_runs_table_keeps_its_layout_when_metrics_and_scores_arrive(runs_d
         before = column_widths(table)
         write_metrics(late, 1, 30)
         write_summary(late, "gsm8k_test", accuracy=0.738, pass4=0.81)
-        await wait_for(pilot, lambda: "73.8" in str(table_rows(table)) and has_trend(str(table_rows(table))),
-                       what="the metrics and the score")
+        await wait_for(
+            pilot,
+            lambda: "73.8" in str(table_rows(table)) and has_trend(str(table_rows(table))),
+            what="the metrics and the score",
+        )
         assert column_widths(table) == before
     async with app_for(runs_dir).run_test(size=(80, 24)) as pilot:
         table = pilot.app.screen.query_one(DataTable)
@@ -191,9 +202,9 @@ async def test_curves_overlay_selected_runs_and_redraw_on_new_points(study_runs,
         await wait_for(pilot, lambda: reward.size.height > 0)
         text = plot_text(reward)
         legend = str(pane.query_one("#curves-status").render())
-        assert "grpo_only" in legend and "baseline" in legend    # legend of both runs
-        assert any("\u2800" < ch <= "\u28ff" for ch in text)       # braille dots drawn
-        assert "60" in text                                       # x axis reaches the last step
+        assert "grpo_only" in legend and "baseline" in legend  # legend of both runs
+        assert any("\u2800" < ch <= "\u28ff" for ch in text)  # braille dots drawn
+        assert "60" in text  # x axis reaches the last step
         write_metrics(study_runs / "grpo_only-a", 61, 120)
         await wait_for(pilot, lambda: "120" in plot_text(reward), what="the new points on the plot")
         await pilot.press("y", "plus", "s")
@@ -231,7 +242,7 @@ async def test_log_opens_at_tail_and_searches_filters_wraps_follows(runs_dir):
         await pilot.press("slash", *"step 12:", "enter")
         assert view.matches and "step 12:" in view.lines[view._rows[view.matches[view.match_index]][0]]
         await pilot.press("ampersand", *"step 49", "enter")
-        assert view.shown_count == 111      # step 49, 490-499, 4900-4999
+        assert view.shown_count == 111  # step 49, 490-499, 4900-4999
         await pilot.press("ampersand", "ctrl+a", "ctrl+k", "enter")
         assert view.shown_count == 5000
         await pilot.press("w")
@@ -277,10 +288,20 @@ async def test_deleted_run_folder_keeps_the_screen_and_says_so(runs_dir):
 
 async def test_samples_fold_and_unfold_the_think_block(runs_dir):
     run_dir = make_run(runs_dir, "grpo_only-a", "grpo_only")
-    JsonlWriter(run_dir / "samples.jsonl").append_many([
-        {"t": 1, "stage": "grpo", "step": step, "prompt": f"What is {step}+1?",
-         "completion": f"<think>\nadd one to {step}\n</think>\nThe answer is \\boxed{{{step + 1}}}",
-         "answer": str(step + 1), "rewards": {"correctness": 1.0, "format": 1.0}} for step in (10, 20)])
+    JsonlWriter(run_dir / "samples.jsonl").append_many(
+        [
+            {
+                "t": 1,
+                "stage": "grpo",
+                "step": step,
+                "prompt": f"What is {step}+1?",
+                "completion": f"<think>\nadd one to {step}\n</think>\nThe answer is \\boxed{{{step + 1}}}",
+                "answer": str(step + 1),
+                "rewards": {"correctness": 1.0, "format": 1.0},
+            }
+            for step in (10, 20)
+        ]
+    )
     app = app_for(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_run(pilot, app, "grpo_only-a")
@@ -300,9 +321,21 @@ async def test_eval_tab_shows_pass_at_k_and_the_journal(runs_dir):
     write_summary(run_dir, "gsm8k_test", accuracy=0.757, pass4=0.84)
     JsonlWriter(run_dir / "eval" / "gsm8k_test.jsonl").append_many(
         [{"type": "header", "settings_hash": "abc", "settings": {}}]
-        + [{"id": str(i), "prompt_hash": "h", "gold": "4", "completions": [f"<think>x</think> {i}"],
-            "extracted": [str(i)], "correct": [i % 2 == 0], "rules": ["boxed"], "tokens": [9],
-            "finish_reasons": ["stop"]} for i in range(6)])
+        + [
+            {
+                "id": str(i),
+                "prompt_hash": "h",
+                "gold": "4",
+                "completions": [f"<think>x</think> {i}"],
+                "extracted": [str(i)],
+                "correct": [i % 2 == 0],
+                "rules": ["boxed"],
+                "tokens": [9],
+                "finish_reasons": ["stop"],
+            }
+            for i in range(6)
+        ]
+    )
     app = app_for(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_run(pilot, app, "grpo_only-a")
@@ -374,8 +407,13 @@ async def test_config_editor_edits_the_override_layer_with_validation_and_diff(r
         await edit_leaf(pilot, screen, "sft.learning_rate", "-1")
         await wait_for(pilot, lambda: screen.checked.issues, what="the validation error")
         # the same message `rdtui config check` prints, naming the real file and line
-        assert screen.checked.issues[0] == ".rdtui/overrides.yaml:2: sft.learning_rate: input should be greater than 0 (got -1)" \
-            or screen.checked.issues[0].endswith("overrides.yaml:2: sft.learning_rate: input should be greater than 0 (got -1)")
+        assert (
+            screen.checked.issues[0]
+            == ".rdtui/overrides.yaml:2: sft.learning_rate: input should be greater than 0 (got -1)"
+            or screen.checked.issues[0].endswith(
+                "overrides.yaml:2: sft.learning_rate: input should be greater than 0 (got -1)"
+            )
+        )
         assert "error" in str(messages.render())
         await edit_leaf(pilot, screen, "sft.learning_rate", "1e-4")
         await wait_for(pilot, lambda: not screen.checked.issues and leaf(screen, "sft.learning_rate")[1] == 1e-4)
@@ -437,7 +475,7 @@ async def test_launch_screen_shows_differences_and_validation(runs_dir, tmp_path
         screen = app.screen
         plan_text = screen.query_one("#launch-plan-text")
         await wait_for(pilot, lambda: screen.study is not None)
-        await pilot.press("down", "space")          # baseline
+        await pilot.press("down", "space")  # baseline
         await wait_for(pilot, lambda: "✓ baseline" in shown(plan_text))
         assert "sft.dataset = 'orca_math'" in shown(plan_text)
         screen.query_one("#launch-overrides", Input).value = "sft.learning_rate=-3"
@@ -473,8 +511,7 @@ async def test_cancel_and_resume_a_run_from_the_runs_screen(runs_dir):
             assert sleeper.wait(timeout=10) is not None
             await pilot.press("r", "y")
             # resumed: queued again, then running (or failed, where the worker cannot train here)
-            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] != "cancelled", timeout=20,
-                           what="the resume")
+            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] != "cancelled", timeout=20, what="the resume")
             assert any("Resumed base_model-a" in n for n in notices(app))
             if run.reload().status in ("queued", "running"):
                 await pilot.press("c", "y")
@@ -494,8 +531,10 @@ async def test_launch_a_local_run_and_watch_it_succeed_with_its_curve(runs_dir):
         await pilot.press("l")
         screen = app.screen
         await wait_for(pilot, lambda: screen.study is not None)
-        await pilot.press("down", "down", "space")         # sft_traces
-        await wait_for(pilot, lambda: screen.plan is not None and [r.condition for r in screen.plan.runs] == ["sft_traces"])
+        await pilot.press("down", "down", "space")  # sft_traces
+        await wait_for(
+            pilot, lambda: screen.plan is not None and [r.condition for r in screen.plan.runs] == ["sft_traces"]
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), timeout=30)
         table = app.screen.query_one(DataTable)
@@ -520,16 +559,16 @@ async def test_results_screen_exports_markdown_csv_and_json(runs_dir, tmp_path):
         await wait_for(pilot, lambda: screen.rows, what="results rows")
         table = screen.query_one(DataTable)
         rows = {r[0]: r for r in table_rows(table)}
-        assert list(rows)[:2] == ["base_model", "baseline"]        # the study's order, base model included
+        assert list(rows)[:2] == ["base_model", "baseline"]  # the study's order, base model included
         assert "75.7" in rows["grpo_only"] and "84.0" in rows["grpo_only"]
         table.move_cursor(column=list(table.columns).index("gsm8k_test"))
-        await pilot.press("s", "s")                               # by accuracy, best first
+        await pilot.press("s", "s")  # by accuracy, best first
         assert table_rows(table)[0][0] == "grpo_only"
-        await pilot.press("x", "enter")                           # the default: .rdtui/exports/results.md
+        await pilot.press("x", "enter")  # the default: .rdtui/exports/results.md
         exported = config.parent.resolve() / ".rdtui" / "exports" / "results.md"
         await wait_for(pilot, exported.exists, what="the export")
         assert "grpo_only" in exported.read_text()
-        assert any(str(exported) in n for n in notices(app))       # the full path, said
+        assert any(str(exported) in n for n in notices(app))  # the full path, said
 
 
 def test_no_color_is_honoured(study_runs, monkeypatch):
@@ -544,7 +583,7 @@ import asyncio, sys
 from tui.app import RdtuiApp
 
 async def main():
-    app = RdtuiApp({str(study_runs)!r}, {str(REPO / 'config.yaml')!r}, poll_seconds=0.2)
+    app = RdtuiApp({str(study_runs)!r}, {str(REPO / "config.yaml")!r}, poll_seconds=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(1.0)
         app.screen.query_one("DataTable").move_cursor(row=0)

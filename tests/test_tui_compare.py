@@ -16,30 +16,68 @@ SNAPSHOT = "study:\n  seed: 42  # study config.yaml:13\ngrpo:\n  learning_rate: 
 def write_journal(run_dir: Path, bench: str, verdicts: list[bool]) -> None:
     with open(run_dir / "eval" / f"{bench}.jsonl", "w") as fh:
         for n, ok in enumerate(verdicts):
-            fh.write(json.dumps({"id": f"p{n}", "prompt_hash": f"h{n}", "gold": "1", "completions": ["x"],
-                                 "extracted": ["1" if ok else "2"], "correct": [ok], "rules": [None],
-                                 "tokens": [3], "finish_reasons": ["stop"]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"p{n}",
+                        "prompt_hash": f"h{n}",
+                        "gold": "1",
+                        "completions": ["x"],
+                        "extracted": ["1" if ok else "2"],
+                        "correct": [ok],
+                        "rules": [None],
+                        "tokens": [3],
+                        "finish_reasons": ["stop"],
+                    }
+                )
+                + "\n"
+            )
 
 
 def write_samples(run_dir: Path, completion: str) -> None:
     with open(run_dir / "samples.jsonl", "w") as fh:
         for prompt in ("What is 2+2?", "What is 3*3?"):
-            fh.write(json.dumps({"t": T0, "stage": "grpo", "step": 5, "prompt": prompt,
-                                 "completion": f"{completion} ({prompt})", "rewards": {"correctness": 1.0}}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "t": T0,
+                        "stage": "grpo",
+                        "step": 5,
+                        "prompt": prompt,
+                        "completion": f"{completion} ({prompt})",
+                        "rewards": {"correctness": 1.0},
+                    }
+                )
+                + "\n"
+            )
 
 
 def test_config_diff_keeps_only_differing_keys_with_their_layer():
     a = [("grpo.beta", "0.0", "defaults"), ("grpo.learning_rate", "1e-05", "defaults")]
     b = [("grpo.beta", "0.0", "defaults"), ("grpo.learning_rate", "0.0002", "override"), ("lora.r", "8", "x")]
-    assert config_diff([a, b]) == [("grpo.learning_rate", ["1e-05  (defaults)", "0.0002  (override)"]),
-                                   ("lora.r", ["-", "8  (x)"])]
+    assert config_diff([a, b]) == [
+        ("grpo.learning_rate", ["1e-05  (defaults)", "0.0002  (override)"]),
+        ("lora.r", ["-", "8  (x)"]),
+    ]
 
 
 async def test_compare_tab_shows_config_diff_paired_eval_and_the_same_prompt(runs_dir):
-    first = make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=10, created=T0,
-                     snapshot=SNAPSHOT.format(lr="1.0e-05", where="defaults config.yaml:50"))
-    second = make_run(runs_dir, "grpo_only-b", "grpo_only", metrics=10, created=T0 + 1,
-                      snapshot=SNAPSHOT.format(lr="2.0e-04", where="override .rdtui/overrides.yaml:2"))
+    first = make_run(
+        runs_dir,
+        "grpo_only-a",
+        "grpo_only",
+        metrics=10,
+        created=T0,
+        snapshot=SNAPSHOT.format(lr="1.0e-05", where="defaults config.yaml:50"),
+    )
+    second = make_run(
+        runs_dir,
+        "grpo_only-b",
+        "grpo_only",
+        metrics=10,
+        created=T0 + 1,
+        snapshot=SNAPSHOT.format(lr="2.0e-04", where="override .rdtui/overrides.yaml:2"),
+    )
     write_summary(first, "gsm8k_test", accuracy=0.4, pass4=0.5)
     write_summary(second, "gsm8k_test", accuracy=0.8, pass4=0.9)
     write_journal(first, "gsm8k_test", [True, False, False, True, False] * 8)

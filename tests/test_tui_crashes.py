@@ -32,7 +32,7 @@ async def test_no_color_opening_a_run_draws_its_curves_in_monochrome(runs_dir, m
         await wait_for(pilot, lambda: len(pane.query(CurvePlot)) >= 1, what="a plot")
         plot = pane.query(CurvePlot).first()
         await wait_for(pilot, lambda: any("\u2800" < ch <= "\u28ff" for ch in plot_text(plot)), what="dots")
-        await pilot.pause(0.3)          # a few frames through the monochrome filter
+        await pilot.pause(0.3)  # a few frames through the monochrome filter
         assert app.is_running and app.return_code is None
 
 
@@ -49,11 +49,12 @@ class Broken(RdtuiApp):
         super().on_mount()
         raise RuntimeError("a bug in the app")
 
-sys.exit(run_app(Broken({str(runs_dir)!r}, {str(REPO / 'config.yaml')!r}), headless=True))
+sys.exit(run_app(Broken({str(runs_dir)!r}, {str(REPO / "config.yaml")!r}), headless=True))
 """
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
-                            timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120, env=env
+    )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("rdtui: the app crashed; the traceback above is saved to ")
@@ -91,11 +92,18 @@ def rows_by_folder(table: DataTable) -> dict[str, dict[str, str]]:
 
 
 BAD_RECORDS = {
-    "empty-object": "{}", "a-list": "[]", "null": "null", "binary": b"\x00\xff\xfe garbage",
+    "empty-object": "{}",
+    "a-list": "[]",
+    "null": "null",
+    "binary": b"\x00\xff\xfe garbage",
     "truncated": '{"id": "x", "condition": ',
-    "progress-text": {"progress": "x"}, "created-text": {"created_at": "yesterday"}, "pid-text": {"pid": "abc"},
-    "extra-list": {"extra": [1, 2]}, "step-text": {"status": "running", "progress": {"step": "a"}},
-    "status-unknown": {"status": "exploded"}, "deep": "[" * 100_000,
+    "progress-text": {"progress": "x"},
+    "created-text": {"created_at": "yesterday"},
+    "pid-text": {"pid": "abc"},
+    "extra-list": {"extra": [1, 2]},
+    "step-text": {"status": "running", "progress": {"step": "a"}},
+    "status-unknown": {"status": "exploded"},
+    "deep": "[" * 100_000,
 }
 
 
@@ -132,13 +140,21 @@ async def test_corrupt_run_records_are_rows_marked_corrupt_and_the_rest_still_wo
         await pilot.press("escape")
         # a good run going bad while the app is open becomes a corrupt row too
         write_bad_record(runs_dir / "grpo_only-good", "{}")
-        await wait_for(pilot, lambda: rows_by_folder(table)["grpo_only-good"]["status"] == "corrupt",
-                       what="the broken record marked")
+        await wait_for(
+            pilot,
+            lambda: rows_by_folder(table)["grpo_only-good"]["status"] == "corrupt",
+            what="the broken record marked",
+        )
         assert app.is_running
 
 
-BAD_SUMMARIES = [{"pass@k": []}, {"accuracy": "0.5"}, {"ci95": [0.1]}, {"pass@k": {"x": 0.4}},
-                 {"n_problems": [1], "benchmark_size": "many"}]
+BAD_SUMMARIES = [
+    {"pass@k": []},
+    {"accuracy": "0.5"},
+    {"ci95": [0.1]},
+    {"pass@k": {"x": 0.4}},
+    {"n_problems": [1], "benchmark_size": "many"},
+]
 
 
 async def test_odd_eval_summaries_journals_and_markup_in_store_text_never_crash(runs_dir):
@@ -147,11 +163,13 @@ async def test_odd_eval_summaries_journals_and_markup_in_store_text_never_crash(
     for n, bad in enumerate(BAD_SUMMARIES):
         (run_dir / "eval" / f"bad{n}.json").write_text(json.dumps({"benchmark": f"bad{n}", **bad}))
     (run_dir / "eval" / "gsm8k_test.jsonl").write_text(
-        json.dumps({"id": "[/b]", "correct": "[red]", "extracted": ["[/]"], "gold": "[bold"}) + "\n" + "[1, 2]\n")
+        json.dumps({"id": "[/b]", "correct": "[red]", "extracted": ["[/]"], "gold": "[bold"}) + "\n" + "[1, 2]\n"
+    )
     (run_dir / "samples.jsonl").write_text(
-        json.dumps({"step": "[/i]", "prompt": "[/link]", "completion": "[b]x[/]", "rewards": {"[/]": "x"}}) + "\n")
+        json.dumps({"step": "[/i]", "prompt": "[/link]", "completion": "[b]x[/]", "rewards": {"[/]": "x"}}) + "\n"
+    )
     with open(run_dir / "metrics.jsonl", "a") as fh:
-        fh.write(json.dumps({"step": 11, "[/b]": 1.0, "loss": float("nan"), "reward": 1e308, "kl": 10 ** 400}) + "\n")
+        fh.write(json.dumps({"step": 11, "[/b]": 1.0, "loss": float("nan"), "reward": 1e308, "kl": 10**400}) + "\n")
         fh.write('{"step": Infinity, "reward": -Infinity}\n{"step": 12, "reward": -1e308}\n')
     (run_dir / "config.yaml").write_text("study:\n  name: '[/b]'\n[/x]: 1\n")
     app = app_for(runs_dir)

@@ -24,27 +24,41 @@ from tui.widgets.plot import CurvePlot
 
 
 def trl_source(module: str) -> str:
-    spec = importlib.util.find_spec("trl")        # found, not imported: the app never imports trl
+    spec = importlib.util.find_spec("trl")  # found, not imported: the app never imports trl
     return (Path(spec.origin).parent / "trainer" / f"{module}.py").read_text()
 
 
 def test_overview_names_are_the_names_trl_logs():
     logged = set(re.findall(r'_metrics\[mode\]\[f?"([^"]+)"\]', trl_source("grpo_trainer")))
-    logged |= {"loss", "grad_norm", "learning_rate"}        # from transformers' Trainer.log
+    logged |= {"loss", "grad_norm", "learning_rate"}  # from transformers' Trainer.log
     for name in GRPO_OVERVIEW:
         pattern = name.replace("*", "{reward_func_name}")
         assert pattern in logged, f"{name} is not a metric TRL's GRPOTrainer logs"
-    sft = set(re.findall(r'_metrics\[mode\]\["([^"]+)"\]', trl_source("sft_trainer"))) | {"loss", "grad_norm",
-                                                                                         "learning_rate"}
+    sft = set(re.findall(r'_metrics\[mode\]\["([^"]+)"\]', trl_source("sft_trainer"))) | {
+        "loss",
+        "grad_norm",
+        "learning_rate",
+    }
     assert set(SFT_OVERVIEW) <= sft
     assert set(GRPO_KEYS) - {"epoch", "loss", "grad_norm", "learning_rate"} <= {
-        k.replace("{reward_func_name}", fn) for k in logged for fn in ("correctness", "format")}
+        k.replace("{reward_func_name}", fn) for k in logged for fn in ("correctness", "format")
+    }
 
 
 def test_default_sets_follow_the_kind_of_run():
     assert default_chosen(GRPO_KEYS) == [
-        "reward", "rewards/correctness/mean", "rewards/format/mean", "reward_std", "frac_reward_zero_std",
-        "completions/mean_length", "completions/clipped_ratio", "kl", "entropy", "learning_rate", "loss"]
+        "reward",
+        "rewards/correctness/mean",
+        "rewards/format/mean",
+        "reward_std",
+        "frac_reward_zero_std",
+        "completions/mean_length",
+        "completions/clipped_ratio",
+        "kl",
+        "entropy",
+        "learning_rate",
+        "loss",
+    ]
     assert default_chosen(SFT_KEYS) == ["loss", "mean_token_accuracy", "grad_norm", "learning_rate"]
     assert title("rewards/correctness/mean") == "reward: correctness"
     assert title("completions/mean_length") == "completion length"
@@ -52,9 +66,14 @@ def test_default_sets_follow_the_kind_of_run():
 
 def fully_shown(pane: CurvesPane) -> list[CurvePlot]:
     box = pane.query_one("#curve-plots")
-    return [p for p in pane.query(CurvePlot)
-            if p.size.height >= 5 and p.region.y >= box.region.y and p.region.bottom <= box.region.bottom
-            and p.region.right <= box.region.right]
+    return [
+        p
+        for p in pane.query(CurvePlot)
+        if p.size.height >= 5
+        and p.region.y >= box.region.y
+        and p.region.bottom <= box.region.bottom
+        and p.region.right <= box.region.right
+    ]
 
 
 @pytest.mark.parametrize(("size", "at_least"), [((80, 24), 6), ((120, 40), 9)])
@@ -67,18 +86,25 @@ async def test_grpo_run_opens_on_small_multiples_that_fit_the_terminal(runs_dir,
         pane = screen.query_one(CurvesPane)
         await wait_for(pilot, lambda: len(fully_shown(pane)) >= at_least, what=f"{at_least} charts on screen")
         shown = [p.metric for p in fully_shown(pane)]
-        assert shown[:6] == ["reward", "rewards/correctness/mean", "rewards/format/mean", "reward_std",
-                             "frac_reward_zero_std", "completions/mean_length"]
+        assert shown[:6] == [
+            "reward",
+            "rewards/correctness/mean",
+            "rewards/format/mean",
+            "reward_std",
+            "frac_reward_zero_std",
+            "completions/mean_length",
+        ]
         reward = chart(pane, "reward")
         head = plot_text(reward).splitlines()[0]
         values = [(s, r["reward"]) for s, r in enumerate(read_values(run_dir, "reward"), 1)]
         last, lo, hi = values[-1][1], min(v for _, v in values), max(v for _, v in values)
         assert head.split() == ["reward", f"{last:.3g}", f"↓{lo:.3g}", f"↑{hi:.3g}"]
-        assert " 20 " in plot_text(reward).splitlines()[-1]         # a middle step tick
+        assert " 20 " in plot_text(reward).splitlines()[-1]  # a middle step tick
 
 
 def read_values(run_dir: Path, key: str) -> list[dict]:
     import json
+
     return [r for r in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines()) if key in r]
 
 
@@ -89,8 +115,12 @@ async def test_sft_run_opens_on_loss_accuracy_grad_norm_and_learning_rate(runs_d
     async with app.run_test(size=(80, 24)) as pilot:
         pane = (await open_run(pilot, app, "sft_traces-a")).query_one(CurvesPane)
         await wait_for(pilot, lambda: len(fully_shown(pane)) == 4, what="the SFT charts")
-        assert [p.metric for p in pane.query(CurvePlot)] == ["loss", "mean_token_accuracy", "grad_norm",
-                                                             "learning_rate"]
+        assert [p.metric for p in pane.query(CurvePlot)] == [
+            "loss",
+            "mean_token_accuracy",
+            "grad_norm",
+            "learning_rate",
+        ]
 
 
 async def test_chosen_metrics_and_smoothing_are_remembered_per_kind_of_run(runs_dir):
@@ -101,12 +131,12 @@ async def test_chosen_metrics_and_smoothing_are_remembered_per_kind_of_run(runs_
     async with app.run_test(size=(120, 40)) as pilot:
         pane = (await open_run(pilot, app, "grpo_only-a")).query_one(CurvesPane)
         await wait_for(pilot, lambda: chart(pane, "kl") is not None)
-        await pilot.press("s", "s", "m")            # smoothing 0.9; open the picker
+        await pilot.press("s", "s", "m")  # smoothing 0.9; open the picker
         picker = pane.query_one("#curve-picker")
         await wait_for(pilot, lambda: picker.has_focus)
         kl = next(i for i in range(picker.option_count) if picker.get_option_at_index(i).value == "kl")
         picker.highlighted = kl
-        await pilot.press("space", "m")             # drop KL
+        await pilot.press("space", "m")  # drop KL
         await wait_for(pilot, lambda: chart(pane, "kl") is None, what="KL gone")
     app = app_for(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -117,4 +147,4 @@ async def test_chosen_metrics_and_smoothing_are_remembered_per_kind_of_run(runs_
         await pilot.press("escape")
         sft = (await open_run(pilot, app, "sft_traces-c")).query_one(CurvesPane)
         await wait_for(pilot, lambda: chart(sft, "loss") is not None)
-        assert sft.smoothing_index == 0         # an SFT run keeps its own view
+        assert sft.smoothing_index == 0  # an SFT run keeps its own view

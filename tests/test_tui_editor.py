@@ -24,13 +24,13 @@ async def test_the_cursor_stays_on_the_edited_key_found_with_slash(runs_dir, tmp
         await wait_for(pilot, lambda: screen.checked.leaves, what="the resolved tree")
         await pilot.press("slash", *"grpo.temp")
         await wait_for(pilot, lambda: cursor_key(screen) == "grpo.temperature", what="the search to land")
-        await pilot.press("enter", "enter")            # close the search, edit the key under the cursor
+        await pilot.press("enter", "enter")  # close the search, edit the key under the cursor
         box = screen.query_one("#editor-edit", Input)
         await wait_for(pilot, lambda: box.has_focus)
         label = str(screen.query_one("#editor-edit-key").render())
         assert label.startswith("grpo.temperature") and "overrides.yaml (every condition)" in label
         tree = screen.query_one(Tree)
-        assert tree.cursor_line - tree.scroll_offset.y in range(tree.size.height)    # the row is not hidden
+        assert tree.cursor_line - tree.scroll_offset.y in range(tree.size.height)  # the row is not hidden
         box.value = "0.9"
         await pilot.press("enter")
         await wait_for(pilot, lambda: leaf(screen, "grpo.temperature")[1] == 0.9, what="the edit applied")
@@ -49,14 +49,18 @@ async def test_one_override_is_dropped_and_the_scope_is_chosen(runs_dir, tmp_pat
         await wait_for(pilot, lambda: screen.checked.leaves)
         await edit_leaf(pilot, screen, "grpo.temperature", "0.8")
         await edit_leaf(pilot, screen, "sft.learning_rate", "1e-4")
-        await wait_for(pilot, lambda: leaf(screen, "grpo.temperature")[2] == "override"
-                       and leaf(screen, "sft.learning_rate")[2] == "override")
+        await wait_for(
+            pilot,
+            lambda: (
+                leaf(screen, "grpo.temperature")[2] == "override" and leaf(screen, "sft.learning_rate")[2] == "override"
+            ),
+        )
         await pilot.pause(0.3)
         assert cursor_key(screen) == "sft.learning_rate"
-        await pilot.press("x")                          # drop this one override only
+        await pilot.press("x")  # drop this one override only
         await wait_for(pilot, lambda: leaf(screen, "sft.learning_rate")[2] != "override", what="the drop")
         assert leaf(screen, "grpo.temperature")[2] == "override"
-        await pilot.press("t", "t")                     # scope: config.yaml, the chosen condition only
+        await pilot.press("t", "t")  # scope: config.yaml, the chosen condition only
         assert "condition" in str(screen.query_one("#editor-title").render())
         condition = screen.condition
         await edit_leaf(pilot, screen, "lora.r", "8")

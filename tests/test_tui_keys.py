@@ -47,9 +47,9 @@ async def test_help_lists_the_screens_keys_before_generic_ones_without_eating_br
         rows = key_rows(app.screen)
         descriptions = [d for _, d in rows]
         assert descriptions[:4] == ["Open", "Keys", "Quit", "Results"]
-        assert descriptions.index("Sort") < descriptions.index("Cursor up")       # app keys first
+        assert descriptions.index("Sort") < descriptions.index("Cursor up")  # app keys first
         quit_keys = dict((d, k) for k, d in rows)["Quit"]
-        assert "q" in quit_keys.split(", ") and "^q" in quit_keys.split(", ")   # one row per action
+        assert "q" in quit_keys.split(", ") and "^q" in quit_keys.split(", ")  # one row per action
         await open_run(pilot, app, "grpo_only-a")
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
@@ -70,8 +70,13 @@ async def test_ctrl_p_and_colon_open_the_palette_which_opens_a_run_by_name(runs_
         await pilot.press("ctrl+p", *"open run")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette) and "Open run" in str(
-            app.screen.query_one(Input).placeholder), what="the run picker")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CommandPalette) and "Open run" in str(app.screen.query_one(Input).placeholder)
+            ),
+            what="the run picker",
+        )
         await pilot.press(*"grpo_only")
         await pilot.pause(0.5)
         await pilot.press("enter")
@@ -104,12 +109,12 @@ async def test_a_new_run_takes_its_sorted_place_and_a_launched_one_gets_the_curs
         table = app.screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 30)
         table.move_cursor(row=5)
-        app.show_run_in_list("grpo_only-new")       # what the launch screen does once it launched
+        app.show_run_in_list("grpo_only-new")  # what the launch screen does once it launched
         make_run(runs_dir, "grpo_only-new", "grpo_only", status="queued", created=T0 + 100)
         await wait_for(pilot, lambda: table.row_count == 31, what="the new run")
-        assert [row.key.value for row in table.ordered_rows][0] == "grpo_only-new"    # newest first
+        assert [row.key.value for row in table.ordered_rows][0] == "grpo_only-new"  # newest first
         assert table.cursor_row == 0
-        await pilot.press("s")              # by condition: the cursor stays on the run
+        await pilot.press("s")  # by condition: the cursor stays on the run
         assert runs_rows(table)[table.cursor_row]["condition"] == "grpo_only"
         await pilot.press("G")
         assert table.cursor_row == 30
@@ -119,8 +124,9 @@ async def test_a_new_run_takes_its_sorted_place_and_a_launched_one_gets_the_curs
 
 async def test_results_are_live_with_a_frozen_column_and_exports_never_overwrite_silently(runs_dir, tmp_path):
     config = study_copy(tmp_path)
-    write_summary(make_run(runs_dir, "grpo_only-a", "grpo_only", stage="eval", created=T0), "gsm8k_test",
-                  accuracy=0.5, pass4=0.6)
+    write_summary(
+        make_run(runs_dir, "grpo_only-a", "grpo_only", stage="eval", created=T0), "gsm8k_test", accuracy=0.5, pass4=0.6
+    )
     app = app_for(runs_dir, config)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
@@ -129,8 +135,12 @@ async def test_results_are_live_with_a_frozen_column_and_exports_never_overwrite
         table = screen.query_one(DataTable)
         await wait_for(pilot, lambda: "50.0" in str(table_rows(table)), what="results")
         assert table.fixed_columns == 1
-        write_summary(make_run(runs_dir, "sft_traces-b", "sft_traces", stage="eval", created=T0 + 1),
-                      "gsm8k_test", accuracy=0.625, pass4=0.7)
+        write_summary(
+            make_run(runs_dir, "sft_traces-b", "sft_traces", stage="eval", created=T0 + 1),
+            "gsm8k_test",
+            accuracy=0.625,
+            pass4=0.7,
+        )
         await wait_for(pilot, lambda: "62.5" in str(table_rows(table)), timeout=20, what="a new result, live")
         target = tmp_path / "out" / "table.csv"
         target.parent.mkdir()
@@ -141,7 +151,7 @@ async def test_results_are_live_with_a_frozen_column_and_exports_never_overwrite
         box.value = str(target)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the overwrite question")
-        await pilot.press("enter")                      # default: No
+        await pilot.press("enter")  # default: No
         await pilot.pause(0.3)
         assert target.read_text() == "mine\n"
         await pilot.press("x")
@@ -151,7 +161,7 @@ async def test_results_are_live_with_a_frozen_column_and_exports_never_overwrite
         await pilot.press("y")
         await wait_for(pilot, lambda: "grpo_only" in target.read_text(), what="the replaced file")
         assert any(f"Wrote {target}" in n for n in notices(app))
-        assert screen.BINDINGS and not {b.key for b in screen.BINDINGS} & {"c", "r"}   # one meaning per key
+        assert screen.BINDINGS and not {b.key for b in screen.BINDINGS} & {"c", "r"}  # one meaning per key
 
 
 def test_saving_a_config_keeps_its_file_mode(tmp_path):

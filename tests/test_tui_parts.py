@@ -19,10 +19,10 @@ def test_buckets_keep_spikes_and_their_edges_never_move():
         if x % 500 == 0:
             edges_seen.append({b.x0 for b in series.buckets})
     assert len(series.buckets) <= 64
-    assert max(b.hi for b in series.buckets) == 1000.0           # the one spike survives 10,000 -> 64
+    assert max(b.hi for b in series.buckets) == 1000.0  # the one spike survives 10,000 -> 64
     assert min(b.lo for b in series.buckets) == 0.0
     for earlier, later in zip(edges_seen, edges_seen[1:]):
-        assert later <= earlier | {x for x in later if x > max(earlier)}   # old edges only disappear
+        assert later <= earlier | {x for x in later if x > max(earlier)}  # old edges only disappear
     assert sum(b.count for b in series.buckets) == 10_000
 
 
@@ -34,8 +34,9 @@ def test_metric_view_grows_in_place_and_matches_a_rebuild():
             live.view(0.9, 0.0, False)
     rebuilt = MetricSeries()
     rebuilt.xs, rebuilt.ys = live.xs, live.ys
-    assert [(b.x0, b.lo, b.hi) for b in live.view(0.9, 0.0, False).buckets] == \
-        [(b.x0, b.lo, b.hi) for b in rebuilt.view(0.9, 0.0, False).buckets]
+    assert [(b.x0, b.lo, b.hi) for b in live.view(0.9, 0.0, False).buckets] == [
+        (b.x0, b.lo, b.hi) for b in rebuilt.view(0.9, 0.0, False).buckets
+    ]
 
 
 def test_run_curves_continue_the_x_axis_across_stages_and_count_bad_records():
@@ -50,7 +51,7 @@ def test_run_curves_continue_the_x_axis_across_stages_and_count_bad_records():
 
 def test_log_tail_reads_a_bounded_window_then_older_pages_then_new_lines(tmp_path: Path):
     path = tmp_path / "log.txt"
-    path.write_text("".join(f"line {i}\n" for i in range(200_000)))      # about 2.2 MB
+    path.write_text("".join(f"line {i}\n" for i in range(200_000)))  # about 2.2 MB
     source = LogSource(path)
     tail = source.read_tail(max_bytes=64 * 1024)
     assert tail.lines[-1] == "line 199999" and len(tail.lines) < 10_000
@@ -116,7 +117,8 @@ def test_yaml_edit_keeps_comments_and_layout():
     after = set_value(STUDY_TEXT, ["profiles", "local", "grpo", "learning_rate"], 1e-5)
     assert changed_lines(STUDY_TEXT, after) == [
         "-      learning_rate: 2.0e-4         # far above 1e-6 so the tiny model moves",
-        "+      learning_rate: 1e-05         # far above 1e-6 so the tiny model moves"]
+        "+      learning_rate: 1e-05         # far above 1e-6 so the tiny model moves",
+    ]
     after = set_value(STUDY_TEXT, ["profiles", "local", "grpo", "name"], "c")
     assert changed_lines(STUDY_TEXT, after) == ['-      name: "a # b"   # quoted', "+      name: c   # quoted"]
     assert set_value(STUDY_TEXT, ["profiles", "local", "grpo", "max_steps"], 40) == STUDY_TEXT
@@ -140,10 +142,10 @@ def test_bulk_bucketing_equals_adding_points_one_by_one():
 def test_trend_sparkline_shows_the_trend_not_the_noise():
     from tui.widgets.styles import sparkline
 
-    noisy_flat = [0.16, 0.21, 0.17, 0.20, 0.16, 0.21, 0.18, 0.20] * 3       # loss flat at 0.16-0.21
+    noisy_flat = [0.16, 0.21, 0.17, 0.20, 0.16, 0.21, 0.18, 0.20] * 3  # loss flat at 0.16-0.21
     line = sparkline(noisy_flat, 8)
-    assert len(set(line)) <= 3                  # no longer ▂█▃▁▆▄█▃
+    assert len(set(line)) <= 3  # no longer ▂█▃▁▆▄█▃
     rising = [i / 10 for i in range(24)]
     line = sparkline(rising, 8)
     assert list(line) == sorted(line) and line[0] != line[-1]
-    assert set(sparkline([1.000, 1.001, 0.999, 1.0] * 4, 8)) <= {"▄", "▅"}     # a 0.1% wobble: one level
+    assert set(sparkline([1.000, 1.001, 0.999, 1.0] * 4, 8)) <= {"▄", "▅"}  # a 0.1% wobble: one level

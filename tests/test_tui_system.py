@@ -27,7 +27,7 @@ def fake_nvml(gpus: int) -> types.ModuleType:
     nvml.nvmlDeviceGetCount = lambda: gpus
     nvml.nvmlDeviceGetHandleByIndex = lambda i: i
     nvml.nvmlDeviceGetUtilizationRates = lambda h: types.SimpleNamespace(gpu=90 + h)
-    nvml.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(used=(40 + h) * 1024 ** 3, total=80 * 1024 ** 3)
+    nvml.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(used=(40 + h) * 1024**3, total=80 * 1024**3)
     nvml.nvmlDeviceGetPowerUsage = lambda h: 300_000 + h * 1000
     nvml.nvmlDeviceGetTemperature = lambda h, kind: 60 + h
     return nvml
@@ -55,7 +55,7 @@ def test_sampler_writes_cpu_ram_and_each_gpu(tmp_path, monkeypatch):
     assert steps == sorted(steps)
     count = len(records)
     time.sleep(0.3)
-    assert len(read_system(tmp_path)) == count          # stopped means stopped
+    assert len(read_system(tmp_path)) == count  # stopped means stopped
 
 
 def test_sampler_without_nvml_or_with_a_broken_one_still_samples_the_machine(tmp_path, monkeypatch):
@@ -64,7 +64,7 @@ def test_sampler_without_nvml_or_with_a_broken_one_still_samples_the_machine(tmp
     monkeypatch.setitem(sys.modules, "pynvml", broken)
     record = SystemSampler(tmp_path, "sft").sample()
     assert "gpu0_util" in record and "gpu0_power_w" not in record
-    monkeypatch.setitem(sys.modules, "pynvml", None)          # not installed
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # not installed
     record = SystemSampler(tmp_path, "sft").sample()
     assert "ram_used_gb" in record and not [k for k in record if k.startswith("gpu")]
 
@@ -93,18 +93,37 @@ def test_telemetry_starts_the_sampler_with_training_and_stops_it_at_the_end(tmp_
 
 
 def write_system(run_dir: Path, seconds: int, gpus: int = 2) -> None:
-    JsonlWriter(run_dir / SYSTEM_FILE).append_many([
-        {"t": T0 + s, "stage": "grpo", "step": s, "cpu_percent": 40 + s % 20, "ram_used_gb": 12 + s / 100,
-         "ram_percent": 20.0, "proc_rss_gb": 3.5,
-         **{f"gpu{g}_{k}": v for g in range(gpus) for k, v in
-            (("util", 90 + g + s % 5), ("mem_gb", 40.0 + g), ("mem_percent", 50.0), ("power_w", 300.0 + g),
-             ("temp_c", 60.0))}}
-        for s in range(0, seconds, 10)])
+    JsonlWriter(run_dir / SYSTEM_FILE).append_many(
+        [
+            {
+                "t": T0 + s,
+                "stage": "grpo",
+                "step": s,
+                "cpu_percent": 40 + s % 20,
+                "ram_used_gb": 12 + s / 100,
+                "ram_percent": 20.0,
+                "proc_rss_gb": 3.5,
+                **{
+                    f"gpu{g}_{k}": v
+                    for g in range(gpus)
+                    for k, v in (
+                        ("util", 90 + g + s % 5),
+                        ("mem_gb", 40.0 + g),
+                        ("mem_percent", 50.0),
+                        ("power_w", 300.0 + g),
+                        ("temp_c", 60.0),
+                    )
+                },
+            }
+            for s in range(0, seconds, 10)
+        ]
+    )
 
 
 async def test_run_view_shows_a_system_panel_and_a_live_header(runs_dir):
-    run_dir = make_run(runs_dir, "grpo_only-a", "grpo_only", status="running", metrics=10,
-                       progress={"step": 10, "total": 60})
+    run_dir = make_run(
+        runs_dir, "grpo_only-a", "grpo_only", status="running", metrics=10, progress={"step": 10, "total": 60}
+    )
     write_system(run_dir, 300)
     app = app_for(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -115,7 +134,11 @@ async def test_run_view_shows_a_system_panel_and_a_live_header(runs_dir):
         await pilot.press("6")
         pane = screen.query_one("#system-pane", CurvesPane)
         await wait_for(pilot, lambda: chart(pane, "gpu1_power_w") is not None, what="the system charts")
-        assert [p.metric for p in pane.query("CurvePlot")][:4] == ["cpu_percent", "ram_used_gb", "gpu0_util",
-                                                                   "gpu1_util"]
-        write_system(run_dir, 10, gpus=2)           # a new reading (appended at 0 s of a new round)
+        assert [p.metric for p in pane.query("CurvePlot")][:4] == [
+            "cpu_percent",
+            "ram_used_gb",
+            "gpu0_util",
+            "gpu1_util",
+        ]
+        write_system(run_dir, 10, gpus=2)  # a new reading (appended at 0 s of a new round)
         await wait_for(pilot, lambda: "CPU 40%" in str(status.render()), what="the header following the file")

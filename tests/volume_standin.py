@@ -7,8 +7,8 @@ arithmetic across chunk edges is exercised.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from core.backends.sync import RemoteEntry
 
@@ -19,7 +19,7 @@ class FolderVolume:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.reads: list[str] = []
-        self.bytes_read = 0          # what a real Volume would have transferred
+        self.bytes_read = 0  # what a real Volume would have transferred
         self.listings = 0
 
     def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
@@ -40,9 +40,9 @@ class FolderVolume:
         if not target.is_file():
             raise FileNotFoundError(path)
         data = target.read_bytes()
-        self.bytes_read += len(data)     # the Volume API has no ranges: a read transfers the whole file
+        self.bytes_read += len(data)  # the Volume API has no ranges: a read transfers the whole file
         for i in range(0, len(data), CHUNK):
-            yield data[i:i + CHUNK]
+            yield data[i : i + CHUNK]
 
 
 def append(path: Path, data: bytes) -> None:
@@ -78,8 +78,7 @@ class StandInCall:
     """A `modal.FunctionCall` as the backend and driver use it: `get(timeout=...)` returns `result`
     or raises `outcome` (an instance of a real modal exception class); `cancel()` is recorded."""
 
-    def __init__(self, object_id: str, result=None, outcome: BaseException | None = None,
-                 events: list | None = None):
+    def __init__(self, object_id: str, result=None, outcome: BaseException | None = None, events: list | None = None):
         self.object_id = object_id
         self.result = result
         self.outcome = outcome
@@ -107,8 +106,10 @@ class ModalShapedVolume(FolderVolume):
             entries = super().listdir(path, recursive)
         except FileNotFoundError:
             raise NotFoundError(f"No such file or directory: {path}") from None
-        return [FileEntry(e.path, FileEntryType.FILE if e.is_file else FileEntryType.DIRECTORY, e.mtime // 10**9,
-                          e.size) for e in entries]
+        return [
+            FileEntry(e.path, FileEntryType.FILE if e.is_file else FileEntryType.DIRECTORY, e.mtime // 10**9, e.size)
+            for e in entries
+        ]
 
 
 def launched_modal_run(root: Path, config: Path, call_id: str = "fc-1"):
@@ -118,8 +119,9 @@ def launched_modal_run(root: Path, config: Path, call_id: str = "fc-1"):
     from core.config import load_study, resolve_full, snapshot_text
     from core.runstore import RunStore, write_record
 
-    run = RunStore(root / "runs").create("grpo_only", "modal", "modal",
-                                         snapshot_text(resolve_full(load_study(config), "grpo_only", "modal")))
+    run = RunStore(root / "runs").create(
+        "grpo_only", "modal", "modal", snapshot_text(resolve_full(load_study(config), "grpo_only", "modal"))
+    )
     run.update(modal_call_id=call_id, extra={"launch": 1})
     remote_dir = root / "volume" / "runs" / run.id
     remote_dir.mkdir(parents=True)

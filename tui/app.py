@@ -8,9 +8,9 @@ launching import `core.config` / `core.launch` inside worker threads when first 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -25,7 +25,7 @@ TICK_SECONDS = 0.5
 
 
 class RdtuiApp(App):
-    CSS_PATH = Path(__file__).with_name("app.tcss")     # absolute: subclasses (tests) live elsewhere
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (tests) live elsewhere
     TITLE = "rdtui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
@@ -43,7 +43,7 @@ class RdtuiApp(App):
         self.poller = Poller(self._wake_from_thread, interval=poll_seconds)
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.crash_file: Path | None = None
-        self.settings = load_settings()         # per-user view settings (tui.userstate)
+        self.settings = load_settings()  # per-user view settings (tui.userstate)
 
     def save_settings(self) -> None:
         save_settings(self.settings)
@@ -129,12 +129,19 @@ class RdtuiApp(App):
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if (not binding.description or binding.action in seen or binding.action == "command_palette"
-                    or binding_origin(active.node, binding.action, screen) == 2):
+            if (
+                not binding.description
+                or binding.action in seen
+                or binding.action == "command_palette"
+                or binding_origin(active.node, binding.action, screen) == 2
+            ):
                 continue
             seen.add(binding.action)
-            yield SystemCommand(binding.description, f"key: {binding.key_display or key}",
-                                partial(self._run_binding, binding.action, active.node))
+            yield SystemCommand(
+                binding.description,
+                f"key: {binding.key_display or key}",
+                partial(self._run_binding, binding.action, active.node),
+            )
         yield SystemCommand("Launch conditions", "pick conditions, profile and overrides", self.open_launch)
         if not any(b.binding.action == "config" for b in screen.active_bindings.values()):
             yield SystemCommand("Config editor", "edit the layered config with provenance", self.open_config_editor)
@@ -147,9 +154,13 @@ class RdtuiApp(App):
         if screen is None:
             return
         rows = sorted(screen.rows.values(), key=lambda row: -row.record.created_at)
-        self.search_commands([(f"{row.record.id}  {row.record.condition} · {row.status}",
-                               partial(self.open_run, row.record.id)) for row in rows],
-                             placeholder="Open run…")
+        self.search_commands(
+            [
+                (f"{row.record.id}  {row.record.condition} · {row.status}", partial(self.open_run, row.record.id))
+                for row in rows
+            ],
+            placeholder="Open run…",
+        )
 
     def open_run(self, run_id: str) -> None:
         """The run's screen, on top of the runs list (whatever was open before is closed)."""

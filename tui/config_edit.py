@@ -40,7 +40,8 @@ def _yaml():
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.representer.add_representer(
-        type(None), lambda rep, _value: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+        type(None), lambda rep, _value: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     return yaml
 
 
@@ -119,7 +120,7 @@ def _quoted_end(body: str) -> int | None:
             i += 2
             continue
         if body[i] == quote:
-            if quote == "'" and body[i + 1:i + 2] == "'":
+            if quote == "'" and body[i + 1 : i + 2] == "'":
                 i += 2
                 continue
             return i + 1
@@ -143,25 +144,31 @@ def _replace_scalar_in_line(text: str, node: Any, key: str, value: Any, yaml) ->
     yaml.dump({"k": value}, out)
     rendered = out.getvalue()
     if not rendered.startswith("k: ") or rendered.count("\n") != 1:
-        return None         # a value that needs more than one line
+        return None  # a value that needs more than one line
     body = line[col:].rstrip("\n")
     if body.startswith(("'", '"')):
-        end = _quoted_end(body)         # a quoted value may hold a '#'
+        end = _quoted_end(body)  # a quoted value may hold a '#'
         if end is None or (body[end:].strip() and not body[end:].lstrip().startswith("#")):
             return None
         old = body[:end]
     else:
         comment = re.search(r"\s+#", body)
-        old = body[:comment.start()] if comment else body
+        old = body[: comment.start()] if comment else body
     if not old.strip() or old.strip().startswith(("{", "[", "|", ">", "&", "*", "!")):
         return None
-    lines[line_no] = line[:col] + rendered[3:-1] + body[len(old):] + line[len(line.rstrip("\n")):]
+    lines[line_no] = line[:col] + rendered[3:-1] + body[len(old) :] + line[len(line.rstrip("\n")) :]
     return "".join(lines)
 
 
 def unified_diff(before: str, after: str, name: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"{name} (on disk)", tofile=f"{name} (edited)"))
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"{name} (on disk)",
+            tofile=f"{name} (edited)",
+        )
+    )
 
 
 def ignore_overrides_dir(path: Path) -> None:
@@ -181,7 +188,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, _mode_for(path))      # mkstemp makes 0600; keep the file's own mode (m4)
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep the file's own mode (m4)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -212,8 +219,14 @@ class Checked:
     profiles: list[str] = field(default_factory=list)
 
 
-def check(config_path: Path, condition: str | None, profile: str | None, *,
-          config_text: str | None = None, overrides_text: str | None = None) -> Checked:
+def check(
+    config_path: Path,
+    condition: str | None,
+    profile: str | None,
+    *,
+    config_text: str | None = None,
+    overrides_text: str | None = None,
+) -> Checked:
     """Validate the study (and the override layer) with optional edited texts standing in for the files.
 
     Every condition under every profile is resolved, as `rdtui config check` does; the leaves
@@ -230,8 +243,9 @@ def check(config_path: Path, condition: str | None, profile: str | None, *,
     def stand_in(path: Path, text: str | None) -> Path:
         if text is None:
             return path
-        fd, name = tempfile.mkstemp(dir=path.parent if path.parent.exists() else None,
-                                    prefix=f".{path.stem}.check-", suffix=".yaml")
+        fd, name = tempfile.mkstemp(
+            dir=path.parent if path.parent.exists() else None, prefix=f".{path.stem}.check-", suffix=".yaml"
+        )
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         scratch.append(Path(name))
@@ -267,8 +281,10 @@ def check(config_path: Path, condition: str | None, profile: str | None, *,
                     issues.extend(exc.issues)
                     continue
                 if (cond, prof) == (condition, profile):
-                    out.leaves = [(key, value, src.layer, rename(src.where()), src.key)
-                                  for key, value, src in resolution.explain()]
+                    out.leaves = [
+                        (key, value, src.layer, rename(src.where()), src.key)
+                        for key, value, src in resolution.explain()
+                    ]
         out.issues = [rename(m) for m in ConfigError(issues).errors] if issues else []
         return out
     finally:

@@ -12,9 +12,10 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from core.jsonl import JsonlTail, parse_lines
 from core.logtail import read_last_lines
@@ -23,7 +24,7 @@ from tui.logsource import LogChunk, LogSource
 from tui.series import RunCurves
 
 POLL_SECONDS = 1.0
-READ_CHUNK = 256 << 10     # metrics parsed per step: the dicts of one chunk stay in the CPU's cache (4 MB: 25% slower)
+READ_CHUNK = 256 << 10  # metrics parsed per step: the dicts of one chunk stay in the CPU's cache (4 MB: 25% slower)
 SPARK_POINTS = 24
 
 
@@ -109,18 +110,19 @@ class Poller:
                     feed.fail(f"{type(exc).__name__}: {exc}")
                 if not feed.polled_once:
                     feed.polled_once = True
-                    self._wake()      # now, not after the feeds behind it (a long metrics file)
+                    self._wake()  # now, not after the feeds behind it (a long metrics file)
             self._kick.wait(self.interval)
             self._kick.clear()
 
 
 # ---- the runs table -------------------------------------------------------------------------
 
+
 @dataclass
 class RunRow:
     record: RunRecord
     status: str
-    metric: str | None = None      # what the latest value and sparkline show: reward, else loss
+    metric: str | None = None  # what the latest value and sparkline show: reward, else loss
     latest: float | None = None
     spark: list[float] = field(default_factory=list)
     pass1: float | None = None
@@ -168,8 +170,8 @@ def load_record(run_dir: str) -> RunRecord | None:
         return RunRecord.corrupt(Path(run_dir), f"{RUN_FILE}: unreadable ({_one_line(exc)})")
     try:
         record = RunRecord.from_dict(data)
-        record.effective_status     # a check of pid and host types too
-    except Exception as exc:        # noqa: BLE001 - any shape of bad data is one corrupt row
+        _ = record.effective_status  # a check of pid and host types too
+    except Exception as exc:  # noqa: BLE001 - any shape of bad data is one corrupt row
         return RunRecord.corrupt(Path(run_dir), _one_line(exc))
     folder = os.path.basename(run_dir)
     return record if record.id == folder else replace(record, id=folder)
@@ -188,8 +190,11 @@ def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
     data, _ = read_last_lines(path, SPARK_POINTS * 2)
     records, _bad = parse_lines(data)
     for name in ("reward", "loss"):
-        values = [float(r[name]) for r in records
-                  if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)]
+        values = [
+            float(r[name])
+            for r in records
+            if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)
+        ]
         if values:
             return name, values[-1], values[-SPARK_POINTS:]
     return None, None, []
@@ -234,9 +239,9 @@ class RunsFeed(Feed):
     def __init__(self, root: Path, deliver: Callable[[RunsBatch], None]):
         super().__init__(deliver)
         self.root = root
-        self._seen: dict[str, tuple] = {}      # run id -> (run.json key, metrics key, eval key)
+        self._seen: dict[str, tuple] = {}  # run id -> (run.json key, metrics key, eval key)
         self._rows: dict[str, RunRow] = {}
-        self._filled = False        # whether a poll has read the metrics and scores yet
+        self._filled = False  # whether a poll has read the metrics and scores yet
 
     def merge(self, old: RunsBatch, new: RunsBatch) -> RunsBatch:
         old.rows.update(new.rows)
@@ -247,7 +252,7 @@ class RunsFeed(Feed):
         return old
 
     def poll(self) -> None:
-        root = str(self.root)      # paths as strings: pathlib's cost shows at a thousand runs
+        root = str(self.root)  # paths as strings: pathlib's cost shows at a thousand runs
         try:
             with os.scandir(root) as entries:
                 dirs = [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
@@ -274,12 +279,12 @@ class RunsFeed(Feed):
                 records.rows[run_id] = replace(row)
                 self._seen[run_id] = (record_key, old[1], old[2]) if old else (record_key, None, None)
             elif row.record.status == "running":
-                status = row.record.effective_status      # a process that died changes no file
+                status = row.record.effective_status  # a process that died changes no file
                 if status != row.status:
                     row.status = status
                     records.rows[run_id] = replace(row)
         if records.rows or records.removed or not self.polled_once:
-            self.put(records)        # the first batch even when empty: the screen then says so
+            self.put(records)  # the first batch even when empty: the screen then says so
         if not self.polled_once:
             # Paint the table before reading every run's metrics: they are read on the next poll,
             # which the screen asks for once the rows are on screen (reading them now would race
@@ -306,11 +311,12 @@ class RunsFeed(Feed):
         if extras.rows:
             self.put(extras)
             if not self._filled:
-                self.wake()          # the first metrics: show them now, not at the next tick
+                self.wake()  # the first metrics: show them now, not at the next tick
         self._filled = True
 
 
 # ---- one run ---------------------------------------------------------------------------------
+
 
 @dataclass
 class RecordBatch:
@@ -347,7 +353,7 @@ class RecordFeed(Feed):
 @dataclass
 class MetricsBatch:
     run_id: str
-    curves: RunCurves | None = None        # a whole new set of curves (first read, or file replaced)
+    curves: RunCurves | None = None  # a whole new set of curves (first read, or file replaced)
     records: list[dict] = field(default_factory=list)
     bad_lines: int = 0
 
@@ -408,7 +414,7 @@ class MetricsFeed(Feed):
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             if self._had_file:
-                return None         # deleted under us: the curves already read stay on screen
+                return None  # deleted under us: the curves already read stay on screen
             self._tail = JsonlTail(self.path)
             return MetricsBatch(self.run_id, curves=curves)
         self._had_file = True
@@ -493,7 +499,7 @@ class LogFeed(Feed):
             older = self.source.read_older()
             with self._lock:
                 self.older.append(older)
-            self.put(LogChunk())          # so the app's next flush delivers the older lines
+            self.put(LogChunk())  # so the app's next flush delivers the older lines
             self.wake()
         chunk = self.source.read_new()
         if chunk.lines or chunk.reset or chunk.missing:
@@ -560,4 +566,4 @@ class EvalFeed(Feed):
                 if isinstance(summary, dict):
                     batch.summaries[bench] = summary
         if batch.summaries or batch.journals or batch.errors or not self.polled_once:
-            self.put(batch)      # the first poll even when empty: the tab then says there is nothing
+            self.put(batch)  # the first poll even when empty: the tab then says there is nothing

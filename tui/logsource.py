@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TAIL_BYTES = 1 << 20          # what the view opens with: about the last 10,000 ordinary lines
-PAGE_BYTES = 1 << 20          # each step back through older lines
-MAX_LINE_CHARS = 2000         # longer lines are cut for display (the file is untouched)
+TAIL_BYTES = 1 << 20  # what the view opens with: about the last 10,000 ordinary lines
+PAGE_BYTES = 1 << 20  # each step back through older lines
+MAX_LINE_CHARS = 2000  # longer lines are cut for display (the file is untouched)
 
 
 @dataclass
@@ -20,7 +20,7 @@ class LogChunk:
     lines: list[str] = field(default_factory=list)
     invalid_utf8: bool = False
     long_lines: int = 0
-    reset: bool = False       # the file was truncated or replaced: these lines replace the view's
+    reset: bool = False  # the file was truncated or replaced: these lines replace the view's
     missing: bool = False
 
 
@@ -36,7 +36,7 @@ def decode_lines(data: bytes) -> tuple[list[str], bool, int]:
     long_lines = 0
     for i, line in enumerate(lines):
         if "\r" in line:
-            line = line.rstrip("\r").rsplit("\r", 1)[-1]    # progress bars: keep the last redraw
+            line = line.rstrip("\r").rsplit("\r", 1)[-1]  # progress bars: keep the last redraw
         if len(line) > MAX_LINE_CHARS:
             long_lines += 1
             line = f"{line[:MAX_LINE_CHARS]} … [{len(line) - MAX_LINE_CHARS:,} more characters]"
@@ -47,8 +47,8 @@ def decode_lines(data: bytes) -> tuple[list[str], bool, int]:
 class LogSource:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
-        self.start = 0            # file offset of the first line handed out
-        self.end = 0              # file offset just past the last complete line handed out
+        self.start = 0  # file offset of the first line handed out
+        self.end = 0  # file offset just past the last complete line handed out
         self._identity: tuple[int, int] | None = None
 
     @property
@@ -124,8 +124,8 @@ class LogSource:
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             if len(data) < TAIL_BYTES:
-                return LogChunk()     # a line still being written
-            cut = len(data)           # a line longer than a whole read: show it in pieces
+                return LogChunk()  # a line still being written
+            cut = len(data)  # a line longer than a whole read: show it in pieces
         self.end += cut
         return self._chunk(data[:cut])
 

@@ -9,12 +9,31 @@ from fnmatch import fnmatchcase
 # What a researcher watching GRPO reads first: the reward and each reward function, whether groups
 # still carry signal (std, share of groups with zero std), what the completions do (length, share
 # cut at max length), how far the policy moved (KL, entropy), and the schedule.
-GRPO_OVERVIEW = ("reward", "rewards/*/mean", "reward_std", "frac_reward_zero_std", "completions/mean_length",
-                 "completions/clipped_ratio", "kl", "entropy", "learning_rate", "loss")
+GRPO_OVERVIEW = (
+    "reward",
+    "rewards/*/mean",
+    "reward_std",
+    "frac_reward_zero_std",
+    "completions/mean_length",
+    "completions/clipped_ratio",
+    "kl",
+    "entropy",
+    "learning_rate",
+    "loss",
+)
 SFT_OVERVIEW = ("loss", "mean_token_accuracy", "grad_norm", "learning_rate")
 # The System panel (core/training/sysmetrics.py writes system.jsonl): machine, then each GPU.
-SYSTEM_OVERVIEW = ("cpu_percent", "ram_used_gb", "gpu*_util", "gpu*_mem_gb", "gpu*_power_w", "proc_rss_gb",
-                   "ram_percent", "gpu*_mem_percent", "gpu*_temp_c")
+SYSTEM_OVERVIEW = (
+    "cpu_percent",
+    "ram_used_gb",
+    "gpu*_util",
+    "gpu*_mem_gb",
+    "gpu*_power_w",
+    "proc_rss_gb",
+    "ram_percent",
+    "gpu*_mem_percent",
+    "gpu*_temp_c",
+)
 # Evaluation progress shares metrics.jsonl with training metrics; it is not a curve to look at.
 NOT_CURVES = frozenset({"eta_s", "total", "done", "epoch", "num_tokens"})
 
@@ -54,7 +73,7 @@ def default_chosen(names: list[str]) -> list[str]:
     overview = _overview(names)
     found = [n for n in metric_order(names) if _rank(n, overview) is not None]
     if overview is SYSTEM_OVERVIEW:
-        found = [n for n in found if _rank(n, overview) < 6]     # the rest are in the picker
+        found = [n for n in found if _rank(n, overview) < 6]  # the rest are in the picker
     return found or [n for n in metric_order(names) if n not in NOT_CURVES][:4]
 
 
@@ -65,13 +84,20 @@ def metric_order(names: set[str] | list[str]) -> list[str]:
     def key(name: str) -> tuple[int, int, str]:
         rank = _rank(name, overview)
         return (0, rank, name) if rank is not None else (1 + (name in NOT_CURVES), 0, name)
+
     return sorted(names, key=key)
 
 
-SYSTEM_TITLES = {"util": "util %", "mem_gb": "memory GB", "mem_percent": "memory %", "power_w": "power W",
-                 "temp_c": "temperature °C"}
-TITLES.update({"cpu_percent": "CPU %", "ram_used_gb": "RAM used GB", "ram_percent": "RAM %",
-               "proc_rss_gb": "worker RSS GB"})
+SYSTEM_TITLES = {
+    "util": "util %",
+    "mem_gb": "memory GB",
+    "mem_percent": "memory %",
+    "power_w": "power W",
+    "temp_c": "temperature °C",
+}
+TITLES.update(
+    {"cpu_percent": "CPU %", "ram_used_gb": "RAM used GB", "ram_percent": "RAM %", "proc_rss_gb": "worker RSS GB"}
+)
 _GPU = re.compile(r"gpu(\d+)_(\w+)")
 
 

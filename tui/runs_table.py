@@ -8,9 +8,9 @@ in advance, so the table keeps its layout once it is on screen, whatever order t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from rich.text import Text
 
@@ -20,24 +20,34 @@ from tui.feeds import RunRow
 from tui.widgets.styles import plain as cell
 from tui.widgets.styles import sparkline, status_text
 
-GUTTER = 1          # blank cells after every column; the table's own cell padding is off
-LABELS = {"sel": " ", "run": "run", "condition": "condition", "where": "profile/backend", "status": "status",
-          "stage": "stage", "progress": "progress", "eta": "ETA", "latest": "latest", "trend": "trend",
-          "pass1": "pass@1"}
+GUTTER = 1  # blank cells after every column; the table's own cell padding is off
+LABELS = {
+    "sel": " ",
+    "run": "run",
+    "condition": "condition",
+    "where": "profile/backend",
+    "status": "status",
+    "stage": "stage",
+    "progress": "progress",
+    "eta": "ETA",
+    "latest": "latest",
+    "trend": "trend",
+    "pass1": "pass@1",
+}
 # The widest text of the columns whose content does not depend on the runs: "succeeded", a
 # duration ("59m59s"), "reward -0.812" (see format_latest) and a score ("100.0").
 FIXED_WIDTHS = {"sel": 1, "status": 9, "eta": 6, "latest": 13, "pass1": 5}
 LATEST_WIDTH = FIXED_WIDTHS["latest"]
 SELECTED = "●"
-_STAMPED = re.compile(r"\d{4}(\d{4}-\d{4,6})-(\w+)")      # 20250615-120000-ab12 after the condition
+_STAMPED = re.compile(r"\d{4}(\d{4}-\d{4,6})-(\w+)")  # 20250615-120000-ab12 after the condition
 
 
 @dataclass(frozen=True)
 class Plan:
-    where: bool         # show the profile/backend column
-    eta: bool           # show the ETA column
-    id_style: str       # "full" 20250615-120000-ab12, "date" 0615-120000-ab12, "tag" ab12
-    spark: int          # points in the trend sparkline
+    where: bool  # show the profile/backend column
+    eta: bool  # show the ETA column
+    id_style: str  # "full" 20250615-120000-ab12, "date" 0615-120000-ab12, "tag" ab12
+    spark: int  # points in the trend sparkline
 
 
 # Widest first; the first that fits the terminal is used. The least useful columns go first, then
@@ -56,7 +66,7 @@ PLANS = (
 @dataclass(frozen=True)
 class Layout:
     plan: Plan
-    columns: tuple[tuple[str, int], ...]       # (column key, width with its gutter), left to right
+    columns: tuple[tuple[str, int], ...]  # (column key, width with its gutter), left to right
 
     @property
     def width(self) -> int:
@@ -65,7 +75,7 @@ class Layout:
 
 def short_id(record: RunRecord) -> str:
     prefix = f"{record.condition}-"
-    return record.id[len(prefix):] if record.id.startswith(prefix) else record.id
+    return record.id[len(prefix) :] if record.id.startswith(prefix) else record.id
 
 
 def display_id(record: RunRecord, style: str) -> str:
@@ -96,8 +106,13 @@ def format_latest(metric: str | None, value: float | None) -> str:
 def record_cells(record: RunRecord, root: Path, now: float) -> dict[str, str]:
     """The cells that come from run.json alone."""
     summary = run_summary(Run(root / record.id, record), now)
-    return {"condition": record.condition, "where": f"{record.profile}/{record.backend}",
-            "stage": summary["stage"] or "-", "progress": summary["progress"], "eta": summary["eta"]}
+    return {
+        "condition": record.condition,
+        "where": f"{record.profile}/{record.backend}",
+        "stage": summary["stage"] or "-",
+        "progress": summary["progress"],
+        "eta": summary["eta"],
+    }
 
 
 def row_cells(row: RunRow, plan: Plan, root: Path, now: float, selected: bool) -> dict[str, Text]:
@@ -134,8 +149,11 @@ def plan_layout(width: int, records: Iterable[RunRecord], root: Path, now: float
     measured["progress"] = max((_progress_room(r) for r in records), default=0)
     layout = None
     for plan in PLANS:
-        content = {**measured, "trend": plan.spark,
-                   "run": max((len(display_id(r, plan.id_style)) for r in records), default=0)}
+        content = {
+            **measured,
+            "trend": plan.spark,
+            "run": max((len(display_id(r, plan.id_style)) for r in records), default=0),
+        }
         keys = [key for key in LABELS if (key != "where" or plan.where) and (key != "eta" or plan.eta)]
         layout = Layout(plan, tuple((key, max(len(LABELS[key]), content[key]) + GUTTER) for key in keys))
         if layout.width <= width:

@@ -13,7 +13,7 @@ from array import array
 from dataclasses import dataclass
 
 MAX_BUCKETS = 1024
-LARGEST = 1e300         # larger values are left out: their differences would overflow
+LARGEST = 1e300  # larger values are left out: their differences would overflow
 NOT_METRICS = frozenset({"t", "step", "stage", "epoch"})
 
 
@@ -59,8 +59,10 @@ class BucketSeries:
             self.size *= 2
         size = self.size
         for i in range(0, n, size):
-            part = ys[i:i + size]
-            self.buckets.append(Bucket(xs[i], xs[i + len(part) - 1], min(part), max(part), part[0], part[-1], len(part)))
+            part = ys[i : i + size]
+            self.buckets.append(
+                Bucket(xs[i], xs[i + len(part) - 1], min(part), max(part), part[0], part[-1], len(part))
+            )
 
     def _halve(self) -> None:
         merged = []
@@ -124,7 +126,7 @@ class MetricSeries:
             self._key, self._view, self._used, self._acc, self._n = key, BucketSeries(), 0, 0.0, 0
         view, xs, ys = self._view, self.xs, self.ys
         if self._used == 0 and key == (0.0, 0.0, False):
-            view.extend(xs, ys)     # the default view of a long run: no per-point work
+            view.extend(xs, ys)  # the default view of a long run: no per-point work
             self._used = len(xs)
             return view
         for i in range(self._used, len(xs)):
@@ -135,7 +137,7 @@ class MetricSeries:
                 # exponential moving average with bias correction, as TensorBoard smooths
                 self._n += 1
                 self._acc = self._acc * smoothing + (1 - smoothing) * y
-                y = self._acc / (1 - smoothing ** self._n)
+                y = self._acc / (1 - smoothing**self._n)
             if xs[i] < x_from or (log_y and y <= 0):
                 continue
             view.add(xs[i], math.log10(y) if log_y else y)

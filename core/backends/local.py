@@ -72,11 +72,18 @@ class LocalBackend:
             env[OWNER_FDS_ENV] = ",".join(f"{run_id}:{fd}" for run_id, fd in fds.items())
             if resume:
                 env["RDTUI_RESUME"] = "1"
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True, env=env, cwd=os.getcwd(),
-                                    pass_fds=tuple(fds.values()))
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+                cwd=os.getcwd(),
+                pass_fds=tuple(fds.values()),
+            )
         finally:
-            for fd in fds.values():      # the queue holds its own copies now (or nobody does)
+            for fd in fds.values():  # the queue holds its own copies now (or nobody does)
                 os.close(fd)
         return proc.pid
 
@@ -179,9 +186,14 @@ def _start_child(run: Run, resume: bool) -> subprocess.Popen:
     env["PYTHONPATH"] = _python_path(env)
     log = open(run.log_path, "ab", buffering=0)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "core.worker", str(run.dir)] + (["--resume"] if resume else []),
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.worker", str(run.dir)] + (["--resume"] if resume else []),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
     finally:
         log.close()
     run.update(pid=proc.pid, pid_start=process_start_ticks(proc.pid))

@@ -23,13 +23,13 @@ import hashlib
 import json
 import os
 import subprocess
-import threading
 import sys
+import threading
 import time
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from core.backends.sync import ModalVolumeFolder, SyncResult, launch_number, sync_run
 from core.errors import RdtuiError, RunNotFound
@@ -40,15 +40,16 @@ HF_CACHE_DIR = "hf-cache"
 SETTINGS_ENV = "RDTUI_MODAL_SETTINGS"
 DRIVER_FUNCTION = "run_condition"
 STAGE_FUNCTIONS = {"sft": "stage_sft", "grpo": "stage_grpo", "eval": "stage_eval"}
-DRIVER_TIMEOUT_S = 24 * 3600          # Modal's longest function timeout; the driver waits on every stage
-REFRESH_INTERVAL_S = 5.0              # callers poll often (the app, `rdtui run`); the Volume is read at most this often
-REFRESH_MARK = ".modal-refresh"       # its mtime: when any process last refreshed this run
-DRIVER_CHECK_INTERVAL_S = 60.0        # how often a refresh also asks Modal whether the driver call ended
+DRIVER_TIMEOUT_S = 24 * 3600  # Modal's longest function timeout; the driver waits on every stage
+REFRESH_INTERVAL_S = 5.0  # callers poll often (the app, `rdtui run`); the Volume is read at most this often
+REFRESH_MARK = ".modal-refresh"  # its mtime: when any process last refreshed this run
+DRIVER_CHECK_INTERVAL_S = 60.0  # how often a refresh also asks Modal whether the driver call ended
 DRIVER_MARK = ".modal-driver-check"
-REFRESH_BUDGET_S = 10.0               # what `ls` may spend bringing Modal runs up to date
-SECRET_CHECK_TIMEOUT_S = 15.0         # the modal client retries for a minute when offline; a user waits less
-TOKEN_HELP = ("no Modal token configured: run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), "
-              "then launch again")
+REFRESH_BUDGET_S = 10.0  # what `ls` may spend bringing Modal runs up to date
+SECRET_CHECK_TIMEOUT_S = 15.0  # the modal client retries for a minute when offline; a user waits less
+TOKEN_HELP = (
+    "no Modal token configured: run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), then launch again"
+)
 
 
 @dataclass(frozen=True)
@@ -61,26 +62,31 @@ class JobSettings:
     gpu: Mapping[str, str] = field(hash=False)
     timeout_s: int
     retries: int
-    max_parallel: int = 0                # runs (driver containers) at once; 0: no limit
-    deployment: str = ""                 # the deployed app's name; empty: app_name (a hand-run deploy)
+    max_parallel: int = 0  # runs (driver containers) at once; 0: no limit
+    deployment: str = ""  # the deployed app's name; empty: app_name (a hand-run deploy)
 
     @classmethod
-    def from_config(cls, cfg) -> "JobSettings":
+    def from_config(cls, cfg) -> JobSettings:
         if cfg.modal is None or cfg.gpu is None:
             raise RdtuiError(f"profile {cfg.profile.name!r} has no `modal` and `gpu` sections: it cannot run on Modal")
         secrets = list(cfg.modal.secrets)
         if cfg.telemetry.wandb:
             secrets += cfg.modal.optional_secrets
-        return cls(app_name=cfg.modal.app_name, volume=cfg.modal.volume, secrets=tuple(dict.fromkeys(secrets)),
-                   gpu={"sft": cfg.gpu.sft, "grpo": cfg.gpu.grpo, "eval": cfg.gpu.eval},
-                   timeout_s=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries,
-                   max_parallel=cfg.max_parallel)
+        return cls(
+            app_name=cfg.modal.app_name,
+            volume=cfg.modal.volume,
+            secrets=tuple(dict.fromkeys(secrets)),
+            gpu={"sft": cfg.gpu.sft, "grpo": cfg.gpu.grpo, "eval": cfg.gpu.eval},
+            timeout_s=int(cfg.modal.timeout_hours * 3600),
+            retries=cfg.modal.retries,
+            max_parallel=cfg.max_parallel,
+        )
 
     @property
     def deployed_name(self) -> str:
         return self.deployment or self.app_name
 
-    def versioned(self) -> "JobSettings":
+    def versioned(self) -> JobSettings:
         """These settings under a deployment name of their own: `<app_name>-<digest of settings and code>`."""
         digest = hashlib.sha256(self.to_json().encode() + code_digest().encode()).hexdigest()[:10]
         return JobSettings(**{**asdict(self), "secrets": self.secrets, "deployment": f"{self.app_name}-{digest}"})
@@ -92,13 +98,13 @@ class JobSettings:
         return json.dumps(data, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "JobSettings":
+    def from_json(cls, text: str) -> JobSettings:
         data = json.loads(text)
         data["secrets"] = tuple(data["secrets"])
         return cls(**data)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "JobSettings":
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> JobSettings:
         """The settings `modal deploy` and the containers build the app from.
 
         RDTUI_MODAL_SETTINGS (set by `launch` and, through the functions' env, in every container)
@@ -132,9 +138,15 @@ class CostEstimate:
         return sum(s.hours * s.usd_per_hour for s in self.stages if s.usd_per_hour is not None)
 
     def __str__(self) -> str:
-        parts = [f"{s.stage} {s.hours:g} h on {s.gpu} at " + (f"${s.usd_per_hour:.2f}/h" if s.usd_per_hour is not None
-                                                              else "an unknown price (add it to cost.gpu_hourly_usd)")
-                 for s in self.stages]
+        parts = [
+            f"{s.stage} {s.hours:g} h on {s.gpu} at "
+            + (
+                f"${s.usd_per_hour:.2f}/h"
+                if s.usd_per_hour is not None
+                else "an unknown price (add it to cost.gpu_hourly_usd)"
+            )
+            for s in self.stages
+        ]
         return f"{self.condition}: " + " + ".join(parts) + f" = ${self.total_usd:,.2f}"
 
 
@@ -147,8 +159,14 @@ def estimate_cost(cfg) -> CostEstimate:
         gpu = getattr(cfg.gpu, stage)
         kind, _, count = gpu.partition(":")
         price = prices.get(kind)
-        stages.append(StageCost(stage, gpu, float(hours.get(stage, 0.0)),
-                                None if price is None else price * (int(count) if count.isdigit() else 1)))
+        stages.append(
+            StageCost(
+                stage,
+                gpu,
+                float(hours.get(stage, 0.0)),
+                None if price is None else price * (int(count) if count.isdigit() else 1),
+            )
+        )
     return CostEstimate(cfg.condition.name, stages)
 
 
@@ -172,7 +190,8 @@ def modal_token_configured(environ: Mapping[str, str] = os.environ, home: Path |
     except (OSError, tomllib.TOMLDecodeError):
         return False
     name = environ.get("MODAL_PROFILE") or next(
-        (n for n, v in profiles.items() if isinstance(v, dict) and v.get("active") is True), "default")
+        (n for n, v in profiles.items() if isinstance(v, dict) and v.get("active") is True), "default"
+    )
     if name not in profiles and len(profiles) == 1:
         name = next(iter(profiles))
     section = profiles.get(name)
@@ -191,19 +210,24 @@ def check_config(cfg) -> None:
     for stage in cfg.condition.stages:
         gpu = getattr(cfg.gpu, stage)
         if gpu.split(":")[0] not in MODAL_GPUS:
-            raise RdtuiError(f"{where}: gpu.{stage}: Modal offers no GPU {gpu!r} "
-                             f"(offered: {', '.join(sorted(MODAL_GPUS))})")
+            raise RdtuiError(
+                f"{where}: gpu.{stage}: Modal offers no GPU {gpu!r} (offered: {', '.join(sorted(MODAL_GPUS))})"
+            )
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
     if Path(cfg.model.name).expanduser().exists():
-        raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a folder on this machine, which Modal "
-                         "containers cannot see: push it to the hub (or a Volume) and name that")
+        raise RdtuiError(
+            f"{where}: model.name {cfg.model.name!r} is a folder on this machine, which Modal "
+            "containers cannot see: push it to the hub (or a Volume) and name that"
+        )
     # Local files are not uploaded: the containers would fail on them after a cold start (M15).
     for name in stage_datasets(cfg):
         spec = cfg.datasets.get(name)
         if spec is not None and spec.path:
-            raise RdtuiError(f"{where}: datasets.{name}.path {spec.path!r} is a file on this machine, which Modal "
-                             "containers cannot see: use a hub dataset (hub: ...) for Modal runs")
+            raise RdtuiError(
+                f"{where}: datasets.{name}.path {spec.path!r} is a file on this machine, which Modal "
+                "containers cannot see: use a hub dataset (hub: ...) for Modal runs"
+            )
 
 
 def stage_datasets(cfg) -> list[str]:
@@ -248,11 +272,14 @@ class ModalBackend:
             _with_timeout(lambda: _hydrate_secret(name), SECRET_CHECK_TIMEOUT_S)
             self._secrets_seen.add(name)
         except TimeoutError:
-            raise RdtuiError(f"cannot reach Modal to check Secret {name!r}: no answer in "
-                             f"{SECRET_CHECK_TIMEOUT_S:g} s (offline?)") from None
+            raise RdtuiError(
+                f"cannot reach Modal to check Secret {name!r}: no answer in {SECRET_CHECK_TIMEOUT_S:g} s (offline?)"
+            ) from None
         except NotFoundError:
-            raise RdtuiError(f"Modal Secret {name!r} not found: create it with "
-                             f"`modal secret create {name} KEY=VALUE` (see modal.secrets in config.yaml)") from None
+            raise RdtuiError(
+                f"Modal Secret {name!r} not found: create it with "
+                f"`modal secret create {name} KEY=VALUE` (see modal.secrets in config.yaml)"
+            ) from None
         except AuthError as exc:
             raise RdtuiError(f"Modal refused the token ({first_line(exc)}): run `modal token new`") from None
         except Exception as exc:
@@ -276,8 +303,12 @@ class ModalBackend:
         record = run.reload()
         launch = launch_number(record) + 1
         record = run.update(extra_items={"launch": launch, "modal_app": settings.deployed_name})
-        request = {"run_id": run.id, "record": record.to_dict(), "snapshot": run.config_path.read_text(),
-                   "launch": launch}
+        request = {
+            "run_id": run.id,
+            "record": record.to_dict(),
+            "snapshot": run.config_path.read_text(),
+            "launch": launch,
+        }
         call = driver_function(settings.deployed_name).spawn(request)
         run.update(modal_call_id=call.object_id)
 
@@ -330,13 +361,14 @@ class ModalBackend:
         result = sync_run(folder, run.id, run.dir)
         # The driver is asked (an RPC) at most once a minute: it only tells of a driver that died
         # without recording the run's end, which no follower needs to know within seconds.
-        if run.reload().status in FINISHED or not (force or claim_refresh(run.dir, DRIVER_CHECK_INTERVAL_S,
-                                                                           DRIVER_MARK)):
+        if run.reload().status in FINISHED or not (
+            force or claim_refresh(run.dir, DRIVER_CHECK_INTERVAL_S, DRIVER_MARK)
+        ):
             return result
         ended, status, error = driver_outcome(record.modal_call_id)
         if not ended:
             return result
-        sync_run(folder, run.id, run.dir)     # the driver's last commit may have landed since
+        sync_run(folder, run.id, run.dir)  # the driver's last commit may have landed since
         if run.reload().status not in FINISHED:
             run.update(status=status, error=error, finished_at=time.time())
         return result
@@ -355,7 +387,7 @@ def claim_refresh(run_dir: Path, interval: float = REFRESH_INTERVAL_S, name: str
         mark.touch()
         os.utime(mark, (now, now))
     except OSError:
-        return True       # a read-only store still shows the run; it just cannot share the throttle
+        return True  # a read-only store still shows the run; it just cannot share the throttle
     return True
 
 
@@ -368,7 +400,7 @@ def refresh_modal_runs(runs, timeout_s: float = REFRESH_BUDGET_S) -> None:
         try:
             if run.record.backend == "modal" and run.record.status in ("queued", "running"):
                 pending.append(run)
-        except RunNotFound:          # corrupt or gone: nothing to refresh
+        except RunNotFound:  # corrupt or gone: nothing to refresh
             continue
     if not pending or not modal_token_configured():
         return
@@ -381,9 +413,10 @@ def refresh_modal_runs(runs, timeout_s: float = REFRESH_BUDGET_S) -> None:
     try:
         _with_timeout(refresh_all, timeout_s)
     except TimeoutError:
-        print(f"rdtui: Modal did not answer in {timeout_s:g} s; Modal runs show their last synced state",
-              file=sys.stderr)
-    except Exception as exc:     # offline, Modal down: show the store as it is, say why once
+        print(
+            f"rdtui: Modal did not answer in {timeout_s:g} s; Modal runs show their last synced state", file=sys.stderr
+        )
+    except Exception as exc:  # offline, Modal down: show the store as it is, say why once
         print(f"rdtui: could not refresh Modal runs: {first_line(exc)}", file=sys.stderr)
 
 
@@ -414,7 +447,7 @@ def _with_timeout(fn, seconds: float):
     def target() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:   # handed to the caller's thread
+        except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True)
@@ -446,8 +479,14 @@ def driver_outcome(call_id: str) -> tuple[bool, str, str | None]:
     try:
         status = function_call(call_id).get(timeout=0)
     except FunctionTimeoutError:
-        return True, "failed", (f"the Modal driver hit its {DRIVER_TIMEOUT_S // 3600} h timeout "
-                                "(resume continues from the last checkpoint)")
+        return (
+            True,
+            "failed",
+            (
+                f"the Modal driver hit its {DRIVER_TIMEOUT_S // 3600} h timeout "
+                "(resume continues from the last checkpoint)"
+            ),
+        )
     except OutputExpiredError:
         return True, "failed", "the Modal call ended without recording the run's end (its result has expired)"
     except StillRunning:
@@ -492,10 +531,20 @@ def deploy(settings: JobSettings, out=None) -> None:
     env = dict(os.environ)
     env[SETTINGS_ENV] = settings.to_json()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_repo_root()), env.get("PYTHONPATH")]))
-    print(f"rdtui: deploying Modal app {settings.deployed_name} (the first build of an image takes minutes)",
-          file=out, flush=True)
-    proc = subprocess.Popen(DEPLOY_COMMAND, env=env, cwd=_repo_root(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    print(
+        f"rdtui: deploying Modal app {settings.deployed_name} (the first build of an image takes minutes)",
+        file=out,
+        flush=True,
+    )
+    proc = subprocess.Popen(
+        DEPLOY_COMMAND,
+        env=env,
+        cwd=_repo_root(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
     last = ""
     assert proc.stdout is not None
     for line in proc.stdout:

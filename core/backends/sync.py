@@ -33,10 +33,12 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
+from core.errors import CorruptRun, RunNotFound
 from core.runstore import (
     LOG_FILE,
     RUN_FILE,
@@ -46,25 +48,24 @@ from core.runstore import (
     write_json_atomic,
     write_record,
 )
-from core.errors import CorruptRun, RunNotFound
 
 STATE_FILE = ".sync-state.json"
 RUNS_PREFIX = "runs"
 SKIPPED_DIRS = ("checkpoints/",)
 SEGMENTS_DIR = ".segments"
 SEGMENT_SUFFIX = ".seg"
-MERGE_ABOVE_SEGMENTS = 64   # a generation with more segments gets its older ones merged (keeps listings short)
-KEEP_RECENT_SEGMENTS = 16   # ...all but these newest, which a follower may still be fetching
+MERGE_ABOVE_SEGMENTS = 64  # a generation with more segments gets its older ones merged (keeps listings short)
+KEEP_RECENT_SEGMENTS = 16  # ...all but these newest, which a follower may still be fetching
 # Bytes just before the copied offset whose digest tells an appended file from a replaced one.
 TAIL_CHECK_BYTES = 256
-MAX_RECORD_BYTES = 1 << 20            # a run.json is a few KB; a bigger remote one is refused unread
+MAX_RECORD_BYTES = 1 << 20  # a run.json is a few KB; a bigger remote one is refused unread
 # Fields only this machine may set: they decide which local process `rdtui cancel` signals.
 LOCAL_ONLY_FIELDS = ("id", "condition", "profile", "backend", "host", "pid", "pid_start", "created_at")
 
 
 @dataclass(frozen=True)
 class RemoteEntry:
-    path: str          # relative to the volume's root, '/'-separated
+    path: str  # relative to the volume's root, '/'-separated
     is_file: bool
     size: int
     mtime: int
@@ -120,7 +121,7 @@ class SyncResult:
     record_updated: bool = False
     remote_missing: bool = False
     remote_status: str | None = None
-    refused: list[str] = field(default_factory=list)     # "remote path: why", for each entry not mirrored
+    refused: list[str] = field(default_factory=list)  # "remote path: why", for each entry not mirrored
 
 
 class SyncState:
@@ -182,7 +183,7 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
         result.bytes_copied += _sync_segments(remote, relpath, found, local_dir, state)
     for entry, relpath in files:
         if relpath in segments:
-            continue        # mirrored from its segments above
+            continue  # mirrored from its segments above
         if relpath == RUN_FILE:
             record_entry = entry if _changed(entry, state.files.get(RUN_FILE)) else None
         elif is_append_only(relpath):
@@ -194,9 +195,10 @@ def sync_run(remote: RemoteFolder, run_id: str, local_dir: Path) -> SyncResult:
             result.files_replaced += 1
     # run.json last: a reader that sees the final status finds every file it describes already here.
     if record_entry is not None:
-        result.record_updated, result.remote_status = _sync_record(remote, record_entry, run_id, local_dir,
-                                                                   result.refused)
-        if result.remote_status is not None:     # read whole and used: unchanged, it is not read again
+        result.record_updated, result.remote_status = _sync_record(
+            remote, record_entry, run_id, local_dir, result.refused
+        )
+        if result.remote_status is not None:  # read whole and used: unchanged, it is not read again
             state.files[RUN_FILE] = {"size": record_entry.size, "mtime": record_entry.mtime}
             state.save()
     return result
@@ -210,7 +212,7 @@ def contained_relpath(path: str, prefix: str) -> tuple[str | None, str]:
         return None, "absolute path"
     if not path.startswith(prefix + "/"):
         return None, "outside the run folder"
-    relpath = path[len(prefix) + 1:]
+    relpath = path[len(prefix) + 1 :]
     parts = relpath.split("/")
     if any(part in ("", ".", "..") for part in parts) or "\\" in relpath:
         return None, "not a plain relative path ('..', '.', '//' or '\\')"
@@ -230,7 +232,7 @@ def local_target_inside(local_dir: Path, relpath: str) -> bool:
 
 @dataclass(frozen=True)
 class Segment:
-    relpath: str        # the file it belongs to, relative to the run folder
+    relpath: str  # the file it belongs to, relative to the run folder
     generation: int
     start: int
     entry: RemoteEntry
@@ -244,7 +246,7 @@ def parse_segment(entry: RemoteEntry, relpath: str) -> tuple[Segment | None, str
     parts = relpath.split("/")
     if len(parts) < 4 or not parts[-1].endswith(SEGMENT_SUFFIX):
         return None, "not a segment name"
-    generation, start = parts[-2], parts[-1][:-len(SEGMENT_SUFFIX)]
+    generation, start = parts[-2], parts[-1][: -len(SEGMENT_SUFFIX)]
     if not (generation.isdigit() and start.isdigit() and len(start) <= 18 and len(generation) <= 9):
         return None, "not a segment name"
     target = "/".join(parts[1:-2])
@@ -253,8 +255,7 @@ def parse_segment(entry: RemoteEntry, relpath: str) -> tuple[Segment | None, str
     return Segment(target, int(generation), int(start), entry), ""
 
 
-def _sync_segments(remote: RemoteFolder, relpath: str, found: list[Segment], local_dir: Path,
-                   state: SyncState) -> int:
+def _sync_segments(remote: RemoteFolder, relpath: str, found: list[Segment], local_dir: Path, state: SyncState) -> int:
     """Copy the bytes of `relpath` past what is here from its newest generation's segments."""
     generation = max(s.generation for s in found)
     ordered = sorted((s for s in found if s.generation == generation), key=lambda s: s.start)
@@ -263,7 +264,7 @@ def _sync_segments(remote: RemoteFolder, relpath: str, found: list[Segment], loc
     local_size = local.stat().st_size if local.exists() else 0
     offset = int(seen.get("offset", 0)) if isinstance(seen.get("offset", 0), int) else 0
     if seen.get("generation") != generation and not ("generation" not in seen and generation == 0):
-        offset = 0           # a new generation: the remote file was replaced (a copy made whole-file goes on)
+        offset = 0  # a new generation: the remote file was replaced (a copy made whole-file goes on)
     offset = min(offset, local_size)
     copied = 0
     for segment in ordered:
@@ -271,11 +272,11 @@ def _sync_segments(remote: RemoteFolder, relpath: str, found: list[Segment], loc
         if end <= offset:
             continue
         if segment.start > offset:
-            break            # the segment between is not listed yet (or being merged): next pass
+            break  # the segment between is not listed yet (or being merged): next pass
         try:
             data = _read_from(remote.read_file(segment.entry.path), offset - segment.start)
         except FileNotFoundError:
-            break            # merged away since the listing: next pass
+            break  # merged away since the listing: next pass
         if offset == 0:
             _replace_whole(local, [data])
         else:
@@ -299,14 +300,19 @@ class SegmentWriter:
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self.known: dict[str, tuple[int, int, str]] = {}   # relpath -> (generation, end, digest of bytes before end)
+        self.known: dict[str, tuple[int, int, str]] = {}  # relpath -> (generation, end, digest of bytes before end)
 
     def write_new(self) -> int:
         written = 0
         for path in sorted(self.run_dir.rglob("*")):
             relpath = path.relative_to(self.run_dir).as_posix()
-            if path.is_file() and not path.is_symlink() and is_append_only(relpath) and _wanted(relpath) \
-                    and not relpath.startswith(SEGMENTS_DIR + "/"):
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and is_append_only(relpath)
+                and _wanted(relpath)
+                and not relpath.startswith(SEGMENTS_DIR + "/")
+            ):
                 written += self._write_file(path, relpath)
         return written
 
@@ -317,7 +323,7 @@ class SegmentWriter:
             fh.seek(max(0, end - TAIL_CHECK_BYTES))
             before = fh.read(end - max(0, end - TAIL_CHECK_BYTES))
             if size < end or _digest(before) != digest:
-                generation, end = generation + 1, 0       # replaced or truncated: start a new generation
+                generation, end = generation + 1, 0  # replaced or truncated: start a new generation
                 fh.seek(0)
             data = fh.read()
         if not data:
@@ -343,7 +349,7 @@ class SegmentWriter:
         # replaced while no container watched it must still start a new generation.
         for segment in sorted(folder.glob(f"*{SEGMENT_SUFFIX}"), reverse=True):
             data = segment.read_bytes()
-            end = int(segment.name[:-len(SEGMENT_SUFFIX)]) + len(data) if end is None else end
+            end = int(segment.name[: -len(SEGMENT_SUFFIX)]) + len(data) if end is None else end
             tail = data + tail
             if len(tail) >= TAIL_CHECK_BYTES:
                 break
@@ -355,7 +361,7 @@ class SegmentWriter:
         if len(names) <= MERGE_ABOVE_SEGMENTS:
             return
         old = names[:-KEEP_RECENT_SEGMENTS]
-        _replace_whole(old[0], [p.read_bytes() for p in old])    # the merged bytes start where the first did
+        _replace_whole(old[0], [p.read_bytes() for p in old])  # the merged bytes start where the first did
         for path in old[1:]:
             path.unlink()
 
@@ -380,8 +386,7 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def _sync_append_only(remote: RemoteFolder, entry: RemoteEntry, relpath: str, local_dir: Path,
-                      state: SyncState) -> int:
+def _sync_append_only(remote: RemoteFolder, entry: RemoteEntry, relpath: str, local_dir: Path, state: SyncState) -> int:
     seen = state.files.get(relpath) or {}
     offset = int(seen.get("offset", 0))
     local = local_dir / relpath
@@ -406,7 +411,7 @@ def _sync_append_only(remote: RemoteFolder, entry: RemoteEntry, relpath: str, lo
         _write_at(local, offset, data)
     end = offset + len(data)
     tail_start = max(0, end - TAIL_CHECK_BYTES)
-    tail = data[tail_start - offset:] if tail_start >= offset else _read_tail(local, tail_start, end)
+    tail = data[tail_start - offset :] if tail_start >= offset else _read_tail(local, tail_start, end)
     state.files[relpath] = {"offset": end, "mtime": entry.mtime, "tail": _digest(tail)}
     state.save()
     return len(data)
@@ -419,7 +424,7 @@ def _read_from(chunks: Iterable[bytes], start: int) -> bytes:
     for chunk in chunks:
         end = pos + len(chunk)
         if end > start:
-            out += chunk[max(0, start - pos):]
+            out += chunk[max(0, start - pos) :]
         pos = end
     return bytes(out)
 
@@ -462,8 +467,9 @@ def _replace_whole(path: Path, chunks: Iterable[bytes]) -> None:
         raise
 
 
-def _sync_record(remote: RemoteFolder, entry: RemoteEntry, run_id: str, local_dir: Path,
-                 refused: list[str]) -> tuple[bool, str | None]:
+def _sync_record(
+    remote: RemoteFolder, entry: RemoteEntry, run_id: str, local_dir: Path, refused: list[str]
+) -> tuple[bool, str | None]:
     if entry.size > MAX_RECORD_BYTES:
         refused.append(f"{entry.path!r}: run.json of {entry.size} bytes (at most {MAX_RECORD_BYTES})")
         return False, None
@@ -480,7 +486,7 @@ def _sync_record(remote: RemoteFolder, entry: RemoteEntry, run_id: str, local_di
         local_record = read_record(local_dir)
     except RunNotFound:
         local_record = None
-    except Exception:   # a local record of the wrong shape: the checked remote one replaces it
+    except Exception:  # a local record of the wrong shape: the checked remote one replaces it
         local_record = None
     _keep_local_fields(remote_record, local_record)
     merged = _merge_record(local_record, remote_record)
@@ -521,7 +527,7 @@ def _keep_local_fields(remote: RunRecord, local: RunRecord | None) -> None:
     if local is not None:
         for name in LOCAL_ONLY_FIELDS:
             setattr(remote, name, getattr(local, name))
-    else:   # a run first seen on the Volume (launched from another machine): no local process is its
+    else:  # a run first seen on the Volume (launched from another machine): no local process is its
         remote.backend, remote.host, remote.pid, remote.pid_start = "modal", None, None, None
 
 
@@ -542,7 +548,6 @@ def _merge_record(local: RunRecord | None, remote: RunRecord) -> RunRecord | Non
     if remote.modal_call_id is None:
         remote.modal_call_id = local.modal_call_id
     return remote
-
 
 
 def discover_runs(remote: RemoteFolder, runs_root: Path) -> tuple[list[str], list[str]]:

@@ -35,8 +35,12 @@ def _preflight_issues(path: str | None) -> list:
     from core.launch import preflight_issues
 
     study = load_study(path)
-    issues = [issue for condition in study.conditions for profile in study.profiles
-              for issue in preflight_issues(resolve_full(study, condition, profile))]
+    issues = [
+        issue
+        for condition in study.conditions
+        for profile in study.profiles
+        for issue in preflight_issues(resolve_full(study, condition, profile))
+    ]
     return ConfigError(issues).issues if issues else []
 
 
@@ -46,8 +50,10 @@ def _show(args) -> int:
         return _show_study(study, args)
     resolution = resolve_full(study, args.condition, args.profile, args.overrides, args.overrides_file)
     if args.explain:
-        rows = [(key, json.dumps(value, ensure_ascii=False), source.layer, source.where())
-                for key, value, source in resolution.explain()]
+        rows = [
+            (key, json.dumps(value, ensure_ascii=False), source.layer, source.where())
+            for key, value, source in resolution.explain()
+        ]
         width_key = max(len(r[0]) for r in rows)
         width_value = min(48, max(len(r[1]) for r in rows))
         width_layer = max(len(r[2]) for r in rows)
@@ -76,14 +82,16 @@ def _show_study(study, args) -> int:
     for name in study.conditions:
         cfg = resolve(study, name, args.profile, args.overrides, args.overrides_file)
         data = [getattr(cfg, s).dataset for s in ("sft", "grpo") if s in cfg.condition.stages]
-        rows.append({
-            "condition": name,
-            "stages": " -> ".join(cfg.condition.stages),
-            "model": cfg.model.name,
-            "data": ", ".join(data) or "-",
-            "benchmarks": ", ".join(cfg.evaluation.benchmarks),
-            "description": cfg.condition.description,
-        })
+        rows.append(
+            {
+                "condition": name,
+                "stages": " -> ".join(cfg.condition.stages),
+                "model": cfg.model.name,
+                "data": ", ".join(data) or "-",
+                "benchmarks": ", ".join(cfg.evaluation.benchmarks),
+                "description": cfg.condition.description,
+            }
+        )
     if args.format == "json":
         print(json.dumps({"profile": args.profile, "config": str(study.path), "conditions": rows}, indent=2))
         return 0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.runstore import RunStore
 from core.paths import default_runs_dir
+from core.runstore import RunStore
 
 
 def main(args) -> int:

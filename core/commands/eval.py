@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from core.cli import CommandError, UsageError
 from core.errors import RdtuiError
+from core.paths import default_runs_dir
 from core.results import ADHOC_CONDITION
 from core.runstore import Run, RunStore, process_start_ticks, try_own, validate_name
-from core.paths import default_runs_dir
 from core.textable import format_table
 
 QUICK_PROBLEMS = 5
@@ -121,8 +121,9 @@ def model_target(target: str, args):
     name = str(path.resolve()) if path.exists() else target
     if name == base.config.model.name:
         return base, model_ref(base.config, None), condition
-    resolution = resolve_full(study, condition, args.profile, [*sets, f"model.name={json.dumps(name)}"],
-                              args.overrides_file)
+    resolution = resolve_full(
+        study, condition, args.profile, [*sets, f"model.name={json.dumps(name)}"], args.overrides_file
+    )
     return resolution, model_ref(resolution.config, None), ADHOC_CONDITION
 
 
@@ -143,14 +144,19 @@ def _log_to(run: Run) -> Callable[[str], None]:
         print(line, flush=True)
         with open(run.log_path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
+
     return log
 
 
 def _print_summaries(summaries: dict) -> None:
     rows = []
     for name, s in summaries.items():
-        row = {"benchmark": name, "n": s["n_problems"], "accuracy": f"{s['accuracy']:.3f}",
-               "ci95": f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"}
+        row = {
+            "benchmark": name,
+            "n": s["n_problems"],
+            "accuracy": f"{s['accuracy']:.3f}",
+            "ci95": f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]",
+        }
         for k, v in s["pass@k"].items():
             row[f"pass@{k}"] = f"{v['value']:.3f}"
         for k, v in s["maj@k"].items():
@@ -170,16 +176,22 @@ def quick_look(evaluation) -> None:
         print(f"--- prompt\n{problem.messages[-1]['content']}")
         for i, text in enumerate(result.completions):
             verdict = "CORRECT" if result.correct[i] else "wrong"
-            print(f"--- sample {i + 1}/{len(result.completions)}: {verdict}, extracted {result.extracted[i]!r} "
-                  f"({result.rules[i]}), {result.tokens[i]} tokens, {result.finish_reasons[i]}")
+            print(
+                f"--- sample {i + 1}/{len(result.completions)}: {verdict}, extracted {result.extracted[i]!r} "
+                f"({result.rules[i]}), {result.tokens[i]} tokens, {result.finish_reasons[i]}"
+            )
             print(text)
         print()
 
 
 def looks_like_folder(target: str) -> bool:
     """A path rather than a hub id (`org/name`): it must exist, and the hub is never asked."""
-    return (target.startswith(("/", "./", "../", "~", ".\\")) or target in (".", "..")
-            or target.endswith("/") or target.count("/") > 1)
+    return (
+        target.startswith(("/", "./", "../", "~", ".\\"))
+        or target in (".", "..")
+        or target.endswith("/")
+        or target.count("/") > 1
+    )
 
 
 def check_options(args) -> None:
@@ -192,14 +204,20 @@ def check_options(args) -> None:
         raise UsageError(f"--samples {args.samples}: must be a positive number")
     parse_ks(args.k)
     target = args.target
-    if not target.startswith("builtin:") and looks_like_folder(target) and not os.path.exists(os.path.expanduser(target)):
+    if (
+        not target.startswith("builtin:")
+        and looks_like_folder(target)
+        and not os.path.exists(os.path.expanduser(target))
+    ):
         raise UsageError(f"{target}: no such folder")
 
 
 def check_benchmarks(cfg, names: list[str] | None) -> None:
     unknown = [n for n in names or [] if n not in cfg.datasets]
     if unknown:
-        raise UsageError(f"--benchmark {unknown[0]}: not a dataset in the config (defined: {', '.join(sorted(cfg.datasets))})")
+        raise UsageError(
+            f"--benchmark {unknown[0]}: not a dataset in the config (defined: {', '.join(sorted(cfg.datasets))})"
+        )
 
 
 def main(args) -> int:
@@ -212,7 +230,7 @@ def main(args) -> int:
     run = find_run(store, args.target)
     if run is None and not args.quick:
         store.check_writable()
-    go_offline_if_unreachable()          # before the hub libraries load: they read it at import
+    go_offline_if_unreachable()  # before the hub libraries load: they read it at import
     from core.evaluation.stage import Evaluation
 
     if run is not None and args.grader and any(run.eval_dir.glob("*.jsonl")):
@@ -236,8 +254,13 @@ def main(args) -> int:
         description = f"evaluation of {ref.label()}" if condition == ADHOC_CONDITION else None
         run = store.create(condition, cfg.profile.name, "local", snapshot_text(resolution), description=description)
         launch = {"benchmarks": args.benchmark, "start_from": args.start_from, "limit": args.limit}
-        run.update(extra={"model": ref.label(), "eval_checkpoint": str(ref.checkpoint) if ref.checkpoint else None,
-                          EVAL_LAUNCH: launch})
+        run.update(
+            extra={
+                "model": ref.label(),
+                "eval_checkpoint": str(ref.checkpoint) if ref.checkpoint else None,
+                EVAL_LAUNCH: launch,
+            }
+        )
         print(f"[rdtui] evaluating {ref.label()} into run {run.id}", flush=True)
         summaries = _evaluate_as_owner(run, evaluation)
     elif run.record.status != "succeeded" and set(cfg.condition.stages) == {"eval"}:
@@ -256,15 +279,26 @@ def _evaluate_as_owner(run: Run, evaluation) -> dict:
         raise CommandError(f"run {run.id} is owned by a live queue or worker; wait for it to end or cancel it")
     try:
         pid = os.getpid()
-        run.update(status="running", started_at=run.record.started_at or time.time(), finished_at=None, error=None,
-                   pid=pid, pid_start=process_start_ticks(pid), stage="eval")
+        run.update(
+            status="running",
+            started_at=run.record.started_at or time.time(),
+            finished_at=None,
+            error=None,
+            pid=pid,
+            pid_start=process_start_ticks(pid),
+            stage="eval",
+        )
         try:
             summaries = evaluation.run(run, log=_log_to(run))
         except KeyboardInterrupt:
             run.update(status="cancelled", finished_at=time.time())
             raise
         except BaseException as exc:
-            run.update(status="failed", finished_at=time.time(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            run.update(
+                status="failed",
+                finished_at=time.time(),
+                error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
             raise
         run.update(status="succeeded", finished_at=time.time())
         return summaries

@@ -31,7 +31,7 @@ class GradeOptions:
     grader: str = "rdtui"
 
     @classmethod
-    def from_args(cls, args) -> "GradeOptions":
+    def from_args(cls, args) -> GradeOptions:
         return cls(**{name: getattr(args, name) for name in cls.__dataclass_fields__ if hasattr(args, name)})
 
 
@@ -59,10 +59,17 @@ def _verdict_line(line: str, where: str, options: GradeOptions) -> str:
     if benchmark not in BENCHMARKS:
         raise UsageError(f"{where}: benchmark: {benchmark!r} is not one of {', '.join(BENCHMARKS)}")
     answer_only = text_key == "extracted" or _flag(row, "answer_only", options.answer_only, where)
-    verdict = grade(row[text_key], row["answer"], benchmark, options.allow_last_number,
-                    think_prefilled=_flag(row, "think_prefilled", options.think_prefilled, where),
-                    answer_only=answer_only, multiple_boxes=options.multiple_boxes,
-                    decimal_tolerance=options.decimal_tolerance, grader=options.grader)
+    verdict = grade(
+        row[text_key],
+        row["answer"],
+        benchmark,
+        options.allow_last_number,
+        think_prefilled=_flag(row, "think_prefilled", options.think_prefilled, where),
+        answer_only=answer_only,
+        multiple_boxes=options.multiple_boxes,
+        decimal_tolerance=options.decimal_tolerance,
+        grader=options.grader,
+    )
     out = {"correct": verdict.correct, "extracted": verdict.extracted, "rule": verdict.rule}
     if verdict.undecided:
         out["undecided"] = True
@@ -131,8 +138,13 @@ def regrade_run(run, cfg, grader: str) -> dict[str, dict]:
         n = min(len(r.completions) for r in results.values())
         ks = [k for k in cfg.evaluation.k if k <= n] or [1]
         size = _own_summary(run, path.stem).get("benchmark_size", len(results))
-        summary = summarize(list(results.values()), benchmark=path.stem, ks=ks, benchmark_size=size,
-                            settings={**settings, "grader": grader})
+        summary = summarize(
+            list(results.values()),
+            benchmark=path.stem,
+            ks=ks,
+            benchmark_size=size,
+            settings={**settings, "grader": grader},
+        )
         write_summary(run.eval_dir / grader / f"{path.stem}.json", summary)
         summaries[path.stem] = summary
     return summaries
@@ -154,8 +166,12 @@ def print_regrade(run, summaries: dict[str, dict], grader: str) -> None:
     rows = []
     for name, summary in summaries.items():
         own = _own_summary(run, name).get("accuracy")
-        row = {"benchmark": name, "n": summary["n_problems"],
-               "accuracy (run)": "-" if own is None else f"{own:.3f}", f"accuracy ({grader})": f"{summary['accuracy']:.3f}",
-               "difference": "-" if own is None else f"{summary['accuracy'] - own:+.3f}"}
+        row = {
+            "benchmark": name,
+            "n": summary["n_problems"],
+            "accuracy (run)": "-" if own is None else f"{own:.3f}",
+            f"accuracy ({grader})": f"{summary['accuracy']:.3f}",
+            "difference": "-" if own is None else f"{summary['accuracy'] - own:+.3f}",
+        }
         rows.append(row)
     print(format_table(rows, list(rows[0]) if rows else ["benchmark"]))

@@ -8,10 +8,10 @@ import time
 
 from core.backends.modal_backend import refresh_modal_runs
 from core.cli import UsageError
-from core.logtail import read_last_lines
 from core.errors import CorruptRun
-from core.runstore import FINISHED, RunStore
+from core.logtail import read_last_lines
 from core.paths import default_runs_dir
+from core.runstore import FINISHED, RunStore
 
 POLL_SECONDS = 0.5
 
@@ -31,11 +31,11 @@ def main(args) -> int:
     if not args.follow:
         return 0
     while True:
-        refresh_modal_runs([run])      # a detached Modal run's log arrives through the sync (every 5 s at most)
+        refresh_modal_runs([run])  # a detached Modal run's log arrives through the sync (every 5 s at most)
         try:
             finished = run.reload().effective_status in FINISHED | {"lost"}
         except CorruptRun:
-            finished = True      # nothing will say when it ends: print what there is and stop
+            finished = True  # nothing will say when it ends: print what there is and stop
         offset = _copy_from(path, offset, out)
         out.flush()
         if finished:

@@ -7,8 +7,8 @@ import sys
 
 from core.backends.modal_backend import refresh_modal_runs
 from core.cli import UsageError
-from core.runstore import DERIVED_STATUSES, STATUSES, RunStore
 from core.paths import default_runs_dir
+from core.runstore import DERIVED_STATUSES, STATUSES, RunStore
 from core.runview import run_summary
 from core.textable import format_table
 

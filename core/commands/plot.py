@@ -21,21 +21,24 @@ from core.runstore import TRAINING_STAGES, Run, RunStore
 
 FORMATS = (".png", ".svg", ".pdf")
 DEFAULT_METRICS = ("loss", "reward")
-TRACE_PANELS = (("mean_think_words", "think length (words)"),
-                ("self_verification_per_completion", "self-verification phrases per completion"),
-                ("backtracking_per_completion", "backtracking phrases per completion"))
+TRACE_PANELS = (
+    ("mean_think_words", "think length (words)"),
+    ("self_verification_per_completion", "self-verification phrases per completion"),
+    ("backtracking_per_completion", "backtracking phrases per completion"),
+)
 
 
 def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise CommandError("rdtui plot needs matplotlib: pip install 'rdtui[plot]' (or pip install matplotlib)",
-                           status=2) from None
+        raise CommandError(
+            "rdtui plot needs matplotlib: pip install 'rdtui[plot]' (or pip install matplotlib)", status=2
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.fonttype"] = "none"   # SVG text stays text: editable and searchable in a paper
+    plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: editable and searchable in a paper
     return plt
 
 
@@ -86,7 +89,7 @@ def _curve_runs(store: RunStore, run_ids: list[str]) -> list[Run]:
     latest: dict[str, Run] = {}
     for run in store.list():
         if run.metrics_path.exists():
-            latest[run.record.condition] = run   # list() is oldest first: the latest wins
+            latest[run.record.condition] = run  # list() is oldest first: the latest wins
     if not latest:
         raise CommandError("no runs with training metrics to plot", status=2)
     return list(latest.values())
@@ -99,12 +102,19 @@ def plot_curves(plt, store: RunStore, run_ids: list[str], metrics: list[str], we
         records = [r for r in read_jsonl(run.metrics_path) if r.get("stage") in TRAINING_STAGES]
         for metric in metrics:
             for stage in TRAINING_STAGES:
-                points = [(r["step"], r[metric]) for r in records
-                          if r.get("stage") == stage and isinstance(r.get(metric), (int, float))
-                          and isinstance(r.get("step"), int) and math.isfinite(r[metric])]
+                points = [
+                    (r["step"], r[metric])
+                    for r in records
+                    if r.get("stage") == stage
+                    and isinstance(r.get(metric), (int, float))
+                    and isinstance(r.get("step"), int)
+                    and math.isfinite(r[metric])
+                ]
                 if points:
                     steps, values = zip(*points)
-                    series[metric].append((f"{run.record.condition} {stage} ({run.id[-4:]})", list(steps), list(values)))
+                    series[metric].append(
+                        (f"{run.record.condition} {stage} ({run.id[-4:]})", list(steps), list(values))
+                    )
     metrics = [m for m in metrics if series[m]]
     if not metrics:
         raise CommandError("none of the runs logged those metrics (see metrics.jsonl for names)", status=2)
@@ -129,7 +139,7 @@ def _score(summary: dict[str, Any], k: str | None) -> tuple[float, float, float]
         if not isinstance(entry, dict):
             return None
         value = entry.get("value")
-        low, high = (entry.get("ci95") or [value, value])
+        low, high = entry.get("ci95") or [value, value]
     if not all(isinstance(v, (int, float)) for v in (value, low, high)):
         return None
     return value, low, high
@@ -139,8 +149,9 @@ def plot_results(plt, store: RunStore, run_ids: list[str], k: str | None):
     rows = _result_rows(store, run_ids)
     summaries = {row.run_id: _summaries(store, row.run_id) for row in rows}
     benches = list(dict.fromkeys(b for row in rows for b in summaries[row.run_id]))
-    fig, axes = plt.subplots(1, len(benches), figsize=(max(4.5, 1.1 * len(rows) + 1.5) * len(benches), 4.2),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(benches), figsize=(max(4.5, 1.1 * len(rows) + 1.5) * len(benches), 4.2), squeeze=False
+    )
     for ax, bench in zip(axes[0], benches):
         names, values, errors = [], [], [[], []]
         for row in rows:
@@ -174,8 +185,13 @@ def plot_traces(plt, store: RunStore, run_ids: list[str]):
                 value = (summaries[row.run_id].get(bench, {}).get("trace") or {}).get(key)
                 values.append(value if isinstance(value, (int, float)) else 0.0)
             ax.bar([x + i * width for x in range(len(rows))], values, width=width, label=bench)
-        ax.set_xticks([x + width * (len(benches) - 1) / 2 for x in range(len(rows))],
-                      [row.condition for row in rows], rotation=30, ha="right", fontsize=8)
+        ax.set_xticks(
+            [x + width * (len(benches) - 1) / 2 for x in range(len(rows))],
+            [row.condition for row in rows],
+            rotation=30,
+            ha="right",
+            fontsize=8,
+        )
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8)
@@ -199,7 +215,7 @@ def main(args) -> int:
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    fig.savefig(tmp, dpi=150)   # written whole, then renamed: no half-written figure
+    fig.savefig(tmp, dpi=150)  # written whole, then renamed: no half-written figure
     plt.close(fig)
     tmp.replace(out)
     print(out)

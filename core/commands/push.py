@@ -45,8 +45,11 @@ def main(args) -> int:
     except RdtuiError as exc:
         raise CommandError(str(exc), status=2) from None
     if model_dir is None:
-        raise CommandError(f"run {run.id} ({cfg.condition.name}) trains nothing: its model is {cfg.model.name}, "
-                           f"already on the hub or on disk", status=2)
+        raise CommandError(
+            f"run {run.id} ({cfg.condition.name}) trains nothing: its model is {cfg.model.name}, "
+            f"already on the hub or on disk",
+            status=2,
+        )
     card = model_card(run, cfg, model_dir)
     if args.card_only:
         print(card)
@@ -56,8 +59,9 @@ def main(args) -> int:
         try:
             api = hub_api()
             url = api.create_repo(args.to, private=args.private or None, exist_ok=True)
-            info = api.upload_folder(repo_id=args.to, folder_path=str(folder),
-                                     commit_message=f"rdtui push {run.id} ({cfg.condition.name})")
+            info = api.upload_folder(
+                repo_id=args.to, folder_path=str(folder), commit_message=f"rdtui push {run.id} ({cfg.condition.name})"
+            )
         except Exception as exc:  # HTTP errors, no token, offline: one line, nothing half-said
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise CommandError(f"could not push {run.id} to {args.to}: {reason}") from None
@@ -104,10 +108,15 @@ def model_card(run, cfg, model_dir: Path) -> str:
     stages = [s for s in cfg.condition.stages if s in ("sft", "grpo")]
     datasets = [getattr(cfg, s).dataset for s in stages if getattr(cfg, s) is not None and getattr(cfg, s).dataset]
     hub_datasets = [cfg.datasets[d].hub for d in datasets if d in cfg.datasets and cfg.datasets[d].hub]
-    front = ["---", *(["base_model: " + json.dumps(base)] if hub_base else []),
-             f"library_name: {'peft' if adapter else 'transformers'}",
-             *_yaml_list("tags", ["rdtui", "trl", *stages, cfg.condition.name]),
-             *_yaml_list("datasets", hub_datasets), "---", ""]
+    front = [
+        "---",
+        *(["base_model: " + json.dumps(base)] if hub_base else []),
+        f"library_name: {'peft' if adapter else 'transformers'}",
+        *_yaml_list("tags", ["rdtui", "trl", *stages, cfg.condition.name]),
+        *_yaml_list("datasets", hub_datasets),
+        "---",
+        "",
+    ]
     record = run.reload()
     rows = []
     if read_summaries(run):
@@ -130,8 +139,24 @@ def model_card(run, cfg, model_dir: Path) -> str:
         "",
     ]
     if loaded:
-        body += ["## What the run loaded", "", "```json", json.dumps({"model": loaded.get("model"),
-                 "datasets": loaded.get("datasets"), "versions": versions}, indent=2), "```", ""]
-    body += ["## Config", "", "The run's resolved config; each value notes the layer and line that set it.", "",
-             "```yaml", run.config_path.read_text(encoding="utf-8").rstrip(), "```", ""]
+        body += [
+            "## What the run loaded",
+            "",
+            "```json",
+            json.dumps(
+                {"model": loaded.get("model"), "datasets": loaded.get("datasets"), "versions": versions}, indent=2
+            ),
+            "```",
+            "",
+        ]
+    body += [
+        "## Config",
+        "",
+        "The run's resolved config; each value notes the layer and line that set it.",
+        "",
+        "```yaml",
+        run.config_path.read_text(encoding="utf-8").rstrip(),
+        "```",
+        "",
+    ]
     return "\n".join(front + body)

@@ -8,8 +8,8 @@ import time
 from core.cli import UsageError
 from core.config import load_study
 from core.launch import launch, plan_launch
-from core.runstore import FINISHED, Run, RunStore
 from core.paths import default_runs_dir
+from core.runstore import FINISHED, Run, RunStore
 
 POLL_SECONDS = 0.5
 
@@ -53,8 +53,13 @@ def follow(runs: list[Run]) -> int:
 
     from core.backends import get_backend
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[status]}"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+    ]
     try:
         with Progress(*columns, transient=False) as progress:
             tasks = {run.id: progress.add_task(run.record.condition, total=None, status="queued") for run in runs}
@@ -66,8 +71,13 @@ def follow(runs: list[Run]) -> int:
                     status = record.effective_status
                     p = record.progress or {}
                     label = f"{record.condition} {record.stage or ''}".rstrip()
-                    progress.update(tasks[run.id], description=label, total=p.get("total"),
-                                    completed=p.get("step") or 0, status=status)
+                    progress.update(
+                        tasks[run.id],
+                        description=label,
+                        total=p.get("total"),
+                        completed=p.get("step") or 0,
+                        status=status,
+                    )
                     done += status in FINISHED or status == "lost"
                 if done == len(runs):
                     break

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 import time
 
-from core.runstore import FINISHED, Run, RunStore
 from core.paths import default_runs_dir
+from core.runstore import FINISHED, Run, RunStore
 
 FOLLOW_SECONDS = 5.0
 
@@ -34,7 +34,7 @@ def main(args) -> int:
     while True:
         for run in runs:
             before = run.record.status
-            result = backend.refresh(run, force=first)       # asked for: now; then at the shared pace
+            result = backend.refresh(run, force=first)  # asked for: now; then at the shared pace
             _say_refused(run.id, result.refused if result else [])
             record = run.reload()
             if record.status != before:
@@ -57,7 +57,7 @@ def _discover(store: RunStore) -> None:
     for name in _volume_names(store):
         try:
             found, refused = discover_runs(ModalVolumeFolder(volume(name)), store.root)
-        except Exception as exc:      # offline or no such Volume: the runs known here still sync
+        except Exception as exc:  # offline or no such Volume: the runs known here still sync
             print(f"rdtui: cannot list Modal Volume {name!r}: {first_line(exc)}", file=sys.stderr)
             continue
         for run_id in found:
@@ -86,8 +86,11 @@ def _volume_names(store: RunStore) -> list[str]:
 
 def _say_refused(where: str, refused: list[str]) -> None:
     if refused:
-        print(f"rdtui: {where}: refused {len(refused)} remote entr{'y' if len(refused) == 1 else 'ies'} "
-              f"(first: {refused[0]})", file=sys.stderr)
+        print(
+            f"rdtui: {where}: refused {len(refused)} remote entr{'y' if len(refused) == 1 else 'ies'} "
+            f"(first: {refused[0]})",
+            file=sys.stderr,
+        )
 
 
 def _modal_runs(store: RunStore) -> list[Run]:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, ConfigIssue
 from core.config.layers import (
     TOP_LEVEL,
     Layered,
@@ -27,11 +26,24 @@ from core.config.layers import (
 )
 from core.config.schema import DatasetSpec, ResolvedConfig
 from core.config.source import load_yaml_file
+from core.errors import ConfigError, ConfigIssue
 from core.paths import BUILTIN_DATA_PREFIX, builtin_data_path, default_config_path
 
 __all__ = [
-    "ConfigError", "ConfigIssue", "DatasetSpec", "Leaf", "Provenance", "Resolution", "ResolvedConfig", "Study",
-    "check_study", "default_config_path", "load_snapshot", "load_study", "resolve", "resolve_full",
+    "ConfigError",
+    "ConfigIssue",
+    "DatasetSpec",
+    "Leaf",
+    "Provenance",
+    "Resolution",
+    "ResolvedConfig",
+    "Study",
+    "check_study",
+    "default_config_path",
+    "load_snapshot",
+    "load_study",
+    "resolve",
+    "resolve_full",
     "snapshot_text",
 ]
 
@@ -42,13 +54,22 @@ def load_study(path: str | os.PathLike[str] | None = None) -> Study:
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):
-        raise ConfigError([ConfigIssue(doc.file, 1, "", "the config must be a mapping of study, defaults, datasets, conditions, profiles")])
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    doc.file, 1, "", "the config must be a mapping of study, defaults, datasets, conditions, profiles"
+                )
+            ]
+        )
     study = Study(doc, path.resolve())
     issues = []
     for key in doc.data:
         if key not in TOP_LEVEL:
-            issues.append(study.issue((key,), f"unknown top-level key{did_you_mean(key, TOP_LEVEL)}; "
-                                              f"expected {', '.join(TOP_LEVEL)}"))
+            issues.append(
+                study.issue(
+                    (key,), f"unknown top-level key{did_you_mean(key, TOP_LEVEL)}; expected {', '.join(TOP_LEVEL)}"
+                )
+            )
     for section in ("defaults", "datasets", "conditions", "profiles"):
         if section in doc.data and not isinstance(doc.data[section], dict):
             issues.append(study.issue((section,), "must be a mapping"))
@@ -79,8 +100,13 @@ class Resolution:
         return [(".".join(path), leaf.value, leaf.source) for path, leaf in sorted(self.layered.leaves.items())]
 
 
-def resolve_full(study: Study, condition: str, profile: str, overrides: list[str] | None = None,
-                 overrides_file: str | os.PathLike[str] | None = None) -> Resolution:
+def resolve_full(
+    study: Study,
+    condition: str,
+    profile: str,
+    overrides: list[str] | None = None,
+    overrides_file: str | os.PathLike[str] | None = None,
+) -> Resolution:
     from core.config.validate import TreeView, rule_issues, schema_issues
 
     layered = layer_study(study, condition, profile)
@@ -94,8 +120,13 @@ def resolve_full(study: Study, condition: str, profile: str, overrides: list[str
     return Resolution(cfg, layered)
 
 
-def resolve(study: Study, condition: str, profile: str, overrides: list[str] | None = None,
-            overrides_file: str | os.PathLike[str] | None = None) -> ResolvedConfig:
+def resolve(
+    study: Study,
+    condition: str,
+    profile: str,
+    overrides: list[str] | None = None,
+    overrides_file: str | os.PathLike[str] | None = None,
+) -> ResolvedConfig:
     return resolve_full(study, condition, profile, overrides, overrides_file).config
 
 
@@ -106,7 +137,7 @@ def _absolutize_paths(layered: Layered, base: Path) -> None:
         if path[0] == "datasets" and len(path) == 2 and isinstance(leaf.value, dict):
             local = leaf.value.get("path")
             if isinstance(local, str) and local.startswith(BUILTIN_DATA_PREFIX):
-                leaf.value["path"] = str(builtin_data_path(local[len(BUILTIN_DATA_PREFIX):]))
+                leaf.value["path"] = str(builtin_data_path(local[len(BUILTIN_DATA_PREFIX) :]))
             elif isinstance(local, str) and local and not os.path.isabs(local):
                 leaf.value["path"] = os.path.normpath(base / local)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, ConfigIssue
 from core.config.source import YamlDocument, load_yaml_file, parse_value
+from core.errors import ConfigError, ConfigIssue
 
 Path_ = tuple[str, ...]
 
@@ -32,10 +32,10 @@ def _is_atomic(path: Path_) -> bool:
 
 @dataclass(frozen=True)
 class Provenance:
-    layer: str            # defaults | conditions.<name> | profiles.<name> | override | selection
+    layer: str  # defaults | conditions.<name> | profiles.<name> | override | selection
     file: str | None
     line: int | None
-    key: str              # where the value sits in its file, dotted (conditions.re_distill.sft.dataset)
+    key: str  # where the value sits in its file, dotted (conditions.re_distill.sft.dataset)
 
     def where(self) -> str:
         if self.file and self.line:
@@ -105,8 +105,15 @@ class Layered:
         for key in [k for k in self.leaves if len(k) > n and k[:n] == path]:
             del self.leaves[key]
 
-    def apply(self, data: dict[str, Any], doc: YamlDocument | None, layer: str,
-              src_prefix: Path_, dst_prefix: Path_ = (), renames: dict[str, Path_] | None = None) -> None:
+    def apply(
+        self,
+        data: dict[str, Any],
+        doc: YamlDocument | None,
+        layer: str,
+        src_prefix: Path_,
+        dst_prefix: Path_ = (),
+        renames: dict[str, Path_] | None = None,
+    ) -> None:
         for key, value in data.items():
             src = src_prefix + (key,)
             dst = renames[key] if renames and key in renames else dst_prefix + (key,)
@@ -115,8 +122,9 @@ class Layered:
                 self.set_leaf(dst, copy.deepcopy(value), source)
                 # Keep the lines of the entry's own keys, so errors inside it point at the right line.
                 for sub in value if isinstance(value, dict) else ():
-                    self.nodes[dst + (sub,)] = Provenance(layer, source.file, doc.lines.get(src + (sub,)) if doc else None,
-                                                          f"{source.key}.{sub}")
+                    self.nodes[dst + (sub,)] = Provenance(
+                        layer, source.file, doc.lines.get(src + (sub,)) if doc else None, f"{source.key}.{sub}"
+                    )
             elif isinstance(value, dict) and value:
                 if dst in self.leaves:
                     del self.leaves[dst]
@@ -175,14 +183,28 @@ def inherit_chain(study: Study, condition: str) -> list[str]:
     name: str | None = condition
     while name is not None:
         if name in chain:
-            cycle = " -> ".join(chain[chain.index(name):] + [name])
+            cycle = " -> ".join(chain[chain.index(name) :] + [name])
             raise ConfigError([study.issue(("conditions", chain[-1], "inherit"), f"inherit cycle: {cycle}")])
         if name not in conditions:
             if not chain:
-                raise ConfigError([ConfigIssue(study.doc.file, study.line("conditions"), "conditions",
-                                               f"unknown condition {name!r}{did_you_mean(name, conditions)}")])
-            raise ConfigError([study.issue(("conditions", chain[-1], "inherit"),
-                                           f"inherits unknown condition {name!r}{did_you_mean(name, conditions)}")])
+                raise ConfigError(
+                    [
+                        ConfigIssue(
+                            study.doc.file,
+                            study.line("conditions"),
+                            "conditions",
+                            f"unknown condition {name!r}{did_you_mean(name, conditions)}",
+                        )
+                    ]
+                )
+            raise ConfigError(
+                [
+                    study.issue(
+                        ("conditions", chain[-1], "inherit"),
+                        f"inherits unknown condition {name!r}{did_you_mean(name, conditions)}",
+                    )
+                ]
+            )
         chain.append(name)
         body = conditions[name] if isinstance(conditions[name], dict) else {}
         parent = body.get("inherit")
@@ -205,7 +227,7 @@ def layer_study(study: Study, condition: str, profile: str) -> Layered:
     from core.runstore import validate_name
 
     try:
-        validate_name(condition, "condition name")     # it names the run's folder
+        validate_name(condition, "condition name")  # it names the run's folder
     except InvalidRunId as exc:
         raise ConfigError([study.issue(("conditions", condition), str(exc))]) from None
     layered = Layered()
@@ -222,8 +244,16 @@ def layer_study(study: Study, condition: str, profile: str) -> Layered:
         layered.apply(body, study.doc, f"conditions.{name}", ("conditions", name), renames=CONDITION_META)
     profiles = study.section("profiles")
     if profile not in profiles:
-        raise ConfigError([ConfigIssue(study.doc.file, study.line("profiles"), "profiles",
-                                       f"unknown profile {profile!r}{did_you_mean(profile, profiles)}")])
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    study.doc.file,
+                    study.line("profiles"),
+                    "profiles",
+                    f"unknown profile {profile!r}{did_you_mean(profile, profiles)}",
+                )
+            ]
+        )
     body = profiles.get(profile) or {}
     if not isinstance(body, dict):
         raise ConfigError([study.issue(("profiles", profile), "must be a mapping")])
@@ -240,7 +270,9 @@ def parse_set(item: str) -> tuple[Path_, Any]:
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError([ConfigIssue("--set", None, key or item, "expected KEY=VALUE with a dotted key, e.g. grpo.temperature=0.9")])
+        raise ConfigError(
+            [ConfigIssue("--set", None, key or item, "expected KEY=VALUE with a dotted key, e.g. grpo.temperature=0.9")]
+        )
     path = tuple(key.split("."))
     _refuse_selection(path, ConfigIssue("--set", None, key, ""))
     return path, parse_value(raw)
@@ -248,8 +280,16 @@ def parse_set(item: str) -> tuple[Path_, Any]:
 
 def _refuse_selection(path: Path_, where: ConfigIssue) -> None:
     if path in SELECTION_KEYS:
-        raise ConfigError([ConfigIssue(where.file, where.line, where.key,
-                                       "cannot be overridden: name the condition to run and use --profile")])
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    where.file,
+                    where.line,
+                    where.key,
+                    "cannot be overridden: name the condition to run and use --profile",
+                )
+            ]
+        )
 
 
 def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | Path | None) -> None:
@@ -260,7 +300,7 @@ def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | Pat
         for key, value in (doc.data or {}).items():
             source = Provenance("override", doc.file, doc.lines.get((key,)), key)
             _apply_doc_override(layered, (key,), value, doc, source)
-    for n, item in enumerate(sets, 1):
+    for item in sets:
         path, value = parse_set(item)
         layered.apply_override(path, value, Provenance("override", "--set", None, ".".join(path)))
 
@@ -271,7 +311,12 @@ def _apply_doc_override(layered: Layered, path: Path_, value: Any, doc: YamlDocu
         layered.nodes[path] = source
         for key, sub in value.items():
             sub_path = path + (key,)
-            _apply_doc_override(layered, sub_path, sub, doc,
-                                Provenance("override", doc.file, doc.lines.get(sub_path), ".".join(sub_path)))
+            _apply_doc_override(
+                layered,
+                sub_path,
+                sub,
+                doc,
+                Provenance("override", doc.file, doc.lines.get(sub_path), ".".join(sub_path)),
+            )
     else:
         layered.apply_override(path, value, source)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Stage = Literal["sft", "grpo", "eval"]
 
 
-SEED_MAX = 2**32 - 1          # numpy's and torch's seed range
+SEED_MAX = 2**32 - 1  # numpy's and torch's seed range
 
 
 class Section(BaseModel):
@@ -75,7 +75,7 @@ class SFTCfg(_TrainerCommon):
     packing: bool = True
     completion_only_loss: bool = True
     warmup_ratio: float = Field(default=0.0, ge=0, le=1)
-    warmup_steps: int = Field(default=0, ge=0)     # a count of steps; when > 0 it replaces warmup_ratio
+    warmup_steps: int = Field(default=0, ge=0)  # a count of steps; when > 0 it replaces warmup_ratio
     lr_scheduler_type: Literal["linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr"] = "cosine"
     weight_decay: float = Field(default=0.0, ge=0)
 
@@ -92,7 +92,7 @@ class GRPOCfg(_TrainerCommon):
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = Field(default=0.3, gt=0, le=1)
-    vllm_server_gpus: int = Field(default=1, gt=0)   # vllm_mode: server: GPUs kept for the vLLM server
+    vllm_server_gpus: int = Field(default=1, gt=0)  # vllm_mode: server: GPUs kept for the vLLM server
     after_sft: Literal["merge", "continue"] = "merge"
     warmup_steps: int = Field(default=0, ge=0)
 
@@ -120,8 +120,8 @@ class GradingCfg(Section):
 
 class TelemetryCfg(Section):
     report_to: list[Literal["wandb", "tensorboard", "trackio", "mlflow"]] = Field(default_factory=list)
-    wandb: bool = False                  # the older switch: same as listing wandb in report_to
-    wandb_project: str = "rdtui"         # project of W&B and trackio
+    wandb: bool = False  # the older switch: same as listing wandb in report_to
+    wandb_project: str = "rdtui"  # project of W&B and trackio
     wandb_entity: str | None = None
     samples_per_log: int = Field(default=4, ge=0)
 
@@ -131,26 +131,29 @@ class DatasetSpec(Section):
     config: str | None = None
     split: str = "train"
     path: str | None = None
-    synthetic: Literal["digit_chain"] | None = None   # the offline task (core/data/synthetic.py), in `formatter`'s schema
+    synthetic: Literal["digit_chain"] | None = (
+        None  # the offline task (core/data/synthetic.py), in `formatter`'s schema
+    )
     size: int | None = Field(default=None, gt=0)
     seed: int = Field(default=0, ge=0, le=SEED_MAX)
-    wrong_step_rate: float = Field(default=0.0, ge=0, le=1)   # synthetic teacher: share of carry slips
+    wrong_step_rate: float = Field(default=0.0, ge=0, le=1)  # synthetic teacher: share of carry slips
     limit: int | None = Field(default=None, gt=0)
     filter: Literal["math_verified"] | None = None
-    formatter: Literal["orca_math", "s1k", "openr1", "gsm8k", "math500",
-                       "columns", "messages", "prompt_completion"] | None = None
-    revision: str | None = None           # hub branch, tag or commit (None: main); run.json records the commit
+    formatter: (
+        Literal["orca_math", "s1k", "openr1", "gsm8k", "math500", "columns", "messages", "prompt_completion"] | None
+    ) = None
+    revision: str | None = None  # hub branch, tag or commit (None: main); run.json records the commit
     # Any dataset by config (core/data/mapped.py): which column plays which part, and rows to keep.
     columns: dict[str, str] | None = None
     where: dict[str, Any] | None = None
-    instruction: bool | None = None       # append the boxed-answer instruction (default: columns only)
+    instruction: bool | None = None  # append the boxed-answer instruction (default: columns only)
 
 
 class DistributedCfg(Section):
     """How a training stage spreads over processes (core/training/distributed.py)."""
 
     backend: Literal["ddp", "zero2", "zero3", "fsdp"] = "ddp"
-    num_processes: int | None = Field(default=None, gt=0)   # per machine; None: gpu.<stage>'s count (1 locally)
+    num_processes: int | None = Field(default=None, gt=0)  # per machine; None: gpu.<stage>'s count (1 locally)
     num_machines: int = Field(default=1, gt=0)
 
 

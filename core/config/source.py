@@ -34,16 +34,17 @@ _Loader.add_implicit_resolver(
 # Bounds on what a config may cost to read: a study file is kilobytes, and a hostile one (an alias
 # "billion laughs", `--overrides /dev/zero`) must fail in well under a second with one line.
 MAX_BYTES = 4 * 1024 * 1024
-MAX_NODES = 200_000          # scalars, lists and mappings after expanding aliases
+MAX_NODES = 200_000  # scalars, lists and mappings after expanding aliases
 # Tags the resolver gives plain YAML by itself; anything else was written as a tag (`!foo`, `!!python/...`).
-PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq",
-                                                        "timestamp", "merge")}
+PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
+}
 
 
 @dataclass
 class YamlDocument:
     data: Any
-    lines: dict[Path_, int]   # key path -> 1-based line of the key (or of the item)
+    lines: dict[Path_, int]  # key path -> 1-based line of the key (or of the item)
     file: str
 
 
@@ -66,7 +67,9 @@ def parse_yaml_text(text: str, file: str) -> YamlDocument:
         data = _build(node, (), lines, issues, file) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ConfigError([ConfigIssue(file, mark.line + 1 if mark else None, "", f"YAML error: {exc.problem or exc}")]) from None
+        raise ConfigError(
+            [ConfigIssue(file, mark.line + 1 if mark else None, "", f"YAML error: {exc.problem or exc}")]
+        ) from None
     if issues:
         raise ConfigError(issues)
     return YamlDocument(data, lines, file)
@@ -81,11 +84,24 @@ def _check_bounds(root: yaml.Node, file: str) -> None:
         node = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise ConfigError([ConfigIssue(file, None, "", f"more than {MAX_NODES:,} values once aliases are "
-                                                           f"expanded (an alias bomb?)")])
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        file, None, "", f"more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?)"
+                    )
+                ]
+            )
         if node.tag not in PLAIN_TAGS:
-            raise ConfigError([ConfigIssue(file, node.start_mark.line + 1, "",
-                                           f"YAML tags are not allowed (got {node.tag!r}); write a plain value")])
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        file,
+                        node.start_mark.line + 1,
+                        "",
+                        f"YAML tags are not allowed (got {node.tag!r}); write a plain value",
+                    )
+                ]
+            )
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.append(key)
@@ -106,8 +122,13 @@ def load_yaml_file(path: str | Path, display: str | None = None) -> YamlDocument
                 raise ConfigError([ConfigIssue(display, None, "", "not a regular file")])
             data = fh.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
-            raise ConfigError([ConfigIssue(display, None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB; "
-                                                              f"a config is a few kilobytes")])
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        display, None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB; a config is a few kilobytes"
+                    )
+                ]
+            )
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigIssue(display, None, "", "file not found")]) from None
@@ -126,7 +147,9 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], issues: list[C
                 issues.append(ConfigIssue(file, line, ".".join(path), "keys must be plain names"))
                 continue
             if key in out:
-                issues.append(ConfigIssue(file, line, ".".join(path + (key,)), "duplicate key (the later one would silently win)"))
+                issues.append(
+                    ConfigIssue(file, line, ".".join(path + (key,)), "duplicate key (the later one would silently win)")
+                )
                 continue
             lines[path + (key,)] = line
             out[key] = _build(value_node, path + (key,), lines, issues, file)

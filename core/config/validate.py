@@ -7,13 +7,14 @@ found while checking the resolved tree.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, get_args, get_origin
+from collections.abc import Iterator
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from core.errors import ConfigIssue
 from core.config.layers import Layered, Path_, did_you_mean
 from core.config.schema import ResolvedConfig
+from core.errors import ConfigIssue
 from core.training.distributed import grpo_world_size, layout_rules
 
 STAGE_ORDER = ("sft", "grpo", "eval")
@@ -87,8 +88,15 @@ def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
         return f"must be one of {error['ctx']['expected']} (got {error.get('input')!r})"
     if kind.endswith("_type") or kind in {"model_type", "dict_type", "list_type"}:
         expected = kind.removesuffix("_type").replace("_", " ")
-        names = {"int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
-                 "model": "a mapping", "dict": "a mapping", "list": "a list"}
+        names = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "string": "a string",
+            "model": "a mapping",
+            "dict": "a mapping",
+            "list": "a list",
+        }
         return f"must be {names.get(expected, expected)} (got {error.get('input')!r})"
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         return f"{error['msg'].lower()} (got {error.get('input')!r})"
@@ -144,7 +152,10 @@ def _stage_rules(cfg) -> Iterator[tuple[Path_, str]]:
         elif section.dataset is None:
             yield (stage, "dataset"), f"the {stage} stage needs a dataset"
         elif section.dataset not in cfg.datasets:
-            yield (stage, "dataset"), f"unknown dataset {section.dataset!r}{did_you_mean(section.dataset, cfg.datasets)}"
+            yield (
+                (stage, "dataset"),
+                f"unknown dataset {section.dataset!r}{did_you_mean(section.dataset, cfg.datasets)}",
+            )
         elif section.max_steps == 0:
             yield (stage, "max_steps"), "must be -1 (whole epochs) or a positive number of steps"
 
@@ -154,13 +165,21 @@ def _grpo_rules(cfg) -> Iterator[tuple[Path_, str]]:
     if g is None or "grpo" not in cfg.condition.stages:
         return
     if g.temperature == 0:
-        yield ("grpo", "temperature"), "must be > 0: greedy generations are identical, so every group has zero reward spread"
+        yield (
+            ("grpo", "temperature"),
+            "must be > 0: greedy generations are identical, so every group has zero reward spread",
+        )
     from core.rewards import REWARD_FUNCTIONS
 
     for name in g.reward_weights:
         if name not in REWARD_FUNCTIONS:
-            yield ("grpo", "reward_weights"), (f"unknown reward {name!r}{did_you_mean(name, REWARD_FUNCTIONS)}; "
-                                               f"known: {', '.join(sorted(REWARD_FUNCTIONS))}")
+            yield (
+                ("grpo", "reward_weights"),
+                (
+                    f"unknown reward {name!r}{did_you_mean(name, REWARD_FUNCTIONS)}; "
+                    f"known: {', '.join(sorted(REWARD_FUNCTIONS))}"
+                ),
+            )
     if all(w == 0 for w in g.reward_weights.values()):
         yield ("grpo", "reward_weights"), "at least one reward weight must be non-zero"
     # TRL's generation batch (per device x accumulation x processes) must hold whole prompt groups.
@@ -168,9 +187,13 @@ def _grpo_rules(cfg) -> Iterator[tuple[Path_, str]]:
     batch = g.per_device_train_batch_size * g.gradient_accumulation_steps * processes
     if batch % g.num_generations:
         across = f" x {processes} processes" if processes > 1 else ""
-        yield ("grpo", "per_device_train_batch_size"), (
-            f"per_device_train_batch_size x gradient_accumulation_steps{across} = {batch} is not divisible by "
-            f"num_generations = {g.num_generations}")
+        yield (
+            ("grpo", "per_device_train_batch_size"),
+            (
+                f"per_device_train_batch_size x gradient_accumulation_steps{across} = {batch} is not divisible by "
+                f"num_generations = {g.num_generations}"
+            ),
+        )
 
 
 def _evaluation_rules(cfg) -> Iterator[tuple[Path_, str]]:
@@ -179,12 +202,17 @@ def _evaluation_rules(cfg) -> Iterator[tuple[Path_, str]]:
         if bench not in cfg.datasets:
             yield ("evaluation", "benchmarks"), f"unknown dataset {bench!r}{did_you_mean(bench, cfg.datasets)}"
     if max(ev.k) > ev.samples:
-        yield ("evaluation", "k"), f"pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem (samples = {ev.samples})"
+        yield (
+            ("evaluation", "k"),
+            f"pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem (samples = {ev.samples})",
+        )
     if any(k <= 0 for k in ev.k):
         yield ("evaluation", "k"), "every k must be positive"
     if ev.samples > 1 and ev.temperature == 0:
-        yield ("evaluation", "temperature"), (f"samples = {ev.samples} with greedy decoding gives identical samples; "
-                                              "set a temperature > 0")
+        yield (
+            ("evaluation", "temperature"),
+            (f"samples = {ev.samples} with greedy decoding gives identical samples; set a temperature > 0"),
+        )
 
 
 def _dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
@@ -192,15 +220,22 @@ def _dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
         spec = TreeView(spec) if isinstance(spec, dict) else spec
         sources = [s for s in ("hub", "path", "synthetic") if getattr(spec, s) is not None]
         if len(sources) != 1:
-            yield ("datasets", name), ("set exactly one of hub, path or synthetic" if sources
-                                       else "needs one of hub, path or synthetic")
+            yield (
+                ("datasets", name),
+                ("set exactly one of hub, path or synthetic" if sources else "needs one of hub, path or synthetic"),
+            )
         if (spec.hub or spec.path) and spec.formatter is None:
             yield ("datasets", name), "a hub or path dataset needs a formatter"
         if spec.synthetic and spec.size is None:
             yield ("datasets", name), "a synthetic dataset needs a size"
         if spec.synthetic and spec.formatter not in SYNTHETIC_SCHEMAS:
-            yield ("datasets", name, "formatter"), (f"a synthetic dataset is written in one real dataset's schema: "
-                                                    f"set formatter to one of {', '.join(SYNTHETIC_SCHEMAS)}")
+            yield (
+                ("datasets", name, "formatter"),
+                (
+                    f"a synthetic dataset is written in one real dataset's schema: "
+                    f"set formatter to one of {', '.join(SYNTHETIC_SCHEMAS)}"
+                ),
+            )
         if spec.synthetic and (spec.split or "train") not in SYNTHETIC_SPLITS:
             yield ("datasets", name, "split"), f"a synthetic split is one of {', '.join(SYNTHETIC_SPLITS)}"
 
@@ -208,8 +243,10 @@ def _dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
 def _model_rules(cfg) -> Iterator[tuple[Path_, str]]:
     name = cfg.model.name
     if name.startswith("builtin:") and name not in BUILTIN_MODELS:
-        yield ("model", "name"), (f"unknown built-in model{did_you_mean(name, BUILTIN_MODELS)}; "
-                                  f"known: {', '.join(sorted(BUILTIN_MODELS))}")
+        yield (
+            ("model", "name"),
+            (f"unknown built-in model{did_you_mean(name, BUILTIN_MODELS)}; known: {', '.join(sorted(BUILTIN_MODELS))}"),
+        )
 
 
 def _modal_rules(cfg) -> Iterator[tuple[Path_, str]]:
@@ -248,27 +285,50 @@ def _mapped_dataset_rules(cfg) -> Iterator[tuple[Path_, str]]:
             yield ("datasets", name, *sub), message
 
 
-TRACE_FORMATTERS = ("s1k", "openr1")   # rows whose completions are <think> traces
+TRACE_FORMATTERS = ("s1k", "openr1")  # rows whose completions are <think> traces
 
 
 def _inert_rules(cfg) -> Iterator[tuple[Path_, str]]:
     """Keys that do nothing in this resolved config: an error, not silence."""
     g = cfg.grpo
     if g is not None and "grpo" in cfg.condition.stages and g.overlong_buffer and not g.reward_weights.get("overlong"):
-        yield ("grpo", "overlong_buffer"), ("has no effect without the overlong reward: add `overlong` to "
-                                            "grpo.reward_weights or remove overlong_buffer")
+        yield (
+            ("grpo", "overlong_buffer"),
+            (
+                "has no effect without the overlong reward: add `overlong` to "
+                "grpo.reward_weights or remove overlong_buffer"
+            ),
+        )
     sft = cfg.sft
     if sft is not None and "sft" in cfg.condition.stages and not cfg.model.enable_thinking:
         spec = cfg.datasets.get(sft.dataset or "")
         if spec is not None and spec.formatter in TRACE_FORMATTERS:
-            yield ("model", "enable_thinking"), (f"false with trace data ({sft.dataset}): the generation prompt would "
-                                                 "pre-close the think block the traces open; set it to true")
+            yield (
+                ("model", "enable_thinking"),
+                (
+                    f"false with trace data ({sft.dataset}): the generation prompt would "
+                    "pre-close the think block the traces open; set it to true"
+                ),
+            )
     for name, spec in cfg.datasets.items():
-        if spec.hub is not None:   # a hub subset is the first rows, unshuffled: these never apply
+        if spec.hub is not None:  # a hub subset is the first rows, unshuffled: these never apply
             for key, unused in (("seed", 0), ("size", None), ("wrong_step_rate", 0.0)):
                 if getattr(spec, key) != unused:
-                    yield ("datasets", name, key), "is used by synthetic datasets only (a hub subset is its first rows); remove it"
+                    yield (
+                        ("datasets", name, key),
+                        "is used by synthetic datasets only (a hub subset is its first rows); remove it",
+                    )
 
 
-RULES = (_trainer_args_rules, _mapped_dataset_rules, _stage_rules, _grpo_rules, _evaluation_rules, _dataset_rules,
-         _model_rules, _modal_rules, layout_rules, _inert_rules)
+RULES = (
+    _trainer_args_rules,
+    _mapped_dataset_rules,
+    _stage_rules,
+    _grpo_rules,
+    _evaluation_rules,
+    _dataset_rules,
+    _model_rules,
+    _modal_rules,
+    layout_rules,
+    _inert_rules,
+)

@@ -7,8 +7,9 @@ None for a row that the study does not use (e.g. an OpenR1 row without a math-ve
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from core.grading.markers import THINK_CLOSE, THINK_OPEN, last_boxed  # the grader's reading of both
 
@@ -17,9 +18,9 @@ INSTRUCTION = "Put the final answer in \\boxed{}."
 
 @dataclass(frozen=True)
 class FormattedRow:
-    prompt: list[dict[str, str]]   # chat messages ending with the user's question
-    completion: str                # the assistant's reply to learn (may open with a <think> block)
-    answer: str                    # the gold answer, as the grader compares it
+    prompt: list[dict[str, str]]  # chat messages ending with the user's question
+    completion: str  # the assistant's reply to learn (may open with a <think> block)
+    answer: str  # the gold answer, as the grader compares it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,7 +67,7 @@ def box_final_answer(text: str) -> tuple[str, str] | None:
         return None
     last = matches[-1]
     answer = last.group().replace(",", "")
-    return f"{text[:last.start()]}\\boxed{{{answer}}}{text[last.end():]}", answer
+    return f"{text[: last.start()]}\\boxed{{{answer}}}{text[last.end() :]}", answer
 
 
 def orca_math(row: dict[str, Any]) -> FormattedRow | None:
@@ -93,9 +94,11 @@ def s1k(row: dict[str, Any]) -> FormattedRow:
 def _complete_generation(row: dict[str, Any], index: int, text: str) -> bool:
     """A finished generation: its reasoning complete, stopped by the model (not the length limit),
     and its think block closed. Rows without these columns count as complete."""
+
     def flag(column: str, good) -> bool:
         values = row.get(column)
         return not isinstance(values, (list, tuple)) or index >= len(values) or values[index] == good
+
     return flag("is_reasoning_complete", True) and flag("finish_reasons", "stop") and THINK_CLOSE in text
 
 
@@ -103,8 +106,9 @@ def openr1(row: dict[str, Any], verified_only: bool = True) -> FormattedRow | No
     """open-r1/OpenR1-Math-220k: the first complete generation that math-verify marked correct (or None)."""
     generations = [str(g) for g in _col(row, "generations")]
     verdicts = list(_col(row, "correctness_math_verify")) if verified_only else [True] * len(generations)
-    chosen = next((g for i, (g, ok) in enumerate(zip(generations, verdicts))
-                   if ok and _complete_generation(row, i, g)), None)
+    chosen = next(
+        (g for i, (g, ok) in enumerate(zip(generations, verdicts)) if ok and _complete_generation(row, i, g)), None
+    )
     if chosen is None:
         return None
     completion = chosen.strip()
@@ -129,8 +133,9 @@ def gsm8k(row: dict[str, Any]) -> FormattedRow:
 
 def math500(row: dict[str, Any]) -> FormattedRow:
     """HuggingFaceH4/MATH-500: `problem`, `solution`, `answer`."""
-    return FormattedRow(user_prompt(_col(row, "problem")), str(row.get("solution") or "").strip(),
-                        str(_col(row, "answer")).strip())
+    return FormattedRow(
+        user_prompt(_col(row, "problem")), str(row.get("solution") or "").strip(), str(_col(row, "answer")).strip()
+    )
 
 
 FORMATTERS: dict[str, Callable[..., FormattedRow | None]] = {

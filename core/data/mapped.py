@@ -13,7 +13,8 @@ which carry their own prompts).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.data.formatters import FormattedRow
@@ -44,8 +45,10 @@ def spec_issues(spec) -> Iterator[tuple[tuple[str, ...], str]]:
     parts = PARTS[formatter]
     for part in columns or {}:
         if part not in parts:
-            yield ("columns", str(part)), (f"not a part of the {formatter} formatter{did_you_mean(str(part), parts)}; "
-                                           f"parts: {', '.join(parts)}")
+            yield (
+                ("columns", str(part)),
+                (f"not a part of the {formatter} formatter{did_you_mean(str(part), parts)}; parts: {', '.join(parts)}"),
+            )
     if formatter == "columns" and not {"question", "prompt"} & set(columns or {}):
         yield ("columns",), "the columns formatter needs columns.question (the problem's column)"
     if formatter == "columns" and (columns or {}).keys() >= {"question", "prompt"}:
@@ -111,8 +114,9 @@ def _as_messages(value: Any) -> list[dict[str, str]]:
         if "role" in m:
             messages.append({"role": str(m["role"]), "content": str(m.get("content") or "")})
         elif "from" in m:
-            messages.append({"role": _SHAREGPT_ROLES.get(str(m["from"]), str(m["from"])),
-                             "content": str(m.get("value") or "")})
+            messages.append(
+                {"role": _SHAREGPT_ROLES.get(str(m["from"]), str(m["from"])), "content": str(m.get("value") or "")}
+            )
         else:
             raise ValueError(f"a chat message needs role/content or from/value keys, got {sorted(m)}")
     return messages
@@ -137,7 +141,7 @@ def _finish(prompt: list[dict[str, str]], completion: str, gold: str | None, ins
         completion = "<think>\n" + completion.lstrip()
     gold = gold if gold is not None else last_boxed(completion)
     if gold is None or not gold.strip():
-        return None   # nothing to grade against: dropped and counted
+        return None  # nothing to grade against: dropped and counted
     return FormattedRow(_with_instruction(prompt) if instruction else prompt, completion, gold.strip())
 
 

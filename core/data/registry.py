@@ -8,8 +8,9 @@ config key to fix, raised before any training starts.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from core.data import synthetic
 from core.data.formatters import FORMATTERS, FormattedRow, MissingColumn
@@ -66,8 +67,9 @@ def _hub_records(spec, name: str) -> Iterator[dict[str, Any]]:
     # With a limit, stream: the study uses the first rows only, so never fetch a whole 200k-row set.
     streaming = spec.limit is not None
     try:
-        yield from datasets.load_dataset(spec.hub, spec.config, split=spec.split, streaming=streaming,
-                                        revision=spec.revision)
+        yield from datasets.load_dataset(
+            spec.hub, spec.config, split=spec.split, streaming=streaming, revision=spec.revision
+        )
     except Exception as exc:  # datasets raises many types (connection, not found, offline mode, ...)
         raise _hub_error(spec, name, exc) from None
 
@@ -75,19 +77,29 @@ def _hub_records(spec, name: str) -> Iterator[dict[str, Any]]:
 def _synthetic_records(spec, name: str) -> list[dict[str, Any]]:
     """Rows the synthetic teacher writes in the schema of the dataset's formatter."""
     if spec.formatter not in synthetic.SCHEMAS:
-        raise RdtuiError(f"datasets.{name}.formatter: a synthetic dataset is written in the schema of one of "
-                         f"{', '.join(synthetic.SCHEMAS)}")
-    return synthetic.records(spec.formatter, spec.size or DEFAULT_SYNTHETIC_SIZE, spec.seed, split=spec.split,
-                             slip_rate=spec.wrong_step_rate, task=spec.synthetic)
+        raise RdtuiError(
+            f"datasets.{name}.formatter: a synthetic dataset is written in the schema of one of "
+            f"{', '.join(synthetic.SCHEMAS)}"
+        )
+    return synthetic.records(
+        spec.formatter,
+        spec.size or DEFAULT_SYNTHETIC_SIZE,
+        spec.seed,
+        split=spec.split,
+        slip_rate=spec.wrong_step_rate,
+        task=spec.synthetic,
+    )
 
 
-def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str,
-            dropped: list[int]) -> Iterator[FormattedRow]:
+def _format(
+    records: Iterable[dict[str, Any]], spec, name: str, source: str, dropped: list[int]
+) -> Iterator[FormattedRow]:
     """Formatted rows; `dropped[0]` counts the rows the formatter refused (no final answer, no
     complete verified generation)."""
     if spec.formatter is None:
-        raise RdtuiError(f"datasets.{name}.formatter: required for a hub or local dataset "
-                         f"(one of {', '.join(FORMATTERS)})")
+        raise RdtuiError(
+            f"datasets.{name}.formatter: required for a hub or local dataset (one of {', '.join(FORMATTERS)})"
+        )
     formatter = mapped_formatter(spec) or FORMATTERS[spec.formatter]
     kwargs = {"verified_only": spec.filter == "math_verified"} if spec.formatter == "openr1" else {}
     if spec.filter == "math_verified" and spec.formatter != "openr1":
@@ -96,8 +108,10 @@ def _format(records: Iterable[dict[str, Any]], spec, name: str, source: str,
         try:
             row = formatter(record, **kwargs)
         except MissingColumn as exc:
-            raise RdtuiError(f"datasets.{name}: row {index} of {source} has no {exc.column!r} column, which the "
-                             f"{spec.formatter} formatter needs (columns: {', '.join(exc.present)})") from None
+            raise RdtuiError(
+                f"datasets.{name}: row {index} of {source} has no {exc.column!r} column, which the "
+                f"{spec.formatter} formatter needs (columns: {', '.join(exc.present)})"
+            ) from None
         except (TypeError, ValueError) as exc:
             raise RdtuiError(f"datasets.{name}: row {index} of {source}: {exc}") from None
         if row is None:
@@ -116,8 +130,9 @@ def load_dataset_rows(spec, purpose: str, *, name: str = "dataset") -> list[Form
         raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
     dropped = [0]
     if spec.synthetic is not None:
-        rows: Iterable[FormattedRow] = _format(_synthetic_records(spec, name), spec, name,
-                                               f"synthetic {spec.synthetic}", dropped)
+        rows: Iterable[FormattedRow] = _format(
+            _synthetic_records(spec, name), spec, name, f"synthetic {spec.synthetic}", dropped
+        )
     elif spec.path is not None:
         path = Path(spec.path)
         rows = _format(_local_records(path, name), spec, name, str(path), dropped)
@@ -133,8 +148,11 @@ def load_dataset_rows(spec, purpose: str, *, name: str = "dataset") -> list[Form
         if spec.limit is not None and len(out) >= spec.limit:
             break
     if dropped[0]:
-        print(f"[rdtui] datasets.{name}: {dropped[0]} rows dropped by the {spec.formatter} formatter "
-              f"(no final answer, or no complete verified generation); {len(out)} kept", flush=True)
+        print(
+            f"[rdtui] datasets.{name}: {dropped[0]} rows dropped by the {spec.formatter} formatter "
+            f"(no final answer, or no complete verified generation); {len(out)} kept",
+            flush=True,
+        )
     if not out:
         raise RdtuiError(f"datasets.{name}: no usable rows for {purpose}")
     return out
@@ -147,11 +165,16 @@ def build_sft_dataset(cfg, name: str | None = None):
     name = name or cfg.sft.dataset
     rows = load_dataset_rows(dataset_spec(cfg, name), "sft", name=name)
     template_kwargs = {"enable_thinking": cfg.model.enable_thinking}
-    return Dataset.from_list([
-        {"prompt": row.prompt, "completion": [{"role": "assistant", "content": row.completion}],
-         "chat_template_kwargs": template_kwargs}
-        for row in rows
-    ])
+    return Dataset.from_list(
+        [
+            {
+                "prompt": row.prompt,
+                "completion": [{"role": "assistant", "content": row.completion}],
+                "chat_template_kwargs": template_kwargs,
+            }
+            for row in rows
+        ]
+    )
 
 
 def build_grpo_dataset(cfg, name: str | None = None):

@@ -19,11 +19,11 @@ from core.grading.markers import THINK_OPEN
 @dataclass(frozen=True)
 class Problem:
     id: str
-    messages: tuple[dict[str, str], ...]   # the chat messages, system prompt included
-    prompt: str                            # the rendered chat template, ending with the generation prompt
+    messages: tuple[dict[str, str], ...]  # the chat messages, system prompt included
+    prompt: str  # the rendered chat template, ending with the generation prompt
     prompt_tokens: int
     gold: str
-    kind: str                              # the grader's benchmark kind: "gsm8k" or "math"
+    kind: str  # the grader's benchmark kind: "gsm8k" or "math"
 
     @property
     def prompt_hash(self) -> str:
@@ -41,11 +41,21 @@ class Benchmark:
         for index, row in enumerate(self.rows):
             messages = list(row.prompt)
             if system_prompt:
-                messages = [{"role": "system", "content": system_prompt}] + [m for m in messages if m["role"] != "system"]
+                messages = [{"role": "system", "content": system_prompt}] + [
+                    m for m in messages if m["role"] != "system"
+                ]
             prompt = render_prompt(tokenizer, messages, enable_thinking)
             tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-            out.append(Problem(id=str(index), messages=tuple(messages), prompt=prompt, prompt_tokens=tokens,
-                               gold=row.answer, kind=self.kind))
+            out.append(
+                Problem(
+                    id=str(index),
+                    messages=tuple(messages),
+                    prompt=prompt,
+                    prompt_tokens=tokens,
+                    gold=row.answer,
+                    kind=self.kind,
+                )
+            )
         return out
 
 
@@ -67,14 +77,17 @@ def load_benchmarks(cfg, names: list[str] | None = None) -> list[Benchmark]:
     names = list(names or cfg.evaluation.benchmarks)
     unknown = [n for n in names if n not in cfg.datasets]
     if unknown:
-        raise RdtuiError(f"unknown benchmark {unknown[0]!r}: not a dataset in the config "
-                         f"(defined: {', '.join(sorted(cfg.datasets))})")
+        raise RdtuiError(
+            f"unknown benchmark {unknown[0]!r}: not a dataset in the config "
+            f"(defined: {', '.join(sorted(cfg.datasets))})"
+        )
     return [load_benchmark(cfg, name) for name in names]
 
 
 def render_prompt(tokenizer, messages: list[dict[str, str]], enable_thinking: bool) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
-                                         enable_thinking=enable_thinking)
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True, enable_thinking=enable_thinking
+    )
 
 
 def template_prefill(tokenizer, enable_thinking: bool) -> str:
@@ -87,6 +100,6 @@ def template_prefill(tokenizer, enable_thinking: bool) -> str:
     messages = [{"role": "user", "content": "q"}]
     with_prompt = render_prompt(tokenizer, messages, enable_thinking)
     without = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
-    suffix = with_prompt[len(without):] if with_prompt.startswith(without) else ""
+    suffix = with_prompt[len(without) :] if with_prompt.startswith(without) else ""
     start = suffix.find(THINK_OPEN)
     return suffix[start:] if start >= 0 else ""

@@ -31,17 +31,22 @@ class SamplingSettings:
         return self.temperature == 0
 
     @classmethod
-    def from_config(cls, cfg) -> "SamplingSettings":
+    def from_config(cls, cfg) -> SamplingSettings:
         ev = cfg.evaluation
-        return cls(samples=ev.samples, temperature=ev.temperature, top_p=ev.top_p,
-                   max_new_tokens=ev.max_new_tokens, seed=cfg.study.seed)
+        return cls(
+            samples=ev.samples,
+            temperature=ev.temperature,
+            top_p=ev.top_p,
+            max_new_tokens=ev.max_new_tokens,
+            seed=cfg.study.seed,
+        )
 
 
 @dataclass(frozen=True)
 class Completion:
-    text: str             # the generated text, special tokens removed (<think> tags are kept)
-    tokens: int           # generated tokens, the stop token not counted
-    finish_reason: str    # "stop" (end of turn / eos) or "length" (max_new_tokens reached)
+    text: str  # the generated text, special tokens removed (<think> tags are kept)
+    tokens: int  # generated tokens, the stop token not counted
+    finish_reason: str  # "stop" (end of turn / eos) or "length" (max_new_tokens reached)
 
 
 class Backend(Protocol):
@@ -65,7 +70,7 @@ def plan_batches(problems: list[Problem], batch_size: int, settings: SamplingSet
     per_problem = 1 if settings.greedy else settings.samples
     per_batch = max(1, batch_size // per_problem)
     ordered = sorted(problems, key=lambda p: -p.prompt_tokens)
-    return [ordered[i:i + per_batch] for i in range(0, len(ordered), per_batch)]
+    return [ordered[i : i + per_batch] for i in range(0, len(ordered), per_batch)]
 
 
 def vllm_usable() -> bool:
@@ -103,7 +108,7 @@ class TransformersBackend:
         self._stop = torch.tensor(self.stop_ids)
 
     @classmethod
-    def load(cls, cfg, ref: ModelRef) -> tuple["TransformersBackend", object]:
+    def load(cls, cfg, ref: ModelRef) -> tuple[TransformersBackend, object]:
         from core.models.loading import load_model_and_tokenizer
 
         model, tokenizer = load_model_and_tokenizer(_model_cfg(cfg, ref), adapter=ref.checkpoint)
@@ -118,20 +123,26 @@ class TransformersBackend:
 
         copies = 1 if settings.greedy else settings.samples
         rows = [(p, s) for p in batch for s in range(copies)]
-        enc = self.tokenizer([p.prompt for p, _ in rows], return_tensors="pt", padding=True,
-                             add_special_tokens=False).to(self.device)
-        config = GenerationConfig(max_new_tokens=settings.max_new_tokens, do_sample=False, num_beams=1,
-                                  use_cache=True, eos_token_id=self.stop_ids,
-                                  pad_token_id=self.tokenizer.pad_token_id)
+        enc = self.tokenizer(
+            [p.prompt for p, _ in rows], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self.device)
+        config = GenerationConfig(
+            max_new_tokens=settings.max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            use_cache=True,
+            eos_token_id=self.stop_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
         processors = LogitsProcessorList()
         if not settings.greedy:
             seeds = [sample_seed(settings.seed, p.id, s) for p, s in rows]
             processors.append(SeededSampler(seeds, settings.temperature, settings.top_p))
         with torch.inference_mode():
             out = self.model.generate(**enc, generation_config=config, logits_processor=processors)
-        new = out[:, enc["input_ids"].shape[1]:].cpu()   # one transfer, not one sync per row
+        new = out[:, enc["input_ids"].shape[1] :].cpu()  # one transfer, not one sync per row
         completions = [self._completion(ids) for ids in new]
-        grouped = [completions[i * copies:(i + 1) * copies] for i in range(len(batch))]
+        grouped = [completions[i * copies : (i + 1) * copies] for i in range(len(batch))]
         return [group * settings.samples if copies == 1 else group for group in grouped]
 
     def _completion(self, ids) -> Completion:
@@ -187,7 +198,7 @@ class VllmBackend:
         self.stop_ids = stop_ids
 
     @classmethod
-    def load(cls, cfg, ref: ModelRef) -> tuple["VllmBackend", object]:
+    def load(cls, cfg, ref: ModelRef) -> tuple[VllmBackend, object]:
         from vllm import LLM
 
         from core.models.loading import load_tokenizer, model_source
@@ -202,12 +213,19 @@ class VllmBackend:
             source = tokenizer_source = str(ref.checkpoint)
         else:
             source, tokenizer_source = model_source(ref.base), ref.base
-        tokenizer = load_tokenizer(tokenizer_source, cfg.model.revision if tokenizer_source == cfg.model.name else "main")
+        tokenizer = load_tokenizer(
+            tokenizer_source, cfg.model.revision if tokenizer_source == cfg.model.name else "main"
+        )
         dtype = "auto" if cfg.model.dtype == "auto" else cfg.model.dtype
         kwargs = {"enable_lora": True, "max_lora_rank": max(cfg.lora.r, 8)} if lora_request else {}
         llm = LLM(model=source, dtype=dtype, seed=cfg.study.seed, **kwargs)
-        stop_ids = list(dict.fromkeys(i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|endoftext|>"))
-                                      if isinstance(i, int) and i >= 0))
+        stop_ids = list(
+            dict.fromkeys(
+                i
+                for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+                if isinstance(i, int) and i >= 0
+            )
+        )
         return cls(llm, tokenizer, lora_request, stop_ids), tokenizer
 
     def generate(self, batch: list[Problem], settings: SamplingSettings) -> list[list[Completion]]:
@@ -217,12 +235,17 @@ class VllmBackend:
         for problem in batch:
             for s in range(settings.samples):
                 prompts.append(problem.prompt)
-                params.append(SamplingParams(
-                    n=1, temperature=settings.temperature, top_p=settings.top_p,
-                    max_tokens=settings.max_new_tokens, stop_token_ids=self.stop_ids,
-                    seed=None if settings.greedy else sample_seed(settings.seed, problem.id, s),
-                    skip_special_tokens=True,
-                ))
+                params.append(
+                    SamplingParams(
+                        n=1,
+                        temperature=settings.temperature,
+                        top_p=settings.top_p,
+                        max_tokens=settings.max_new_tokens,
+                        stop_token_ids=self.stop_ids,
+                        seed=None if settings.greedy else sample_seed(settings.seed, problem.id, s),
+                        skip_special_tokens=True,
+                    )
+                )
         outputs = self.llm.generate(prompts, params, use_tqdm=False, lora_request=self.lora_request)
         completions = []
         for request in outputs:
@@ -232,4 +255,4 @@ class VllmBackend:
             tokens = len(ids) - 1 if stopped and ids and ids[-1] in self.stop_ids else len(ids)
             completions.append(Completion(text=out.text, tokens=tokens, finish_reason="stop" if stopped else "length"))
         n = settings.samples
-        return [completions[i * n:(i + 1) * n] for i in range(len(batch))]
+        return [completions[i * n : (i + 1) * n] for i in range(len(batch))]

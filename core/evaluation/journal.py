@@ -44,7 +44,7 @@ class ProblemResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ProblemResult":
+    def from_dict(cls, data: Any) -> ProblemResult:
         """A journal line as a result; ValueError when its shape is wrong (a damaged or foreign line
         is skipped and that problem evaluated again, never a traceback)."""
         if not isinstance(data, dict):
@@ -53,11 +53,20 @@ class ProblemResult:
             if not isinstance(data.get(key), str):
                 raise ValueError(f"journal line: {key} must be a string")
         lists = {k: data.get(k) for k in ("completions", "extracted", "correct", "rules", "tokens", "finish_reasons")}
-        if not all(isinstance(v, list) for v in lists.values()) or len({len(v) for v in lists.values()}) != 1 \
-                or not lists["completions"]:
+        if (
+            not all(isinstance(v, list) for v in lists.values())
+            or len({len(v) for v in lists.values()}) != 1
+            or not lists["completions"]
+        ):
             raise ValueError(f"journal line {data['id']!r}: per-sample lists missing or of different lengths")
-        kinds = {"completions": (str,), "extracted": (str, type(None)), "correct": (bool,),
-                 "rules": (str, type(None)), "tokens": (int,), "finish_reasons": (str,)}
+        kinds = {
+            "completions": (str,),
+            "extracted": (str, type(None)),
+            "correct": (bool,),
+            "rules": (str, type(None)),
+            "tokens": (int,),
+            "finish_reasons": (str,),
+        }
         for key, allowed in kinds.items():
             if not all(isinstance(v, allowed) for v in lists[key]):
                 raise ValueError(f"journal line {data['id']!r}: {key} has values of the wrong type")
@@ -89,7 +98,7 @@ class Journal:
         self.done: dict[str, ProblemResult] = {}
         self._lock_fd: int | None = None
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         self.open()
         return self
 
@@ -127,18 +136,25 @@ class Journal:
             raise JournalError(f"{self.path}: not an rdtui evaluation journal (no header line); move it away")
         if header.get("settings_hash") != self.hash:
             changed = "; ".join(_differences(header.get("settings") or {}, self.settings)[:4])
-            raise JournalError(f"{self.path} was written with other generation settings ({changed}); "
-                               f"move it away to start over, or evaluate with the settings it was written with")
+            raise JournalError(
+                f"{self.path} was written with other generation settings ({changed}); "
+                f"move it away to start over, or evaluate with the settings it was written with"
+            )
         for record in records[1:]:
             try:
                 result = ProblemResult.from_dict(record)
             except ValueError:
-                continue            # damaged line: the problem is evaluated again
+                continue  # damaged line: the problem is evaluated again
             self.done[result.id] = result
 
     def _write_header(self) -> None:
-        header = {"type": "header", "format": FORMAT, "settings_hash": self.hash, "settings": self.settings,
-                  "created": time.time()}
+        header = {
+            "type": "header",
+            "format": FORMAT,
+            "settings_hash": self.hash,
+            "settings": self.settings,
+            "created": time.time(),
+        }
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(encode_line(header))
         os.replace(tmp, self.path)
@@ -148,8 +164,10 @@ class Journal:
         for pid, result in self.done.items():
             current = prompt_hashes.get(pid)
             if current is not None and current != result.prompt_hash:
-                raise JournalError(f"{self.path}: problem {pid} was evaluated with a different prompt (the benchmark "
-                                   f"data or its chat template changed); move the journal away to start over")
+                raise JournalError(
+                    f"{self.path}: problem {pid} was evaluated with a different prompt (the benchmark "
+                    f"data or its chat template changed); move the journal away to start over"
+                )
 
     def append(self, results: list[ProblemResult]) -> None:
         """Record finished problems: one write, so a kill leaves whole lines (or a torn last one)."""

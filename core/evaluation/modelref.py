@@ -16,11 +16,10 @@ from core.errors import RdtuiError
 from core.runstore import TRAINING_STAGES
 
 
-
 @dataclass(frozen=True)
 class ModelRef:
-    base: str                    # hub id, local folder or builtin:... (the config's model.name unless merged)
-    checkpoint: Path | None      # a trained folder (adapter or full weights) loaded over / instead of `base`
+    base: str  # hub id, local folder or builtin:... (the config's model.name unless merged)
+    checkpoint: Path | None  # a trained folder (adapter or full weights) loaded over / instead of `base`
 
     @property
     def is_adapter(self) -> bool:
@@ -32,8 +31,10 @@ class ModelRef:
     def identity(self, relative_to: Path | None = None) -> dict[str, str | None]:
         """What the journal's settings record: folders inside the run relative to it, so that a run
         moved between machines (Modal volume -> local store) still matches its journals."""
-        return {"base": _shown(self.base, relative_to),
-                "checkpoint": _shown(self.checkpoint, relative_to) if self.checkpoint is not None else None}
+        return {
+            "base": _shown(self.base, relative_to),
+            "checkpoint": _shown(self.checkpoint, relative_to) if self.checkpoint is not None else None,
+        }
 
 
 def _shown(path: str | Path, folder: Path | None) -> str:
@@ -50,8 +51,10 @@ def run_final_checkpoint(cfg, run) -> Path | None:
         return None
     final = run.final_model_dir(stages[-1])
     if not (final / "config.json").exists() and not (final / "adapter_config.json").exists():
-        raise RdtuiError(f"run {run.id} has no trained model to evaluate: {final} is missing "
-                         f"(its {stages[-1]} stage has not finished; `rdtui resume {run.id}` completes it)")
+        raise RdtuiError(
+            f"run {run.id} has no trained model to evaluate: {final} is missing "
+            f"(its {stages[-1]} stage has not finished; `rdtui resume {run.id}` completes it)"
+        )
     return final
 
 
@@ -88,5 +91,7 @@ def _adapter_base(cfg, path: Path, adapter_config: Path, run) -> str:
         merged = run.checkpoints_dir / Path(trained_on).name
         if (merged / "config.json").exists():
             return str(merged)
-    raise RdtuiError(f"{path}: adapter was trained on base model {trained_on!r}, but the config's model is "
-                     f"{cfg.model.name!r}; set model.name to its base (--set model.name=...)")
+    raise RdtuiError(
+        f"{path}: adapter was trained on base model {trained_on!r}, but the config's model is "
+        f"{cfg.model.name!r}; set model.name to its base (--set model.name=...)"
+    )

@@ -9,9 +9,10 @@ and writes `eval/<bench>.json` when a benchmark's selection is done.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from core.config.schema import GradingCfg
 from core.errors import RdtuiError
@@ -29,20 +30,32 @@ PROGRESS_INTERVAL_S = 1.0
 def check_eval_settings(ev) -> None:
     """What pass@k and sampling need, for settings that did not come through config validation."""
     if max(ev.k) > ev.samples:
-        raise RdtuiError(f"evaluation.k: pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem "
-                         f"(samples = {ev.samples}); raise --samples or lower --k")
+        raise RdtuiError(
+            f"evaluation.k: pass@{max(ev.k)} needs at least {max(ev.k)} samples per problem "
+            f"(samples = {ev.samples}); raise --samples or lower --k"
+        )
     if ev.samples > 1 and ev.temperature == 0:
-        raise RdtuiError(f"evaluation.samples: {ev.samples} samples with greedy decoding are identical; "
-                         f"set evaluation.temperature above 0")
+        raise RdtuiError(
+            f"evaluation.samples: {ev.samples} samples with greedy decoding are identical; "
+            f"set evaluation.temperature above 0"
+        )
 
 
-def grade_problem(problem: Problem, completions: list[Completion], prefill: str, allow_last_number: bool,
-                  grading: Any = None) -> ProblemResult:
+def grade_problem(
+    problem: Problem, completions: list[Completion], prefill: str, allow_last_number: bool, grading: Any = None
+) -> ProblemResult:
     """Grade one problem's completions; ``grading`` is the config's grading section (None: its defaults)."""
     from core.grading import grade
 
-    options = {} if grading is None else {"multiple_boxes": grading.multiple_boxes,
-                                          "decimal_tolerance": grading.decimal_tolerance, "grader": grading.grader}
+    options = (
+        {}
+        if grading is None
+        else {
+            "multiple_boxes": grading.multiple_boxes,
+            "decimal_tolerance": grading.decimal_tolerance,
+            "grader": grading.grader,
+        }
+    )
 
     texts, extracted, correct, rules = [], [], [], []
     for completion in completions:
@@ -57,9 +70,17 @@ def grade_problem(problem: Problem, completions: list[Completion], prefill: str,
         extracted.append(answer)
         correct.append(verdict_correct)
         rules.append(rule)
-    return ProblemResult(id=problem.id, prompt_hash=problem.prompt_hash, gold=problem.gold, completions=texts,
-                         extracted=extracted, correct=correct, rules=rules,
-                         tokens=[c.tokens for c in completions], finish_reasons=[c.finish_reason for c in completions])
+    return ProblemResult(
+        id=problem.id,
+        prompt_hash=problem.prompt_hash,
+        gold=problem.gold,
+        completions=texts,
+        extracted=extracted,
+        correct=correct,
+        rules=rules,
+        tokens=[c.tokens for c in completions],
+        finish_reasons=[c.finish_reason for c in completions],
+    )
 
 
 def check_slice(size: int, start_from: int, limit: int | None, name: str) -> None:
@@ -92,16 +113,24 @@ class Progress:
         elapsed = time.monotonic() - self.start
         rate = self.generated / elapsed if elapsed > 0 else None
         eta = (self.total - self.done) / rate if rate else None
-        fields = {"stage": "eval", "benchmark": benchmark, "step": self.done, "total": self.total,
-                  "rate": round(rate, 3) if rate else None, "eta_s": round(eta, 1) if eta is not None else None}
+        fields = {
+            "stage": "eval",
+            "benchmark": benchmark,
+            "step": self.done,
+            "total": self.total,
+            "rate": round(rate, 3) if rate else None,
+            "eta_s": round(eta, 1) if eta is not None else None,
+        }
         self.metrics.append({"t": time.time(), **fields, "accuracy": accuracy})
         now = time.monotonic()
         if now - self.last_write >= PROGRESS_INTERVAL_S or self.done >= self.total:
             self.run.update(progress=fields)
             self.last_write = now
         acc = f", accuracy so far {accuracy:.3f}" if accuracy is not None else ""
-        self.log(f"[rdtui] eval {benchmark}: {self.done}/{self.total} problems, {rate or 0:.2f}/s, "
-                 f"ETA {format_duration(eta)}{acc}")
+        self.log(
+            f"[rdtui] eval {benchmark}: {self.done}/{self.total} problems, {rate or 0:.2f}/s, "
+            f"ETA {format_duration(eta)}{acc}"
+        )
 
 
 @dataclass
@@ -111,12 +140,20 @@ class Evaluation:
     benchmarks: list[Benchmark]
     backend: Backend
     tokenizer: Any
-    start_from: int = 0          # --start-from / --limit: the slice of each benchmark to evaluate now
+    start_from: int = 0  # --start-from / --limit: the slice of each benchmark to evaluate now
     limit: int | None = None
 
     @classmethod
-    def prepare(cls, cfg, ref: ModelRef, benchmark_names: list[str] | None = None, *, start_from: int = 0,
-                limit: int | None = None, backend: tuple[Backend, Any] | None = None) -> "Evaluation":
+    def prepare(
+        cls,
+        cfg,
+        ref: ModelRef,
+        benchmark_names: list[str] | None = None,
+        *,
+        start_from: int = 0,
+        limit: int | None = None,
+        backend: tuple[Backend, Any] | None = None,
+    ) -> Evaluation:
         check_eval_settings(cfg.evaluation)
         benchmarks = load_benchmarks(cfg, benchmark_names)
         for benchmark in benchmarks:
@@ -136,25 +173,36 @@ class Evaluation:
     def problems(self, benchmark: Benchmark) -> list[Problem]:
         """The benchmark's problems under `evaluation.limit` (the set its summary covers)."""
         ev = self.cfg.evaluation
-        problems = benchmark.problems(self.tokenizer, system_prompt=ev.system_prompt,
-                                      enable_thinking=self.cfg.model.enable_thinking)
-        return problems[:ev.limit] if ev.limit else problems
+        problems = benchmark.problems(
+            self.tokenizer, system_prompt=ev.system_prompt, enable_thinking=self.cfg.model.enable_thinking
+        )
+        return problems[: ev.limit] if ev.limit else problems
 
     def selected(self, problems: list[Problem]) -> list[Problem]:
         end = None if self.limit is None else self.start_from + self.limit
-        return problems[self.start_from:end]
+        return problems[self.start_from : end]
 
     def journal_settings(self, benchmark: Benchmark, run) -> dict[str, Any]:
         """Everything that decides a problem's completions and verdicts: a journal holds one value of it."""
         ev, s = self.cfg.evaluation, self.settings
         # Grading options join the settings only when changed, so journals from before they existed still match.
         grading = {k: v for k, v in self.cfg.grading.model_dump().items() if v != GradingCfg.model_fields[k].default}
-        return {"benchmark": benchmark.name, "kind": benchmark.kind, "model": self.ref.identity(run.dir),
-                "backend": self.backend.name, "samples": s.samples, "temperature": s.temperature, "top_p": s.top_p,
-                "max_new_tokens": s.max_new_tokens, "seed": s.seed, "system_prompt": ev.system_prompt,
-                "enable_thinking": self.cfg.model.enable_thinking,
-                "prefill": self.prefill,
-                "allow_last_number": ev.allow_last_number, **({"grading": grading} if grading else {})}
+        return {
+            "benchmark": benchmark.name,
+            "kind": benchmark.kind,
+            "model": self.ref.identity(run.dir),
+            "backend": self.backend.name,
+            "samples": s.samples,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_new_tokens": s.max_new_tokens,
+            "seed": s.seed,
+            "system_prompt": ev.system_prompt,
+            "enable_thinking": self.cfg.model.enable_thinking,
+            "prefill": self.prefill,
+            "allow_last_number": ev.allow_last_number,
+            **({"grading": grading} if grading else {}),
+        }
 
     def generate_and_grade(self, batch: list[Problem]) -> list[ProblemResult]:
         outputs = self.backend.generate(batch, self.settings)
@@ -170,8 +218,9 @@ class Evaluation:
         progress = Progress(run, sum(len(selected) for _, _, selected in work), log)
         return {b.name: self._run_benchmark(run, b, problems, selected, progress) for b, problems, selected in work}
 
-    def _run_benchmark(self, run, benchmark: Benchmark, problems: list[Problem], selected: list[Problem],
-                       progress: Progress) -> dict[str, Any]:
+    def _run_benchmark(
+        self, run, benchmark: Benchmark, problems: list[Problem], selected: list[Problem], progress: Progress
+    ) -> dict[str, Any]:
         settings = self.journal_settings(benchmark, run)
         with Journal(run.eval_dir / f"{benchmark.name}.jsonl", settings) as journal:
             journal.check_prompts({p.id: p.prompt_hash for p in problems})
@@ -188,11 +237,18 @@ class Evaluation:
                 accuracy = sum(r.correct[0] for r in finished) / len(finished)
                 progress.advance(benchmark.name, len(batch), len(results), accuracy)
             finished = [journal.done[p.id] for p in problems if p.id in journal.done]
-        summary = summarize(finished, benchmark=benchmark.name, ks=list(self.cfg.evaluation.k),
-                            benchmark_size=len(problems), settings=settings)
+        summary = summarize(
+            finished,
+            benchmark=benchmark.name,
+            ks=list(self.cfg.evaluation.k),
+            benchmark_size=len(problems),
+            settings=settings,
+        )
         write_summary(run.eval_dir / f"{benchmark.name}.json", summary)
-        progress.log(f"[rdtui] eval {benchmark.name}: accuracy {summary['accuracy']:.3f} "
-            f"[{summary['ci95'][0]:.3f}, {summary['ci95'][1]:.3f}] over {summary['n_problems']} problems")
+        progress.log(
+            f"[rdtui] eval {benchmark.name}: accuracy {summary['accuracy']:.3f} "
+            f"[{summary['ci95'][0]:.3f}, {summary['ci95'][1]:.3f}] over {summary['n_problems']} problems"
+        )
         return summary
 
 

@@ -38,7 +38,7 @@ def reasoning_text(completion: str) -> str:
     start = completion.find(THINK_OPEN)
     if start < 0:
         return completion
-    body = completion[start + len(THINK_OPEN):]
+    body = completion[start + len(THINK_OPEN) :]
     end = body.find(THINK_CLOSE)
     return body if end < 0 else body[:end]
 
@@ -64,8 +64,13 @@ def _scored(values: list[float]) -> dict[str, Any]:
 def trace_stats(completions: list[str]) -> dict[str, Any]:
     counts = [phrase_counts(c) for c in completions]
     with_think = [c for c in completions if THINK_OPEN in c]
-    phrases = {name: {"per_completion": _rate([c[name] for c in counts]),
-                      "share": _rate([1.0 if c[name] else 0.0 for c in counts])} for name in _PATTERNS}
+    phrases = {
+        name: {
+            "per_completion": _rate([c[name] for c in counts]),
+            "share": _rate([1.0 if c[name] else 0.0 for c in counts]),
+        }
+        for name in _PATTERNS
+    }
     return {
         "share_think_block": _rate([1.0 if THINK_OPEN in c else 0.0 for c in completions]),
         "mean_think_words": _rate([think_words(c) for c in with_think]),
@@ -80,8 +85,9 @@ def answer_key(answer: str) -> str:
     return clean(answer).text
 
 
-def summarize(results: list[ProblemResult], *, benchmark: str, ks: list[int], benchmark_size: int,
-              settings: dict[str, Any]) -> dict[str, Any]:
+def summarize(
+    results: list[ProblemResult], *, benchmark: str, ks: list[int], benchmark_size: int, settings: dict[str, Any]
+) -> dict[str, Any]:
     """The summary of a journal's results (problems in any order; each counted once)."""
     if not results:
         raise ValueError(f"{benchmark}: no finished problems to summarize")
@@ -103,8 +109,10 @@ def summarize(results: list[ProblemResult], *, benchmark: str, ks: list[int], be
         "accuracy": accuracy["value"],
         "ci95": accuracy["ci95"],
         "pass@k": {str(k): _scored([pass_at_k(n, sum(r.correct[:n]), k) for r in results]) for k in ks},
-        "maj@k": {str(k): _scored([1.0 if maj_at_k(r.extracted, r.correct, k, key=answer_key) else 0.0
-                                   for r in results]) for k in ks},
+        "maj@k": {
+            str(k): _scored([1.0 if maj_at_k(r.extracted, r.correct, k, key=answer_key) else 0.0 for r in results])
+            for k in ks
+        },
         "mean_completion_tokens": _rate(tokens),
         "share_truncated": _rate([1.0 if f == "length" else 0.0 for r in results for f in r.finish_reasons]),
         "share_think_closed": _rate([1.0 if THINK_CLOSE in c else 0.0 for c in completions]),

@@ -9,6 +9,16 @@ from core.grading.grader import BENCHMARKS, GRADERS, MULTIPLE_BOXES, Verdict, go
 from core.grading.symbolic import symbolic_stats, warm_up
 
 __all__ = [
-    "BENCHMARKS", "GRADERS", "MULTIPLE_BOXES", "Extraction", "Verdict", "answer_region", "extract_answer",
-    "gold_answer", "grade", "grading_errors", "symbolic_stats", "warm_up",
+    "BENCHMARKS",
+    "GRADERS",
+    "MULTIPLE_BOXES",
+    "Extraction",
+    "Verdict",
+    "answer_region",
+    "extract_answer",
+    "gold_answer",
+    "grade",
+    "grading_errors",
+    "symbolic_stats",
+    "warm_up",
 ]

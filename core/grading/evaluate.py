@@ -21,11 +21,41 @@ Value = Fraction | complex
 _TOKEN = re.compile(r"\s*(?:(\d+\.?\d*|\.\d+)|(\\[A-Za-z]+|\\[{}|])|([A-Za-z])|(\S))")
 _MAX_DEPTH = 60
 _MAX_EXACT_BITS = 4096  # beyond this an exact power would be slow: go to floats (and overflow)
-_GREEK = frozenset({
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "kappa",
-    "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "phi", "varphi", "chi", "psi", "omega", "Gamma",
-    "Delta", "Theta", "Lambda", "Sigma", "Phi", "Psi", "Omega",
-})
+_GREEK = frozenset(
+    {
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Sigma",
+        "Phi",
+        "Psi",
+        "Omega",
+    }
+)
 
 
 def _cot(z: complex) -> complex:
@@ -41,9 +71,21 @@ def _csc(z: complex) -> complex:
 
 
 _FUNCTIONS: dict[str, Callable[[complex], complex]] = {
-    "sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan, "cot": _cot, "sec": _sec, "csc": _csc,
-    "arcsin": cmath.asin, "arccos": cmath.acos, "arctan": cmath.atan, "sinh": cmath.sinh,
-    "cosh": cmath.cosh, "tanh": cmath.tanh, "ln": cmath.log, "log": cmath.log, "exp": cmath.exp,
+    "sin": cmath.sin,
+    "cos": cmath.cos,
+    "tan": cmath.tan,
+    "cot": _cot,
+    "sec": _sec,
+    "csc": _csc,
+    "arcsin": cmath.asin,
+    "arccos": cmath.acos,
+    "arctan": cmath.atan,
+    "sinh": cmath.sinh,
+    "cosh": cmath.cosh,
+    "tanh": cmath.tanh,
+    "ln": cmath.log,
+    "log": cmath.log,
+    "exp": cmath.exp,
 }
 _OPERATOR_COMMANDS = frozenset({"\\cdot", "\\times", "\\div"})
 
@@ -86,14 +128,14 @@ def _power(base: Value, exponent: Value) -> Value:
         if bits * abs(exponent.numerator) <= _MAX_EXACT_BITS:
             if base == 0 and exponent < 0:
                 raise EvalError("division by zero")
-            return base ** exponent.numerator
+            return base**exponent.numerator
     try:
         b, e = complex(base), complex(exponent)
         if b.imag == 0 and e.imag == 0 and b.real > 0:
-            return _real_or_complex(complex(b.real ** e.real))
+            return _real_or_complex(complex(b.real**e.real))
         if b == 0:
             raise EvalError("zero to a complex power")
-        return _real_or_complex(b ** e)
+        return _real_or_complex(b**e)
     except (OverflowError, ZeroDivisionError) as exc:
         raise EvalError(str(exc)) from exc
 
@@ -315,9 +357,11 @@ class _Parser:
 
 def _variable_values(seed: int) -> Callable[[str], Value]:
     """Deterministic, distinct, generic values per variable name (a polynomial identity test)."""
+
     def value(name: str) -> Value:
         h = zlib.crc32(f"{seed}:{name}".encode())
         return complex(0.35 + (h % 100_003) / 100_003 * 1.6)
+
     return value
 
 

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from core.grading.markers import THINK_CLOSE, THINK_OPEN, boxed_answers
 
 _HASH = re.compile(r"####[ \t]*([^\n]*)")
-_ANSWER_IS = re.compile(
-    r"answer(?:\*\*|\s)*(?:(?:is|was|would\s+be|will\s+be)\b|:|=)(?:\*\*|[ \t:])*", re.I
-)
+_ANSWER_IS = re.compile(r"answer(?:\*\*|\s)*(?:(?:is|was|would\s+be|will\s+be)\b|:|=)(?:\*\*|[ \t:])*", re.I)
 _A_COLON = re.compile(r"(?:^|\n)[ \t*]*A[ \t]*:[ \t]*([^\n]*)")
 _LAST_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
@@ -50,7 +48,7 @@ def answer_region(completion: str, think_prefilled: bool = False) -> str | None:
     """
     close = completion.rfind(THINK_CLOSE)
     if close >= 0:
-        region = completion[close + len(THINK_CLOSE):]
+        region = completion[close + len(THINK_CLOSE) :]
         # A second think block opened after the last close and never closed: cut off again.
         return None if THINK_OPEN in region else region
     if think_prefilled or THINK_OPEN in completion:
@@ -66,7 +64,7 @@ def trim_sentence(value: str) -> str:
         return next(g for g in m.groups() if g is not None).strip()
     end = _SENTENCE_END.search(value)
     if end:
-        value = value[:end.start()]
+        value = value[: end.start()]
     return value.strip().strip("*").strip()
 
 
@@ -81,7 +79,7 @@ def _math_spans(text: str) -> list[str]:
 
 
 def answer_in_sentence(value: str) -> str:
-    """"Final Answer: Janet makes $18 every day" -> ``18``: a whole sentence's answer is its last math
+    """ "Final Answer: Janet makes $18 every day" -> ``18``: a whole sentence's answer is its last math
     span, or, with no LaTeX in it, its last number. Short values ("18 dollars") are kept whole."""
     if len(_PROSE_WORD.findall(_MATH_SPAN.sub(" ", value))) < _MIN_SENTENCE_WORDS:
         return value
@@ -96,11 +94,11 @@ def answer_in_sentence(value: str) -> str:
 
 def _answer_is(region: str) -> str | None:
     last = None
-    for last in _ANSWER_IS.finditer(region):
-        pass
+    for match in _ANSWER_IS.finditer(region):
+        last = match
     if last is None:
         return None
-    rest = region[last.end():]
+    rest = region[last.end() :]
     line, _, after = rest.partition("\n")
     if not line.strip().strip("*").strip():
         # "Final answer:\n\n18": the value sits on the next non-empty line.

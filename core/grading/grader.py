@@ -62,9 +62,14 @@ class _ErrorLog:
             if first and len(self.seen) < _MAX_LOGGED_INPUTS:
                 self.seen.add(key)
         if first:
-            log.warning("grader error (graded as not equal): %s: %s; benchmark %s, completion ...%r, gold %r",
-                        type(exc).__name__, exc, benchmark, str(completion)[-_LOG_EXCERPT_CHARS:],
-                        str(gold)[:_LOG_EXCERPT_CHARS])
+            log.warning(
+                "grader error (graded as not equal): %s: %s; benchmark %s, completion ...%r, gold %r",
+                type(exc).__name__,
+                exc,
+                benchmark,
+                str(completion)[-_LOG_EXCERPT_CHARS:],
+                str(gold)[:_LOG_EXCERPT_CHARS],
+            )
 
 
 _errors = _ErrorLog()
@@ -150,8 +155,9 @@ def _grade_extraction(found: Extraction, target: str | None, multiple_boxes: str
     correct = combine(r[0] for r in results)
     method = "symbolic" if any(r[1] == "symbolic" for r in results) else "fast"
     # Undecided only when an undecided box could have changed the verdict.
-    undecided = not correct and any(r[2] for r in results) and (
-        multiple_boxes == "any" or all(r[0] or r[2] for r in results))
+    undecided = (
+        not correct and any(r[2] for r in results) and (multiple_boxes == "any" or all(r[0] or r[2] for r in results))
+    )
     return Verdict(correct, found.text, found.rule, target, method, undecided)
 
 

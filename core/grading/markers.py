@@ -44,7 +44,7 @@ def _box_content(region: str, end_of_command: int) -> str | None:
         return None
     if region[pos] == "{":
         close = matching_brace(region, pos)
-        return None if close is None else region[pos + 1:close]
+        return None if close is None else region[pos + 1 : close]
     if pos == end_of_command:  # `\boxedx`: not a box
         return None
     # `\boxed 5`: TeX takes the next token.

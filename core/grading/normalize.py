@@ -15,8 +15,22 @@ from functools import lru_cache
 
 from core.grading.markers import matching_brace
 
-_UNICODE = str.maketrans({"−": "-", "–": "-", "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "√": "\\sqrt ",
-                          "∞": "\\infty ", "÷": "\\div ", "≤": "\\le ", "≥": "\\ge ", "∪": "\\cup ", "±": "\\pm "})
+_UNICODE = str.maketrans(
+    {
+        "−": "-",
+        "–": "-",
+        "×": "\\times ",
+        "·": "\\cdot ",
+        "π": "\\pi ",
+        "√": "\\sqrt ",
+        "∞": "\\infty ",
+        "÷": "\\div ",
+        "≤": "\\le ",
+        "≥": "\\ge ",
+        "∪": "\\cup ",
+        "±": "\\pm ",
+    }
+)
 _WRAPPER = re.compile(r"^\\(?:boxed|fbox)\s*\{")
 _SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![A-Za-z])\.?")
 _STYLE = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle)(?![A-Za-z])")
@@ -57,7 +71,7 @@ def _unwrap_boxes(s: str) -> str:
         close = matching_brace(s, open_pos)
         if close != len(s) - 1:
             break
-        s = s[open_pos + 1:close].strip()
+        s = s[open_pos + 1 : close].strip()
     return s
 
 

@@ -60,7 +60,9 @@ class _Worker:
         self.proc = subprocess.Popen(
             # -P: the script's folder must not shadow the standard library (numbers.py lives there).
             [sys.executable, "-P", "-u", str(_WORKER_SCRIPT)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         self.buffer = b""
         self.ready = False

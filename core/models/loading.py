@@ -18,15 +18,17 @@ from core.models.tiny import BUILTIN_PREFIX, TINY_NAME, tiny_model_path
 def model_source(name: str) -> str:
     """A folder or hub id that from_pretrained accepts."""
     if name.startswith(BUILTIN_PREFIX):
-        builtin = name[len(BUILTIN_PREFIX):]
+        builtin = name[len(BUILTIN_PREFIX) :]
         if builtin == TINY_NAME:
             return str(tiny_model_path())
         from core.models.pretrain import BASE_NAME, base_model_path
 
         if builtin == BASE_NAME:
             return str(base_model_path())
-        raise RdtuiError(f"model.name: unknown builtin model {name!r} "
-                         f"(available: {BUILTIN_PREFIX}{TINY_NAME}, {BUILTIN_PREFIX}{BASE_NAME})")
+        raise RdtuiError(
+            f"model.name: unknown builtin model {name!r} "
+            f"(available: {BUILTIN_PREFIX}{TINY_NAME}, {BUILTIN_PREFIX}{BASE_NAME})"
+        )
     return name
 
 
@@ -103,7 +105,7 @@ def save_generation_config(folder: Path, model) -> Path:
     """Write generation_config.json (eos = end of turn and the declared eos, pad) into a saved model or
     adapter folder, so any process or engine that loads it (vLLM reads only the files) stops at the
     end of the reply."""
-    config = getattr(model, "generation_config", None)   # a PeftModel forwards it from its base
+    config = getattr(model, "generation_config", None)  # a PeftModel forwards it from its base
     if config is not None:
         config.save_pretrained(str(folder))
     return folder
@@ -133,8 +135,9 @@ def load_tokenizer(name: str, revision: str = "main"):
     return tokenizer
 
 
-def load_model_and_tokenizer(model_cfg, *, adapter: str | Path | None = None, device: str | None = None,
-                              trainable_adapter: bool = False):
+def load_model_and_tokenizer(
+    model_cfg, *, adapter: str | Path | None = None, device: str | None = None, trainable_adapter: bool = False
+):
     """(model, tokenizer) for `model_cfg` (ModelCfg). `adapter` is a trained output folder: a PEFT
     adapter (applied over the base model, trainable when `trainable_adapter`) or full fine-tuned
     weights (loaded instead of the base)."""
@@ -151,8 +154,11 @@ def load_model_and_tokenizer(model_cfg, *, adapter: str | Path | None = None, de
 
     attention = pick_attention(model_cfg.attn_implementation, device)
     dtype = pick_dtype(model_cfg.dtype, device)
-    print(f"[rdtui] loading {model_cfg.name} from {source}: attention={attention}, dtype={str(dtype).split('.')[-1]},"
-          f" device={device}", flush=True)
+    print(
+        f"[rdtui] loading {model_cfg.name} from {source}: attention={attention}, dtype={str(dtype).split('.')[-1]},"
+        f" device={device}",
+        flush=True,
+    )
     kwargs: dict[str, Any] = {"revision": revision, "dtype": dtype, "attn_implementation": attention}
     try:
         tokenizer = load_tokenizer(source, revision)

@@ -74,9 +74,14 @@ def _checkpointing_field() -> str:
 
 
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
-TORN_PREFIX = "torn-"       # outside the trainer's `checkpoint-*` glob: never loaded, never rotated away
-WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json",
-                "pytorch_model.bin", "adapter_model.bin")
+TORN_PREFIX = "torn-"  # outside the trainer's `checkpoint-*` glob: never loaded, never rotated away
+WEIGHT_FILES = (
+    "model.safetensors",
+    "adapter_model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "adapter_model.bin",
+)
 
 
 def checkpoint_problem(folder: Path) -> str | None:
@@ -114,8 +119,10 @@ def last_checkpoint(output_dir: Path) -> str | None:
     """The newest complete checkpoint; torn ones newer than it are set aside (and said so in the log)."""
     if not output_dir.is_dir():
         return None
-    numbered = sorted(((int(m.group(1)), p) for p in output_dir.iterdir()
-                       if p.is_dir() and (m := _CHECKPOINT_RE.match(p.name))), reverse=True)
+    numbered = sorted(
+        ((int(m.group(1)), p) for p in output_dir.iterdir() if p.is_dir() and (m := _CHECKPOINT_RE.match(p.name))),
+        reverse=True,
+    )
     for _, folder in numbered:
         problem = checkpoint_problem(folder)
         if problem is None:
@@ -126,7 +133,7 @@ def last_checkpoint(output_dir: Path) -> str | None:
 
 def set_aside_torn_checkpoints(run) -> None:
     """After a stage stopped (cancel, full disk, crash): torn checkpoints leave the trainer's way now."""
-    for stage_dir in (run.checkpoints_dir.iterdir() if run.checkpoints_dir.is_dir() else ()):
+    for stage_dir in run.checkpoints_dir.iterdir() if run.checkpoints_dir.is_dir() else ():
         if not stage_dir.is_dir():
             continue
         for folder in stage_dir.iterdir():

@@ -30,10 +30,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from core.errors import RdtuiError
 from core.runstore import TRAINING_STAGES
@@ -80,11 +81,11 @@ class StageLayout:
     """How one stage runs: processes per machine, machines, GPUs kept for the vLLM server."""
 
     stage: str
-    processes: int             # training processes on each machine
+    processes: int  # training processes on each machine
     machines: int
-    server_gpus: int           # GPUs of machine 0 kept for the vLLM server (GRPO server mode), else 0
-    gpus: int | None           # GPUs per machine the config pays for (gpu.<stage>); None: the machine decides
-    backend: str               # ddp | zero2 | zero3 | fsdp
+    server_gpus: int  # GPUs of machine 0 kept for the vLLM server (GRPO server mode), else 0
+    gpus: int | None  # GPUs per machine the config pays for (gpu.<stage>); None: the machine decides
+    backend: str  # ddp | zero2 | zero3 | fsdp
 
     @property
     def world_size(self) -> int:
@@ -153,17 +154,33 @@ def layout_rules(cfg) -> Iterator[tuple[tuple[str, ...], str]]:
                 yield ("gpu", stage), str(exc)
                 continue
             if counts[stage] > MAX_GPUS_PER_MACHINE:
-                yield ("gpu", stage), (f"a machine has at most {MAX_GPUS_PER_MACHINE} GPUs (got {spec!r}); "
-                                       "for more, set distributed.num_machines")
+                yield (
+                    ("gpu", stage),
+                    (
+                        f"a machine has at most {MAX_GPUS_PER_MACHINE} GPUs (got {spec!r}); "
+                        "for more, set distributed.num_machines"
+                    ),
+                )
     if "eval" in stages and counts.get("eval", 1) > 1:
-        yield ("gpu", "eval"), (f"the eval stage runs one process on one GPU, so {counts['eval'] - 1} of "
-                                f"{cfg.gpu.eval!r} would be billed and idle; use one GPU")
+        yield (
+            ("gpu", "eval"),
+            (
+                f"the eval stage runs one process on one GPU, so {counts['eval'] - 1} of "
+                f"{cfg.gpu.eval!r} would be billed and idle; use one GPU"
+            ),
+        )
     if dist.num_machines > 1 and cfg.backend != "modal":
-        yield ("distributed", "num_machines"), "several machines need the modal backend; the local backend runs on this one"
+        yield (
+            ("distributed", "num_machines"),
+            "several machines need the modal backend; the local backend runs on this one",
+        )
     g = cfg.grpo
     if g is not None and "grpo" in stages and g.vllm_mode == "server":
         if not g.use_vllm:
-            yield ("grpo", "vllm_mode"), "server mode generates with vLLM: set grpo.use_vllm: true (or vllm_mode: colocate)"
+            yield (
+                ("grpo", "vllm_mode"),
+                "server mode generates with vLLM: set grpo.use_vllm: true (or vllm_mode: colocate)",
+            )
         elif dist.num_machines > 1:
             yield ("grpo", "vllm_mode"), "server mode keeps its GPUs on one machine; use distributed.num_machines: 1"
     for stage in TRAINING_STAGES:
@@ -173,15 +190,23 @@ def layout_rules(cfg) -> Iterator[tuple[tuple[str, ...], str]]:
         spec = getattr(cfg.gpu, stage)
         if layout.server_gpus and counts[stage] <= layout.server_gpus:
             name = parse_gpu(spec)[0]
-            yield ("grpo", "vllm_mode"), (
-                f"server mode keeps {layout.server_gpus} GPU(s) for vLLM (grpo.vllm_server_gpus) and needs at least "
-                f"one more to train, but gpu.grpo is {spec!r}: use {name}:{layout.server_gpus + 1} or more, "
-                "or vllm_mode: colocate")
+            yield (
+                ("grpo", "vllm_mode"),
+                (
+                    f"server mode keeps {layout.server_gpus} GPU(s) for vLLM (grpo.vllm_server_gpus) and needs at least "
+                    f"one more to train, but gpu.grpo is {spec!r}: use {name}:{layout.server_gpus + 1} or more, "
+                    "or vllm_mode: colocate"
+                ),
+            )
         elif layout.gpus_needed > counts[stage]:
             server = f" + {layout.server_gpus} for the vLLM server" if layout.server_gpus else ""
-            yield ("distributed", "num_processes"), (
-                f"{layout.processes} training processes{server} need {layout.gpus_needed} GPUs, "
-                f"but gpu.{stage} is {spec!r}")
+            yield (
+                ("distributed", "num_processes"),
+                (
+                    f"{layout.processes} training processes{server} need {layout.gpus_needed} GPUs, "
+                    f"but gpu.{stage} is {spec!r}"
+                ),
+            )
 
 
 def grpo_world_size(cfg) -> int:
@@ -205,11 +230,17 @@ def vllm_arguments(grpo_cfg, environ: Mapping[str, str] = os.environ) -> dict[st
         return {"vllm_mode": "colocate", "vllm_gpu_memory_utilization": grpo_cfg.vllm_gpu_memory_utilization}
     missing = [name for name in (SERVER_HOST_ENV, SERVER_PORT_ENV, GROUP_PORT_ENV) if not environ.get(name)]
     if missing:
-        raise RdtuiError("grpo.vllm_mode: server, but no vLLM server was started for this process "
-                         f"({', '.join(missing)} unset): rdtui starts it when the stage runs through its launcher")
-    return {"vllm_mode": "server", "vllm_server_host": environ[SERVER_HOST_ENV],
-            "vllm_server_port": int(environ[SERVER_PORT_ENV]), "vllm_group_port": int(environ[GROUP_PORT_ENV]),
-            "vllm_server_timeout": CLIENT_TIMEOUT_S}
+        raise RdtuiError(
+            "grpo.vllm_mode: server, but no vLLM server was started for this process "
+            f"({', '.join(missing)} unset): rdtui starts it when the stage runs through its launcher"
+        )
+    return {
+        "vllm_mode": "server",
+        "vllm_server_host": environ[SERVER_HOST_ENV],
+        "vllm_server_port": int(environ[SERVER_PORT_ENV]),
+        "vllm_group_port": int(environ[GROUP_PORT_ENV]),
+        "vllm_server_timeout": CLIENT_TIMEOUT_S,
+    }
 
 
 def is_main_process(environ: Mapping[str, str] = os.environ) -> bool:
@@ -259,18 +290,35 @@ def mixed_precision(cfg, cuda: bool) -> str:
     return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "no")
 
 
-def accelerate_command(layout: StageLayout, *, precision: str, gradient_accumulation_steps: int,
-                       main_process_port: int, machine_rank: int = 0,
-                       main_process_ip: str | None = None) -> list[str]:
+def accelerate_command(
+    layout: StageLayout,
+    *,
+    precision: str,
+    gradient_accumulation_steps: int,
+    main_process_port: int,
+    machine_rank: int = 0,
+    main_process_ip: str | None = None,
+) -> list[str]:
     """`accelerate launch` with the shipped config of the layout's backend (module form: same Python)."""
-    command = [sys.executable, "-m", "accelerate.commands.launch",
-               "--config_file", str(config_file(layout.backend)),
-               "--num_processes", str(layout.world_size),      # accelerate counts processes over all machines
-               "--num_machines", str(layout.machines),
-               "--machine_rank", str(machine_rank),
-               "--main_process_port", str(main_process_port),
-               "--mixed_precision", precision,
-               "--dynamo_backend", "no"]
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config_file(layout.backend)),
+        "--num_processes",
+        str(layout.world_size),  # accelerate counts processes over all machines
+        "--num_machines",
+        str(layout.machines),
+        "--machine_rank",
+        str(machine_rank),
+        "--main_process_port",
+        str(main_process_port),
+        "--mixed_precision",
+        precision,
+        "--dynamo_backend",
+        "no",
+    ]
     if main_process_ip is not None:
         command += ["--main_process_ip", main_process_ip]
     if layout.backend in DEEPSPEED_BACKENDS:
@@ -279,8 +327,9 @@ def accelerate_command(layout: StageLayout, *, precision: str, gradient_accumula
     return command
 
 
-def rank_arguments(run_dir: Path, stage: str, result_dir: Path, init_model: str | Path | None,
-                   resume: bool, prepare: bool = False) -> list[str]:
+def rank_arguments(
+    run_dir: Path, stage: str, result_dir: Path, init_model: str | Path | None, resume: bool, prepare: bool = False
+) -> list[str]:
     args = ["-m", RANK_MODULE, str(run_dir), stage, "--result-dir", str(result_dir)]
     if init_model is not None:
         args += ["--init", str(init_model)]
@@ -293,8 +342,12 @@ def rank_arguments(run_dir: Path, stage: str, result_dir: Path, init_model: str 
 
 def merges_sft_adapter(cfg, stage: str, init_model: str | Path | None) -> bool:
     """GRPO after LoRA SFT with `after_sft: merge` first saves the merged model (checkpoints/sft-merged)."""
-    return (stage == "grpo" and init_model is not None and (Path(init_model) / "adapter_config.json").exists()
-            and cfg.grpo.after_sft == "merge")
+    return (
+        stage == "grpo"
+        and init_model is not None
+        and (Path(init_model) / "adapter_config.json").exists()
+        and cfg.grpo.after_sft == "merge"
+    )
 
 
 def visible_devices(environ: Mapping[str, str] = os.environ) -> list[str]:
@@ -315,18 +368,24 @@ def check_machine(layout: StageLayout, devices: Sequence[str]) -> None:
 
     if not devices:
         if layout.backend != "ddp":
-            raise RdtuiError(f"distributed.backend: {layout.backend} runs on CUDA GPUs and this machine has none "
-                             "(several processes on CPU: distributed.backend: ddp)")
+            raise RdtuiError(
+                f"distributed.backend: {layout.backend} runs on CUDA GPUs and this machine has none "
+                "(several processes on CPU: distributed.backend: ddp)"
+            )
         if layout.server_gpus:
             raise RdtuiError("grpo.vllm_mode: server needs CUDA GPUs for the vLLM server and this machine has none")
         return
     if layout.gpus_needed > len(devices):
         server = f" + {layout.server_gpus} for the vLLM server" if layout.server_gpus else ""
-        raise RdtuiError(f"{layout.stage}: {layout.processes} training processes{server} need {layout.gpus_needed} "
-                         f"GPUs; this machine shows {len(devices)}")
+        raise RdtuiError(
+            f"{layout.stage}: {layout.processes} training processes{server} need {layout.gpus_needed} "
+            f"GPUs; this machine shows {len(devices)}"
+        )
     if layout.backend in DEEPSPEED_BACKENDS and importlib.util.find_spec("deepspeed") is None:
-        raise RdtuiError(f"distributed.backend: {layout.backend} needs DeepSpeed, which is not installed "
-                         "(pip install deepspeed, or distributed.backend: ddp)")
+        raise RdtuiError(
+            f"distributed.backend: {layout.backend} needs DeepSpeed, which is not installed "
+            "(pip install deepspeed, or distributed.backend: ddp)"
+        )
     if layout.server_gpus and importlib.util.find_spec("vllm") is None:
         raise RdtuiError("grpo.vllm_mode: server needs vLLM, which is not installed here")
 
@@ -339,8 +398,10 @@ def cluster_position(layout: StageLayout, environ: Mapping[str, str] = os.enviro
         return 0, None, free_port()
     address = environ.get(MAIN_PROCESS_IP_ENV)
     if not address:
-        raise RdtuiError(f"distributed.num_machines: {layout.machines} needs machine 0's address in "
-                         f"{MAIN_PROCESS_IP_ENV} (set by the Modal cluster)")
+        raise RdtuiError(
+            f"distributed.num_machines: {layout.machines} needs machine 0's address in "
+            f"{MAIN_PROCESS_IP_ENV} (set by the Modal cluster)"
+        )
     return int(environ.get(MACHINE_RANK_ENV, "0")), address, MULTI_NODE_PORT
 
 
@@ -354,37 +415,65 @@ def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resu
     print(f"[rdtui] {stage}: {layout.describe()}", flush=True)
     env = dict(os.environ)
     # Ranks import `core` the way this process did, even from a source checkout.
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(Path(__file__).resolve().parents[2]),
-                                                        *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        dict.fromkeys(
+            [str(Path(__file__).resolve().parents[2]), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+        )
+    )
     from core.models.loading import model_source
 
-    model_source(cfg.model.name)   # a builtin model is built (or pretrained) here once, not in every rank
+    model_source(cfg.model.name)  # a builtin model is built (or pretrained) here once, not in every rank
     served = None
     if merges_sft_adapter(cfg, stage, init_model) and machine_rank == 0:
         # Every rank would write the merged model into the same folder at once: one process does it
         # first (with the full weights, before ZeRO-3 or FSDP shard them); the ranks then load it.
-        served = launch_ranks([sys.executable], run.dir, stage, init_model=init_model, resume=False, prepare=True,
-                              env={**env, "CUDA_VISIBLE_DEVICES": ",".join(devices[:1])} if devices else env)
+        served = launch_ranks(
+            [sys.executable],
+            run.dir,
+            stage,
+            init_model=init_model,
+            resume=False,
+            prepare=True,
+            env={**env, "CUDA_VISIBLE_DEVICES": ",".join(devices[:1])} if devices else env,
+        )
     with ExitStack() as stack:
         if layout.server_gpus:
-            server_devices = devices[:layout.server_gpus]
+            server_devices = devices[: layout.server_gpus]
             port, group_port = free_port(), free_port()
-            stack.enter_context(vllm_server(vllm_serve_command(cfg, port, len(server_devices), model=served),
-                                            port=port, env={**env, "CUDA_VISIBLE_DEVICES": ",".join(server_devices)}))
+            stack.enter_context(
+                vllm_server(
+                    vllm_serve_command(cfg, port, len(server_devices), model=served),
+                    port=port,
+                    env={**env, "CUDA_VISIBLE_DEVICES": ",".join(server_devices)},
+                )
+            )
             env.update(server_environment(port, group_port))
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(devices[layout.server_gpus:layout.gpus_needed])
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(devices[layout.server_gpus : layout.gpus_needed])
         stage_cfg = getattr(cfg, stage)
-        command = accelerate_command(layout, precision=mixed_precision(cfg, bool(devices)),
-                                     gradient_accumulation_steps=stage_cfg.gradient_accumulation_steps,
-                                     main_process_port=rendezvous_port, machine_rank=machine_rank,
-                                     main_process_ip=main_address)
-        return launch_ranks(command, run.dir, stage, env=env, init_model=init_model, resume=resume,
-                            main_machine=machine_rank == 0)
+        command = accelerate_command(
+            layout,
+            precision=mixed_precision(cfg, bool(devices)),
+            gradient_accumulation_steps=stage_cfg.gradient_accumulation_steps,
+            main_process_port=rendezvous_port,
+            machine_rank=machine_rank,
+            main_process_ip=main_address,
+        )
+        return launch_ranks(
+            command, run.dir, stage, env=env, init_model=init_model, resume=resume, main_machine=machine_rank == 0
+        )
 
 
-def launch_ranks(command: list[str], run_dir: Path, stage: str, *, env: Mapping[str, str],
-                 init_model: str | Path | None, resume: bool, prepare: bool = False,
-                 main_machine: bool = True) -> Path | None:
+def launch_ranks(
+    command: list[str],
+    run_dir: Path,
+    stage: str,
+    *,
+    env: Mapping[str, str],
+    init_model: str | Path | None,
+    resume: bool,
+    prepare: bool = False,
+    main_machine: bool = True,
+) -> Path | None:
     """Run the ranks to the end; the final model folder (rank 0's, so None on another machine), or
     the first rank's error as RdtuiError."""
     with tempfile.TemporaryDirectory(prefix="rdtui-ranks-") as tmp:
@@ -403,8 +492,9 @@ def launch_ranks(command: list[str], run_dir: Path, stage: str, *, env: Mapping[
     if returncode == 0 and not main_machine:
         return None
     if returncode != 0 or not isinstance(final, str):
-        raise RdtuiError(f"{stage}: the training processes exited with status {returncode} without finishing "
-                         "(see log.txt)")
+        raise RdtuiError(
+            f"{stage}: the training processes exited with status {returncode} without finishing (see log.txt)"
+        )
     return Path(final)
 
 
@@ -458,8 +548,14 @@ def vllm_serve_command(cfg, port: int, gpus: int, model: Path | None = None) -> 
 
     source = str(model) if model is not None else model_source(cfg.model.name)
     local = Path(source).is_dir()
-    args = ScriptArguments(model=source, revision=None if local else cfg.model.revision, host=SERVER_HOST,
-                           port=port, data_parallel_size=gpus, dtype=cfg.model.dtype)
+    args = ScriptArguments(
+        model=source,
+        revision=None if local else cfg.model.revision,
+        host=SERVER_HOST,
+        port=port,
+        data_parallel_size=gpus,
+        dtype=cfg.model.dtype,
+    )
     return build_command(args)
 
 
@@ -468,8 +564,15 @@ def server_environment(port: int, group_port: int, host: str = SERVER_HOST) -> d
 
 
 @contextmanager
-def vllm_server(command: list[str], *, port: int, env: Mapping[str, str], host: str = SERVER_HOST,
-                timeout: float = SERVER_START_TIMEOUT_S, grace: float = STOP_GRACE_S) -> Iterator[str]:
+def vllm_server(
+    command: list[str],
+    *,
+    port: int,
+    env: Mapping[str, str],
+    host: str = SERVER_HOST,
+    timeout: float = SERVER_START_TIMEOUT_S,
+    grace: float = STOP_GRACE_S,
+) -> Iterator[str]:
     """Start the server, yield its base URL once /health answers 200, stop it on the way out."""
     base_url = f"http://{host}:{port}"
     # TRL's weight-sync endpoints live behind vLLM's dev mode (as `trl vllm-serve` sets it).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.data.registry import build_grpo_dataset
 from core.errors import RdtuiError
-from core.models.loading import lora_config, load_model_and_tokenizer, save_generation_config, stop_token_ids
+from core.models.loading import load_model_and_tokenizer, lora_config, save_generation_config, stop_token_ids
 from core.training.common import (
     check_wandb,
     on_cuda,
@@ -41,13 +41,21 @@ def use_vllm(grpo_cfg) -> bool:
     if not grpo_cfg.use_vllm:
         return False
     available = importlib.util.find_spec("vllm") is not None and on_cuda()
-    print(f"[rdtui] generation: {'vLLM ' + grpo_cfg.vllm_mode if available else 'transformers generate'}"
-          f"{'' if available else ' (vLLM not importable or no GPU)'}", flush=True)
+    print(
+        f"[rdtui] generation: {'vLLM ' + grpo_cfg.vllm_mode if available else 'transformers generate'}"
+        f"{'' if available else ' (vLLM not importable or no GPU)'}",
+        flush=True,
+    )
     if available and grpo_cfg.vllm_mode == "colocate":
         # vLLM colocate builds a one-process distributed group even on a single GPU; a free port
         # keeps two runs on one machine from colliding.
-        for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"),
-                           ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(_free_port()))):
+        for key, value in (
+            ("RANK", "0"),
+            ("LOCAL_RANK", "0"),
+            ("WORLD_SIZE", "1"),
+            ("MASTER_ADDR", "127.0.0.1"),
+            ("MASTER_PORT", str(_free_port())),
+        ):
             os.environ.setdefault(key, value)
     return available
 
@@ -111,7 +119,7 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
     model, tokenizer, peft_config = _model_for_grpo(cfg, run, init_model)
     checkpoints, final = grpo_output_dirs(run)
     vllm = use_vllm(cfg.grpo)
-    extra = vllm_arguments(cfg.grpo) if vllm else {}   # colocate, or the server the launcher started
+    extra = vllm_arguments(cfg.grpo) if vllm else {}  # colocate, or the server the launcher started
     if vllm:
         # vLLM stops only at the eos ids it reads from disk (-Base: <|endoftext|>): pass the end of turn too.
         extra["generation_kwargs"] = {"stop_token_ids": stop_token_ids(model, tokenizer)}
@@ -129,7 +137,9 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
     )
     recorder = RewardRecorder(funcs, weights)
     telemetry = TelemetryCallback(
-        run, STAGE, sample_every=cfg.grpo.sample_every if cfg.telemetry.samples_per_log else 0,
+        run,
+        STAGE,
+        sample_every=cfg.grpo.sample_every if cfg.telemetry.samples_per_log else 0,
         sampler=lambda model, step: recorder.samples(cfg.telemetry.samples_per_log),
     )
     trainer = GRPOTrainer(

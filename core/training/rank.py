@@ -27,8 +27,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--result-dir", type=Path, required=True)
     parser.add_argument("--init", default=None, help="the previous stage's model (sft_then_grpo)")
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--prepare", action="store_true",
-                        help="one process, before the ranks: merge the SFT adapter into checkpoints/sft-merged")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="one process, before the ranks: merge the SFT adapter into checkpoints/sft-merged",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,13 +53,15 @@ def run_stage(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    die_with_parent()   # torchrun gives each rank its own session: go when the launcher goes
+    die_with_parent()  # torchrun gives each rank its own session: go when the launcher goes
     rank = int(os.environ.get("RANK", "0"))
     if args.prepare:
         print(f"[rdtui] {args.stage}: one process prepares the start point before the ranks", flush=True)
     else:
-        print(f"[rdtui] {args.stage}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')} started (pid {os.getpid()})",
-              flush=True)
+        print(
+            f"[rdtui] {args.stage}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')} started (pid {os.getpid()})",
+            flush=True,
+        )
     try:
         final = run_stage(args)
     except RdtuiError as exc:

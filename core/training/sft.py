@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.data.registry import build_sft_dataset, dataset_spec, load_dataset_rows
-from core.models.loading import lora_config, load_model_and_tokenizer, save_generation_config
+from core.models.loading import load_model_and_tokenizer, lora_config, save_generation_config
 from core.training.common import check_wandb, resume_point, save_final, trainer_arguments
 from core.training.telemetry import TelemetryCallback, generation_sampler
 
@@ -29,8 +29,14 @@ def _sampler(cfg, tokenizer):
 
         funcs, weights = build_reward_functions(cfg)  # grpo and grading sections
     max_new = min(cfg.evaluation.max_new_tokens, SAMPLE_MAX_NEW_TOKENS)
-    return generation_sampler(tokenizer, rows[: cfg.telemetry.samples_per_log], max_new_tokens=max_new,
-                              enable_thinking=cfg.model.enable_thinking, reward_funcs=funcs, weights=weights)
+    return generation_sampler(
+        tokenizer,
+        rows[: cfg.telemetry.samples_per_log],
+        max_new_tokens=max_new,
+        enable_thinking=cfg.model.enable_thinking,
+        reward_funcs=funcs,
+        weights=weights,
+    )
 
 
 def run_sft(cfg, run, *, init_model: str | Path | None = None, resume: bool = False) -> Path:

@@ -21,7 +21,7 @@ from core.jsonl import JsonlWriter
 from core.runstore import SYSTEM_FILE
 
 INTERVAL_S = 10.0
-GB = 1024 ** 3
+GB = 1024**3
 
 
 def _cpu_times() -> tuple[int, int] | None:
@@ -34,7 +34,7 @@ def _cpu_times() -> tuple[int, int] | None:
     if not fields or fields[0] != b"cpu":
         return None
     values = [int(v) for v in fields[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)     # idle + iowait
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
     return sum(values) - idle, sum(values)
 
 
@@ -72,7 +72,7 @@ class Gpus:
             pynvml.nvmlInit()
             self.nvml = pynvml
             self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-        except Exception:       # noqa: BLE001 - no package, no driver, no GPU: no GPU readings
+        except Exception:  # noqa: BLE001 - no package, no driver, no GPU: no GPU readings
             self.nvml, self.handles = None, []
 
     def read(self) -> dict[str, float]:
@@ -88,7 +88,7 @@ class Gpus:
             ):
                 try:
                     out[f"gpu{i}_{name}"] = round(read(handle), 3)
-                except Exception:   # noqa: BLE001, S112 - a reading this GPU does not support
+                except Exception:  # noqa: BLE001, S112 - a reading this GPU does not support
                     continue
         return out
 
@@ -96,7 +96,7 @@ class Gpus:
         if self.nvml is not None:
             try:
                 self.nvml.nvmlShutdown()
-            except Exception:   # noqa: BLE001, S110 - shutting down NVML cannot fail the run
+            except Exception:  # noqa: BLE001, S110 - shutting down NVML cannot fail the run
                 pass
 
 
@@ -124,8 +124,11 @@ class SystemSampler:
 
     def sample(self) -> dict[str, Any]:
         """One reading: CPU since the previous one, memory and GPUs now."""
-        record: dict[str, Any] = {"t": time.time(), "stage": self.stage,
-                                  "step": round(time.monotonic() - self._start, 1)}
+        record: dict[str, Any] = {
+            "t": time.time(),
+            "stage": self.stage,
+            "step": round(time.monotonic() - self._start, 1),
+        }
         cpu = _cpu_times()
         if cpu is not None and self._cpu is not None and cpu[1] > self._cpu[1]:
             record["cpu_percent"] = round(100.0 * (cpu[0] - self._cpu[0]) / (cpu[1] - self._cpu[1]), 1)
@@ -148,7 +151,7 @@ class SystemSampler:
             while True:
                 try:
                     self.writer.append(self.sample())
-                except Exception:   # noqa: BLE001, S110 - a full disk or odd /proc costs readings, never the run
+                except Exception:  # noqa: BLE001, S110 - a full disk or odd /proc costs readings, never the run
                     pass
                 if self._stop.wait(self.interval):
                     break

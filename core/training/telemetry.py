@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
@@ -90,13 +91,15 @@ class RewardRecorder:
                 continue
             seen.add(text)
             rewards = {name: values[i] for name, values in self.rewards.items()}
-            rows.append({
-                "prompt": text,
-                "completion": message_text(self.completions[i]),
-                "answer": self.answers[i],
-                "rewards": rewards,
-                "reward": weighted_total(rewards, self.funcs, self.weights),
-            })
+            rows.append(
+                {
+                    "prompt": text,
+                    "completion": message_text(self.completions[i]),
+                    "answer": self.answers[i],
+                    "rewards": rewards,
+                    "reward": weighted_total(rewards, self.funcs, self.weights),
+                }
+            )
             if len(rows) >= limit:
                 break
         return rows
@@ -134,12 +137,16 @@ class TelemetryCallback(TrainerCallback):
         self._begin_time = time.monotonic()
         self._begin_step = state.global_step
         self._write_progress(state, force=True)
-        if state.is_world_process_zero and self._system is None:     # CPU, RAM, GPUs into system.jsonl
+        if state.is_world_process_zero and self._system is None:  # CPU, RAM, GPUs into system.jsonl
             self._system = start_sampler(Path(self.run.metrics_path).parent, self.stage)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if (not state.is_world_process_zero or not logs or any(k in logs for k in _SUMMARY_KEYS)
-                or state.global_step <= self.last_metric_step):
+        if (
+            not state.is_world_process_zero
+            or not logs
+            or any(k in logs for k in _SUMMARY_KEYS)
+            or state.global_step <= self.last_metric_step
+        ):
             return
         record: dict[str, Any] = {"t": time.time(), "stage": self.stage, "step": state.global_step}
         record.update({k: v for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
@@ -148,8 +155,12 @@ class TelemetryCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         step = state.global_step
-        if (self.sampler is not None and self.sample_every > 0 and step % self.sample_every == 0
-                and step > self.last_sample_step):
+        if (
+            self.sampler is not None
+            and self.sample_every > 0
+            and step % self.sample_every == 0
+            and step > self.last_sample_step
+        ):
             now = time.time()
             # Every rank samples: a sharded model (ZeRO-3, FSDP) generates only with all ranks taking part.
             rows = self.sampler(model, step)
@@ -172,19 +183,34 @@ class TelemetryCallback(TrainerCallback):
         done = state.global_step - self._begin_step
         remaining = max(state.max_steps - state.global_step, 0)
         eta = (now - self._begin_time) / done * remaining if done > 0 else None
-        self.run.update(progress={"stage": self.stage, "step": state.global_step, "total": state.max_steps,
-                                  "eta_s": round(eta, 1) if eta is not None else None})
+        self.run.update(
+            progress={
+                "stage": self.stage,
+                "step": state.global_step,
+                "total": state.max_steps,
+                "eta_s": round(eta, 1) if eta is not None else None,
+            }
+        )
 
 
-def generation_sampler(tokenizer, rows, *, max_new_tokens: int, enable_thinking: bool,
-                       reward_funcs: list[Callable] | None = None, weights: list[float] | None = None) -> Sampler:
+def generation_sampler(
+    tokenizer,
+    rows,
+    *,
+    max_new_tokens: int,
+    enable_thinking: bool,
+    reward_funcs: list[Callable] | None = None,
+    weights: list[float] | None = None,
+) -> Sampler:
     """For SFT: greedy completions of a few fixed prompts, scored by the study's reward functions."""
     import torch
 
     prompts = [row.prompt for row in rows]
     answers = [row.answer for row in rows]
-    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True,
-                                           enable_thinking=enable_thinking) for p in prompts]
+    texts = [
+        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True, enable_thinking=enable_thinking)
+        for p in prompts
+    ]
 
     def sample(model, step: int) -> list[dict[str, Any]]:
         was_training = model.training
@@ -194,24 +220,37 @@ def generation_sampler(tokenizer, rows, *, max_new_tokens: int, enable_thinking:
         try:
             batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
             with torch.no_grad():
-                out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
+                out = model.generate(
+                    **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+                )
         finally:
             tokenizer.padding_side = side
             model.train(was_training)
-        completion_ids = [ids.tolist() for ids in out[:, batch["input_ids"].shape[1]:]]
+        completion_ids = [ids.tolist() for ids in out[:, batch["input_ids"].shape[1] :]]
         completions = tokenizer.batch_decode(completion_ids, skip_special_tokens=True)
         scored: dict[str, list[float]] = {}
         for func in reward_funcs or []:
-            scored[func.__name__] = list(func(prompts=prompts, completions=[[{"role": "assistant", "content": c}]
-                                                                           for c in completions],
-                                              completion_ids=completion_ids, answer=answers, trainer_state=None))
+            scored[func.__name__] = list(
+                func(
+                    prompts=prompts,
+                    completions=[[{"role": "assistant", "content": c}] for c in completions],
+                    completion_ids=completion_ids,
+                    answer=answers,
+                    trainer_state=None,
+                )
+            )
         rows_out = []
         for i, completion in enumerate(completions):
             rewards = {name: values[i] for name, values in scored.items()}
-            rows_out.append({"prompt": message_text(prompts[i]), "completion": completion, "answer": answers[i],
-                             "rewards": rewards,
-                             "reward": weighted_total(rewards, reward_funcs or [], weights or []) if rewards else None})
+            rows_out.append(
+                {
+                    "prompt": message_text(prompts[i]),
+                    "completion": completion,
+                    "answer": answers[i],
+                    "rewards": rewards,
+                    "reward": weighted_total(rewards, reward_funcs or [], weights or []) if rewards else None,
+                }
+            )
         return rows_out
 
     return sample

@@ -53,12 +53,14 @@ class ConfigTree(Tree):
 
 class ConfigEditorScreen(Screen):
     HELP_TITLE = "Config editor"
-    HELP_TEXT = ("Pick a condition and profile; the tree shows every resolved value and who set it. "
-                 "enter edits a value (typed as YAML: 1e-4, true, [a, b], null); / finds a key (n: next). "
-                 "Edits are checked against every condition and profile at once. t chooses the scope "
-                 "of an edit: the override layer (.rdtui/overrides.yaml, not committed: every condition), "
-                 "config.yaml where the value is set, or config.yaml for the chosen condition only; "
-                 "config.yaml keeps its comments. x drops one override.")
+    HELP_TEXT = (
+        "Pick a condition and profile; the tree shows every resolved value and who set it. "
+        "enter edits a value (typed as YAML: 1e-4, true, [a, b], null); / finds a key (n: next). "
+        "Edits are checked against every condition and profile at once. t chooses the scope "
+        "of an edit: the override layer (.rdtui/overrides.yaml, not committed: every condition), "
+        "config.yaml where the value is set, or config.yaml for the chosen condition only; "
+        "config.yaml keeps its comments. x drops one override."
+    )
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save (shows diff)"),
@@ -70,16 +72,19 @@ class ConfigEditorScreen(Screen):
         Binding("u", "undo", "Discard edits"),
     ]
     # Where an edit goes (t cycles): the file, and which conditions it applies to.
-    TARGETS = {"overrides": "every condition", "config": "where the value is set",
-               "condition": "the chosen condition only"}
+    TARGETS = {
+        "overrides": "every condition",
+        "config": "where the value is set",
+        "condition": "the chosen condition only",
+    }
 
     def __init__(self) -> None:
         super().__init__()
         self.condition: str | None = None
         self.profile: str | None = None
-        self.target = "overrides"                # a key of TARGETS
-        self.texts: dict[str, str] = {}          # file ("config" or "overrides") -> text on disk
-        self.pending: dict[str, str] = {}        # file -> edited text, not saved yet
+        self.target = "overrides"  # a key of TARGETS
+        self.texts: dict[str, str] = {}  # file ("config" or "overrides") -> text on disk
+        self.pending: dict[str, str] = {}  # file -> edited text, not saved yet
         self.search_text = ""
         self.checked = Checked()
         self.editing: tuple[str, Any, str, str, str] | None = None
@@ -141,9 +146,14 @@ class ConfigEditorScreen(Screen):
     @work(thread=True, exclusive=True, group="validate")
     def revalidate(self) -> None:
         try:
-            result = check(self.config_path, self.condition, self.profile,
-                           config_text=self.pending.get("config"), overrides_text=self.pending.get("overrides"))
-        except Exception as exc:     # the check itself failed: say so instead of crashing the app
+            result = check(
+                self.config_path,
+                self.condition,
+                self.profile,
+                config_text=self.pending.get("config"),
+                overrides_text=self.pending.get("overrides"),
+            )
+        except Exception as exc:  # the check itself failed: say so instead of crashing the app
             result = Checked(issues=[f"cannot check the config: {type(exc).__name__}: {exc}"])
         self.app.call_from_thread(self._show_checked, result)
 
@@ -155,8 +165,11 @@ class ConfigEditorScreen(Screen):
         if result.issues:
             messages.add_class("bad")
             count = len(result.issues)
-            messages.update("\n".join(result.issues[:5]) + (f"\n… {count - 5} more" if count > 5 else "")
-                            + f"\n{count} error{'s' if count != 1 else ''}")
+            messages.update(
+                "\n".join(result.issues[:5])
+                + (f"\n… {count - 5} more" if count > 5 else "")
+                + f"\n{count} error{'s' if count != 1 else ''}"
+            )
         else:
             messages.add_class("ok")
             state = "edits not saved yet (ctrl+s)" if self.pending else "as saved"
@@ -165,8 +178,10 @@ class ConfigEditorScreen(Screen):
             self._fill_tree(result.leaves)
 
     def _fill_choices(self, result: Checked) -> None:
-        for select_id, names, current in (("#editor-condition", result.conditions, self.condition),
-                                          ("#editor-profile", result.profiles, self.profile)):
+        for select_id, names, current in (
+            ("#editor-condition", result.conditions, self.condition),
+            ("#editor-profile", result.profiles, self.profile),
+        ):
             select = self.query_one(select_id, Select)
             options = [(n, n) for n in names]
             if self._choices.get(select_id) != names:
@@ -193,8 +208,9 @@ class ConfigEditorScreen(Screen):
             for depth in range(1, len(parts)):
                 group = ".".join(parts[:depth])
                 if group not in groups:
-                    groups[group] = parent.add(parts[depth - 1], data=group,
-                                               expand=group in expanded or (not expanded and depth == 1))
+                    groups[group] = parent.add(
+                        parts[depth - 1], data=group, expand=group in expanded or (not expanded and depth == 1)
+                    )
                 parent = groups[group]
             parent.add_leaf(leaf_label(key, value, layer, where), data=leaf)
         if cursor is not None:
@@ -252,7 +268,7 @@ class ConfigEditorScreen(Screen):
         box.placeholder = f"{key} (YAML value; enter applies, esc cancels)"
         box.display = True
         box.focus()
-        self.call_after_refresh(self._cursor_to, event.node)      # the edited row stays in view
+        self.call_after_refresh(self._cursor_to, event.node)  # the edited row stays in view
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -369,8 +385,9 @@ class ConfigEditorScreen(Screen):
         self.revalidate()
 
     def _diff_text(self) -> str:
-        return "".join(unified_diff(self.texts[t], text, display_path(self.target_path(t)))
-                       for t, text in self.pending.items())
+        return "".join(
+            unified_diff(self.texts[t], text, display_path(self.target_path(t))) for t, text in self.pending.items()
+        )
 
     def action_diff(self) -> None:
         from tui.screens.dialogs import TextScreen
@@ -385,7 +402,9 @@ class ConfigEditorScreen(Screen):
         from tui.screens.dialogs import ConfirmScreen
 
         issues = len(self.checked.issues)
-        question = "Save these edits?" + (f" The config has {issues} error(s); runs will refuse to launch." if issues else "")
+        question = "Save these edits?" + (
+            f" The config has {issues} error(s); runs will refuse to launch." if issues else ""
+        )
         self.app.push_screen(ConfirmScreen(question, Text(self._diff_text()), default=not issues), self._save_answered)
 
     def _save_answered(self, yes: bool | None) -> None:

@@ -35,9 +35,9 @@ def binding_origin(node, action: str, screen: Screen) -> int:
 def key_rows(screen: Screen) -> list[tuple[str, str]]:
     """(keys, what they do) per action, every key of an action on one line (`q, ^q  Quit`); the
     essential keys first, then the screen's, the app's, and Textual's generic ones last."""
-    actions: dict[str, list] = {}       # action -> [origin, description, keys]
+    actions: dict[str, list] = {}  # action -> [origin, description, keys]
     found = [(active.node, active.binding) for active in screen.active_bindings.values()]
-    found += [(screen, b) for b in screen.BINDINGS if isinstance(b, Binding)]   # shadowed (enter)
+    found += [(screen, b) for b in screen.BINDINGS if isinstance(b, Binding)]  # shadowed (enter)
     for node, binding in found:
         if not binding.description:
             continue

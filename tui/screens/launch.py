@@ -55,9 +55,11 @@ def render_plan(plan) -> Group:
 
 class LaunchScreen(Screen):
     HELP_TITLE = "Launch"
-    HELP_TEXT = ("space selects conditions; overrides are KEY=VALUE pairs separated by spaces "
-                 "(sft.learning_rate=1e-4 grpo.max_steps=20). The plan on the right shows every value "
-                 "that differs from the defaults and who set it.")
+    HELP_TEXT = (
+        "space selects conditions; overrides are KEY=VALUE pairs separated by spaces "
+        "(sft.learning_rate=1e-4 grpo.max_steps=20). The plan on the right shows every value "
+        "that differs from the defaults and who set it."
+    )
     BINDINGS = [
         Binding("enter", "launch", "Launch", priority=True),
         Binding("escape", "app.back", "Back"),
@@ -165,7 +167,7 @@ class LaunchScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "launch":
-            return not self.query_one("#launch-profile", Select).expanded   # enter picks a profile there
+            return not self.query_one("#launch-profile", Select).expanded  # enter picks a profile there
         return True
 
     def action_launch(self) -> None:
@@ -183,8 +185,10 @@ class LaunchScreen(Screen):
             from tui.screens.dialogs import ConfirmScreen
 
             costs = "\n".join(f"{r.condition}: {describe_cost(c)}" for r, c in zip(plan.runs, plan.cost))
-            self.app.push_screen(ConfirmScreen(f"Launch {len(plan.runs)} run(s) on {plan.backend}?", costs, default=True),
-                                 lambda yes: yes and self.do_launch(plan))
+            self.app.push_screen(
+                ConfirmScreen(f"Launch {len(plan.runs)} run(s) on {plan.backend}?", costs, default=True),
+                lambda yes: yes and self.do_launch(plan),
+            )
             return
         self.do_launch(plan)
 

@@ -57,20 +57,24 @@ def pct(value: Any) -> str:
 
 def sort_order(values: list[Any], reverse: bool) -> list[int]:
     """Row order by one column: numbers by value, then text; missing values always last."""
+
     def key(i: int) -> tuple:
         value = values[i]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return (0, value, "")
         return (1, 0, str(value))
+
     present = [i for i, v in enumerate(values) if v is not None]
     return sorted(present, key=key, reverse=reverse) + [i for i, v in enumerate(values) if v is None]
 
 
 class ResultsScreen(Screen):
     HELP_TITLE = "Results"
-    HELP_TEXT = ("One row per condition from its latest finished run (the base model row included), "
-                 "updated as runs finish. s sorts by the column under the cursor (again: reverse); x exports "
-                 "the table to a file you name (.md, .csv or .json), never overwriting one without asking.")
+    HELP_TEXT = (
+        "One row per condition from its latest finished run (the base model row included), "
+        "updated as runs finish. s sorts by the column under the cursor (again: reverse); x exports "
+        "the table to a file you name (.md, .csv or .json), never overwriting one without asking."
+    )
     BINDINGS = [
         Binding("escape", "app.back", "Back"),
         Binding("s", "sort", "Sort by column"),
@@ -85,7 +89,7 @@ class ResultsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(" Results", classes="screen-title")
         yield Static("Collecting results…", classes="pane-status", id="results-status", markup=False)
-        yield DataTable(id="results-table", cursor_type="cell", fixed_columns=1)   # condition stays in view
+        yield DataTable(id="results-table", cursor_type="cell", fixed_columns=1)  # condition stays in view
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -143,8 +147,11 @@ class ResultsScreen(Screen):
         for n, row in enumerate(cells):
             table.add_row(*(plain(pct(row.get(c))) for c in columns), key=str(n))
         table.move_cursor(row=where.row, column=where.column)
-        self._status(f"{len(rows)} row(s) from {self.app.store.root} · live · s sort · x export" if rows
-                     else f"No finished runs in {self.app.store.root} yet.")
+        self._status(
+            f"{len(rows)} row(s) from {self.app.store.root} · live · s sort · x export"
+            if rows
+            else f"No finished runs in {self.app.store.root} yet."
+        )
 
     def action_sort(self) -> None:
         table = self.query_one(DataTable)
@@ -165,8 +172,10 @@ class ResultsScreen(Screen):
             return
         from tui.screens.dialogs import PathScreen
 
-        self.app.push_screen(PathScreen("Export results to (.md, .csv or .json):",
-                                        str(default_export(Path(self.app.config_path)))), self._export_to)
+        self.app.push_screen(
+            PathScreen("Export results to (.md, .csv or .json):", str(default_export(Path(self.app.config_path)))),
+            self._export_to,
+        )
 
     def _export_to(self, answer: str | None) -> None:
         if not answer:
@@ -179,8 +188,9 @@ class ResultsScreen(Screen):
         if path.exists():
             from tui.screens.dialogs import ConfirmScreen
 
-            self.app.push_screen(ConfirmScreen(f"{path} exists. Replace it?"),
-                                 lambda yes: yes and self._write_export(path, fmt))
+            self.app.push_screen(
+                ConfirmScreen(f"{path} exists. Replace it?"), lambda yes: yes and self._write_export(path, fmt)
+            )
             return
         self._write_export(path, fmt)
 

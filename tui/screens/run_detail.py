@@ -40,6 +40,7 @@ TABS = ["curves", "log", "samples", "eval", "config", "system", "compare"]
 
 def system_header(curves) -> str:
     """The latest machine reading, for the header: `CPU 45% · RAM 12.3 GB · GPU0 98% 40.1 GB 300 W`."""
+
     def last(name: str) -> float | None:
         series = curves.metrics.get(name)
         stats = series.stats() if series is not None else None
@@ -52,8 +53,11 @@ def system_header(curves) -> str:
         parts.append(f"RAM {ram:.1f} GB")
     gpu = 0
     while f"gpu{gpu}_util" in curves.metrics or f"gpu{gpu}_mem_gb" in curves.metrics:
-        values = [(last(f"gpu{gpu}_util"), "{:.0f}%"), (last(f"gpu{gpu}_mem_gb"), "{:.1f} GB"),
-                  (last(f"gpu{gpu}_power_w"), "{:.0f} W")]
+        values = [
+            (last(f"gpu{gpu}_util"), "{:.0f}%"),
+            (last(f"gpu{gpu}_mem_gb"), "{:.1f} GB"),
+            (last(f"gpu{gpu}_power_w"), "{:.0f} W"),
+        ]
         parts.append(f"GPU{gpu} " + " ".join(fmt.format(v) for v, fmt in values if v is not None))
         gpu += 1
     return " · ".join(parts)
@@ -67,11 +71,13 @@ def run_label(record: RunRecord | None, run_id: str) -> str:
 
 class RunDetailScreen(Screen):
     HELP_TITLE = "Run"
-    HELP_TEXT = ("Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config, 6 System, 7 Compare when several runs are selected "
-                 "([ and ] step through them). "
-                 "Runs selected on the home screen are overlaid on the curves; the other tabs show the first. "
-                 "System: CPU, RAM and each GPU's utilisation, memory and power, as the worker sampled them "
-                 "(the latest reading is in the header).")
+    HELP_TEXT = (
+        "Tabs: 1 Curves, 2 Log, 3 Samples, 4 Eval, 5 Config, 6 System, 7 Compare when several runs are selected "
+        "([ and ] step through them). "
+        "Runs selected on the home screen are overlaid on the curves; the other tabs show the first. "
+        "System: CPU, RAM and each GPU's utilisation, memory and power, as the worker sampled them "
+        "(the latest reading is in the header)."
+    )
     BINDINGS = [
         Binding("1", "tab(0)", "Curves", show=False),
         Binding("2", "tab(1)", "Log", show=False),
@@ -93,7 +99,7 @@ class RunDetailScreen(Screen):
         self.record: RunRecord | None = None
         self.status: str | None = None
         self.deleted = False
-        self.built = {"curves", "log", "system"}      # tabs whose pane exists (see _build_pane)
+        self.built = {"curves", "log", "system"}  # tabs whose pane exists (see _build_pane)
 
     def compose(self) -> ComposeResult:
         root = self.app.store.root
@@ -111,7 +117,7 @@ class RunDetailScreen(Screen):
             yield TabPane("5 Config", id="config")
             with TabPane("6 System", id="system"):
                 yield CurvesPane({self.run_id: labels[self.run_id]}, id="system-pane")
-            if len(self.run_ids) > 1:       # several runs selected: configs, evals and samples side by side
+            if len(self.run_ids) > 1:  # several runs selected: configs, evals and samples side by side
                 yield TabPane("7 Compare", id="compare")
         self.labels = labels
         yield KeysFooter()
@@ -121,11 +127,13 @@ class RunDetailScreen(Screen):
         run_dir = root / self.run_id
         poller = self.app.poller
         self.log_feed = LogFeed(run_dir / LOG_FILE, self._apply_log)
-        self.feeds = [      # polled in this order: the log's tail is quick, long metrics are not
+        self.feeds = [  # polled in this order: the log's tail is quick, long metrics are not
             poller.add(RecordFeed(run_dir, self._apply_record)),
             poller.add(self.log_feed),
-            *(poller.add(MetricsFeed(run_id, root / run_id / METRICS_FILE, self._apply_metrics))
-              for run_id in self.run_ids),
+            *(
+                poller.add(MetricsFeed(run_id, root / run_id / METRICS_FILE, self._apply_metrics))
+                for run_id in self.run_ids
+            ),
             poller.add(MetricsFeed(self.run_id, run_dir / SYSTEM_FILE, self._apply_system)),
         ]
         self.set_interval(1.0, self._tick_clock)
@@ -140,8 +148,12 @@ class RunDetailScreen(Screen):
         if batch.deleted:
             if not self.deleted:
                 self.deleted = True
-                self.notify(f"The folder of run {self.run_id} was deleted; what was read stays on screen.",
-                            severity="error", timeout=10, markup=False)
+                self.notify(
+                    f"The folder of run {self.run_id} was deleted; what was read stays on screen.",
+                    severity="error",
+                    timeout=10,
+                    markup=False,
+                )
         else:
             self.deleted = False
             self.record, self.status = batch.record, batch.status
@@ -149,7 +161,7 @@ class RunDetailScreen(Screen):
 
     def _tick_clock(self) -> None:
         if self.status == "running":
-            self._show_status()     # elapsed time moves on between record changes
+            self._show_status()  # elapsed time moves on between record changes
 
     def _show_status(self) -> None:
         line = Text(f" {self.run_id}", style="bold")
@@ -160,8 +172,10 @@ class RunDetailScreen(Screen):
             summary = run_summary(Run(self.app.store.root / self.run_id, record))
             line.append(f"  {record.condition} · {record.profile}/{record.backend} · ")
             line.append(self.status or record.status, style=STATUS_STYLES.get(self.status or "", ""))
-            line.append(f" · stage {summary['stage'] or '-'} · step {summary['progress']}"
-                        f" · elapsed {summary['elapsed']} · ETA {summary['eta']}")
+            line.append(
+                f" · stage {summary['stage'] or '-'} · step {summary['progress']}"
+                f" · elapsed {summary['elapsed']} · ETA {summary['eta']}"
+            )
             if len(self.run_ids) > 1:
                 line.append(f" · overlaid with {len(self.run_ids) - 1} run(s)")
             system = system_header(self.query_one("#system-pane", CurvesPane).curves[self.run_id])
@@ -190,8 +204,11 @@ class RunDetailScreen(Screen):
             pane.add(batch.run_id, batch.records)
             pane.curves[batch.run_id].bad_lines += batch.bad_lines
         if sum(c.bad_lines for c in pane.curves.values()) > before:
-            self.notify("Skipped a corrupt line in metrics.jsonl (not valid JSON or without a step).",
-                        severity="warning", markup=False)
+            self.notify(
+                "Skipped a corrupt line in metrics.jsonl (not valid JSON or without a step).",
+                severity="warning",
+                markup=False,
+            )
         if self._active_tab() == "curves":
             pane.redraw()
 
@@ -247,8 +264,9 @@ class RunDetailScreen(Screen):
             feed = EvalFeed(run_dir / EVAL_DIR, pane.apply)
         elif tab == "compare":
             root = self.app.store.root
-            pane = ComparePane([root / r for r in self.run_ids], [self.labels[r] for r in self.run_ids],
-                               id="compare-pane")
+            pane = ComparePane(
+                [root / r for r in self.run_ids], [self.labels[r] for r in self.run_ids], id="compare-pane"
+            )
         else:
             pane = ConfigPane(run_dir / CONFIG_FILE, id="config-pane")
         await self.query_one(f"TabPane#{tab}", TabPane).mount(pane)
@@ -259,7 +277,13 @@ class RunDetailScreen(Screen):
         await self.action_tab((self.tabs.index(self._active_tab()) + step) % len(self.tabs))
 
     def _focus_pane(self, tab: str) -> None:
-        targets = {"curves": "#curves-pane #curve-plots", "log": "#log-view", "samples": "#samples-list",
-                   "eval": "#eval-summary", "config": "#config-table", "system": "#system-pane #curve-plots",
-                   "compare": "#compare-pane"}
+        targets = {
+            "curves": "#curves-pane #curve-plots",
+            "log": "#log-view",
+            "samples": "#samples-list",
+            "eval": "#eval-summary",
+            "config": "#config-table",
+            "system": "#system-pane #curve-plots",
+            "compare": "#compare-pane",
+        }
         self.query_one(targets[tab]).focus()

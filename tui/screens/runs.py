@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -47,8 +48,10 @@ class RunsTable(DataTable):
 
 class RunsScreen(Screen):
     HELP_TITLE = "Runs"
-    HELP_TEXT = ("Every run in the store, live. Select several with space and press enter to overlay "
-                 "their curves. Runs launched elsewhere (the command line, Modal) appear here too.")
+    HELP_TEXT = (
+        "Every run in the store, live. Select several with space and press enter to overlay "
+        "their curves. Runs launched elsewhere (the command line, Modal) appear here too."
+    )
     BINDINGS = [
         Binding("enter", "open", "Open", show=True),
         Binding("space", "toggle_select", "Select"),
@@ -65,15 +68,15 @@ class RunsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, RunRow] = {}
-        self.shown: dict[str, dict] = {}        # run id -> the cells on screen, to update only what changed
+        self.shown: dict[str, dict] = {}  # run id -> the cells on screen, to update only what changed
         self.table_layout: Layout | None = None
         self.selected: set[str] = set()
         self.sort_index = 0
         self.filter_text = ""
         self.feed: RunsFeed | None = None
-        self.painted = False        # whether the first batch of runs has been applied
-        self.pending: dict[str, None] = {}      # runs of the first fill not in the table yet (_fill)
-        self.wanted: str | None = None          # a run to put the cursor on once it shows up
+        self.painted = False  # whether the first batch of runs has been applied
+        self.pending: dict[str, None] = {}  # runs of the first fill not in the table yet (_fill)
+        self.wanted: str | None = None  # a run to put the cursor on once it shows up
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-title")
@@ -96,12 +99,13 @@ class RunsScreen(Screen):
         self._relayout()
 
     def on_screen_resume(self) -> None:
-        self._relayout()         # the terminal may have been resized under another screen
+        self._relayout()  # the terminal may have been resized under another screen
 
     # ---- data ----
     def apply(self, batch: RunsBatch) -> None:
         records_changed = bool(batch.removed) or any(
-            run_id not in self.rows or self.rows[run_id].record != row.record for run_id, row in batch.rows.items())
+            run_id not in self.rows or self.rows[run_id].record != row.record for run_id, row in batch.rows.items()
+        )
         for run_id in batch.removed:
             self.rows.pop(run_id, None)
             self.selected.discard(run_id)
@@ -112,7 +116,7 @@ class RunsScreen(Screen):
             self._apply_rows(batch)
         self._update_title()
         if first:
-            self.call_after_refresh(self.app.poller.poke)     # now read the metrics (see RunsFeed)
+            self.call_after_refresh(self.app.poller.poke)  # now read the metrics (see RunsFeed)
 
     def _apply_rows(self, batch: RunsBatch) -> None:
         """Update only the rows and cells the batch changed."""
@@ -129,7 +133,7 @@ class RunsScreen(Screen):
                     table.remove_row(run_id)
                 continue
             if run_id not in table.rows:
-                if run_id not in self.pending:      # those are added in order, with this data
+                if run_id not in self.pending:  # those are added in order, with this data
                     new_rows.append(row)
                 continue
             cells, old = self._cells(row, now), self.shown.get(run_id, {})
@@ -143,7 +147,7 @@ class RunsScreen(Screen):
             current = self.cursor_run_id()
             for row in new_rows:
                 self._add_row(row, now)
-            self._order(current)        # a new run goes to its sorted place (the top, for newest)
+            self._order(current)  # a new run goes to its sorted place (the top, for newest)
         self._select_wanted()
 
     def _order(self, keep: str | None) -> None:
@@ -240,11 +244,14 @@ class RunsScreen(Screen):
         filt = f" · filter: {self.filter_text!r}" if self.filter_text else ""
         sel = f" · {len(self.selected)} selected" if self.selected else ""
         self.query_one("#runs-title", Static).update(
-            Text(f" rdtui · {self.app.store.root} · {counts} ({active} active) · sort: {name}{filt}{sel}"))
+            Text(f" rdtui · {self.app.store.root} · {counts} ({active} active) · sort: {name}{filt}{sel}")
+        )
         empty = self.query_one("#runs-empty", Static)
         if total == 0 and self.feed is not None and self.feed.polled_once:
-            empty.update(f"No runs in {self.app.store.root}. Press l to launch conditions, "
-                         "or run `rdtui run CONDITION` in a shell.")
+            empty.update(
+                f"No runs in {self.app.store.root}. Press l to launch conditions, "
+                "or run `rdtui run CONDITION` in a shell."
+            )
             empty.display = True
         elif shown == 0 and total:
             empty.update("No run matches the filter (esc clears it).")
@@ -342,13 +349,17 @@ class RunsScreen(Screen):
             self.notify(f"{run_id} is already {row.status}.", severity="warning")
             return
         if what == "resume" and row.status not in ("failed", "cancelled", "lost"):
-            self.notify(f"Only a failed, cancelled or lost run can be resumed; {run_id} is {row.status}.",
-                        severity="warning")
+            self.notify(
+                f"Only a failed, cancelled or lost run can be resumed; {run_id} is {row.status}.", severity="warning"
+            )
             return
         from tui.screens.dialogs import ConfirmScreen
 
-        question = (f"Cancel {run_id}? Its process and children are stopped; checkpoints stay."
-                    if what == "cancel" else f"Resume {run_id} from its last checkpoint?")
+        question = (
+            f"Cancel {run_id}? Its process and children are stopped; checkpoints stay."
+            if what == "cancel"
+            else f"Resume {run_id} from its last checkpoint?"
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -361,16 +372,17 @@ class RunsScreen(Screen):
         try:
             from core import launch
         except ImportError as exc:
-            self.app.call_from_thread(self.notify, f"Cannot {what}: core.launch is unavailable ({exc}).",
-                                      severity="error")
+            self.app.call_from_thread(
+                self.notify, f"Cannot {what}: core.launch is unavailable ({exc}).", severity="error"
+            )
             return
         try:
             (launch.cancel_run if what == "cancel" else launch.resume_run)(self.app.store, run_id)
         except Exception as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.app.call_from_thread(self.notify, f"{what} {run_id} failed: {message}", severity="error",
-                                      markup=False)
+            self.app.call_from_thread(self.notify, f"{what} {run_id} failed: {message}", severity="error", markup=False)
             return
-        self.app.call_from_thread(self.notify, f"{'Cancelled' if what == 'cancel' else 'Resumed'} {run_id}.",
-                                  markup=False)
+        self.app.call_from_thread(
+            self.notify, f"{'Cancelled' if what == 'cancel' else 'Resumed'} {run_id}.", markup=False
+        )
         self.app.poller.poke()

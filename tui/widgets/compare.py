@@ -21,17 +21,16 @@ from tui.widgets.styles import plain
 
 @dataclass
 class Comparison:
-    config: list[tuple[str, list[str]]] = field(default_factory=list)     # key -> "value  (layer)" per run
+    config: list[tuple[str, list[str]]] = field(default_factory=list)  # key -> "value  (layer)" per run
     config_errors: list[str] = field(default_factory=list)
-    evals: list[tuple[str, list[str], list[str]]] = field(default_factory=list)   # bench, pass@1s, differences
+    evals: list[tuple[str, list[str], list[str]]] = field(default_factory=list)  # bench, pass@1s, differences
     prompt: str | None = None
     completions: list[str] = field(default_factory=list)
 
 
 def config_diff(snapshots: list[list[tuple[str, str, str]] | None]) -> list[tuple[str, list[str]]]:
     """The keys whose value differs between runs (missing counts as different), with provenance."""
-    tables = [{key: (value, source) for key, value, source in rows} if rows is not None else {}
-              for rows in snapshots]
+    tables = [{key: (value, source) for key, value, source in rows} if rows is not None else {} for rows in snapshots]
     keys = sorted(set().union(*tables))
     out = []
     for key in keys:
@@ -118,8 +117,13 @@ class ComparePane(VerticalScroll):
         yield Static("Comparing…", classes="pane-status", id="compare-status")
         yield Static(Text("Config: the keys that differ (value, and the layer that set it)", style="bold"))
         yield DataTable(id="compare-config", cursor_type="row")
-        yield Static(Text(f"Evaluation: pass@1, and each run minus {self.labels[0]} on the same problems "
-                          "(percentage points, 95% interval; * excludes 0)", style="bold"))
+        yield Static(
+            Text(
+                f"Evaluation: pass@1, and each run minus {self.labels[0]} on the same problems "
+                "(percentage points, 95% interval; * excludes 0)",
+                style="bold",
+            )
+        )
         yield DataTable(id="compare-eval", cursor_type="row")
         yield Static(Text("Samples: the latest prompt every run sampled", style="bold"))
         yield Static(id="compare-prompt", markup=False)
@@ -128,14 +132,15 @@ class ComparePane(VerticalScroll):
     def on_mount(self) -> None:
         self.query_one("#compare-config", DataTable).add_columns("key", *self.labels)
         self.query_one("#compare-eval", DataTable).add_columns(
-            "benchmark", *self.labels, *(f"{label} − {self.labels[0]}" for label in self.labels[1:]))
+            "benchmark", *self.labels, *(f"{label} − {self.labels[0]}" for label in self.labels[1:])
+        )
         self.load()
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         try:
             result = compare(self.run_dirs)
-        except Exception as exc:    # noqa: BLE001 - whatever is in the store, the tab says so and the app lives
+        except Exception as exc:  # noqa: BLE001 - whatever is in the store, the tab says so and the app lives
             self.app.call_from_thread(self._status, f"Cannot compare: {type(exc).__name__}: {exc}")
             return
         self.app.call_from_thread(self._show, result)
@@ -156,8 +161,9 @@ class ComparePane(VerticalScroll):
         else:
             self.query_one("#compare-prompt", Static).update(f"prompt: {' '.join(result.prompt.split())[:300]}")
             columns = self.query_one("#compare-samples", Horizontal)
-            columns.mount_all(Static(Text(f"{label}\n", style="bold") + Text(completion[:2000]),
-                                     classes="compare-sample")
-                              for label, completion in zip(self.labels, result.completions))
+            columns.mount_all(
+                Static(Text(f"{label}\n", style="bold") + Text(completion[:2000]), classes="compare-sample")
+                for label, completion in zip(self.labels, result.completions)
+            )
         notes = [f"{len(result.config)} config key(s) differ", f"{len(result.evals)} benchmark(s)"]
         self._status(" · ".join(notes + result.config_errors))

@@ -19,8 +19,8 @@ from tui.widgets.plot import PALETTE, CurvePlot, PlotLine
 
 SMOOTHING = (0.0, 0.6, 0.9, 0.99)
 MAX_ZOOM = 8
-CHART_WIDTH = 38        # narrowest chart: 9 columns of axis, 29 of dots (58 points across)
-CHART_HEIGHT = 6        # title, 4 rows of dots (16 levels), step axis
+CHART_WIDTH = 38  # narrowest chart: 9 columns of axis, 29 of dots (58 points across)
+CHART_HEIGHT = 6  # title, 4 rows of dots (16 levels), step axis
 
 
 def grid_shape(count: int, width: int, height: int) -> tuple[int, int]:
@@ -50,16 +50,16 @@ class CurvesPane(Horizontal):
 
     def __init__(self, labels: dict[str, str], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.labels = labels                         # run id -> legend label, primary run first
+        self.labels = labels  # run id -> legend label, primary run first
         self.curves: dict[str, RunCurves] = {run_id: RunCurves() for run_id in labels}
         self.chosen: list[str] = []
         self.user_chose = False
-        self.kind: str | None = None                 # grpo or sft, once the first metrics are in
+        self.kind: str | None = None  # grpo or sft, once the first metrics are in
         self.smoothing_index = 0
         self.log_y = False
         self.zoom = 0
         self.dirty = True
-        self._drawn: dict[int, tuple] = {}     # id(plot) -> what it shows now
+        self._drawn: dict[int, tuple] = {}  # id(plot) -> what it shows now
         self._shape: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
@@ -99,11 +99,11 @@ class CurvesPane(Horizontal):
         # Charts are reused in place and given their metric by position: no remounting, no ids
         # made from metric names (which come from the store and may clash once made safe).
         if len(plots) > len(wanted):
-            for plot in plots[len(wanted):]:
+            for plot in plots[len(wanted) :]:
                 plot.remove()
-            plots = plots[:len(wanted)]
+            plots = plots[: len(wanted)]
         if len(plots) < len(wanted):
-            extra = [CurvePlot("") for _ in wanted[len(plots):]]
+            extra = [CurvePlot("") for _ in wanted[len(plots) :]]
             grid.mount_all(extra)
             plots += extra
         for plot, name in zip(plots, wanted):
@@ -139,8 +139,14 @@ class CurvesPane(Horizontal):
             return
         self._drawn[id(plot)] = signature
         run_ids = list(self.labels)
-        lines = [PlotLine(self.labels[run_id], s.view(smoothing, x_from, self.log_y),
-                          PALETTE[run_ids.index(run_id) % len(PALETTE)]) for run_id, s in series]
+        lines = [
+            PlotLine(
+                self.labels[run_id],
+                s.view(smoothing, x_from, self.log_y),
+                PALETTE[run_ids.index(run_id) % len(PALETTE)],
+            )
+            for run_id, s in series
+        ]
         primary = self.curves[run_ids[0]].metrics.get(name)
         plot.set_lines(lines, self.log_y, summary_text(primary.stats() if primary is not None else None))
 
@@ -151,14 +157,18 @@ class CurvesPane(Horizontal):
         if not xs:
             return 0.0
         lo, hi = min(x[0] for x in xs), max(x[-1] for x in xs)
-        return hi - (hi - lo) / (2 ** self.zoom)
+        return hi - (hi - lo) / (2**self.zoom)
 
     def _status_text(self, names: list[str]) -> Text:
         if not names:
             return Text("No metrics yet: the run has not logged a step (metrics.jsonl is empty or missing).")
         bad = sum(c.bad_lines for c in self.curves.values())
-        parts = [f"smoothing {SMOOTHING[self.smoothing_index]}", "log y" if self.log_y else "linear y",
-                 f"zoom x{2 ** self.zoom}" if self.zoom else "all steps", "m metrics · s y + -"]
+        parts = [
+            f"smoothing {SMOOTHING[self.smoothing_index]}",
+            "log y" if self.log_y else "linear y",
+            f"zoom x{2**self.zoom}" if self.zoom else "all steps",
+            "m metrics · s y + -",
+        ]
         if bad:
             parts.insert(0, f"{bad} corrupt metrics line{'s' if bad != 1 else ''} skipped")
         if self.log_y:
@@ -175,8 +185,9 @@ class CurvesPane(Horizontal):
     def _non_positive(self) -> int:
         """Points a log scale cannot show, over the charts on screen (m14: said, not silently dropped)."""
         shown = set(self.chosen)
-        return sum(1 for c in self.curves.values() for name, s in c.metrics.items() if name in shown
-                   for y in s.ys if y <= 0)
+        return sum(
+            1 for c in self.curves.values() for name, s in c.metrics.items() if name in shown for y in s.ys if y <= 0
+        )
 
     def _sync_picker(self, names: list[str]) -> None:
         picker = self.query_one(SelectionList)
@@ -190,7 +201,7 @@ class CurvesPane(Horizontal):
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         event.stop()
         if not self.query_one(SelectionList).has_focus:
-            return      # options added by the app, not a choice by the user
+            return  # options added by the app, not a choice by the user
         self.user_chose = True
         self.chosen = [m for m in self.metric_names() if m in event.selection_list.selected]
         self._remember()
@@ -246,4 +257,3 @@ class CurvesPane(Horizontal):
     def _changed_settings(self) -> None:
         self.dirty = True
         self.redraw()
-

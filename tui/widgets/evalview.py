@@ -104,13 +104,15 @@ class EvalPane(Vertical):
         yield DataTable(id="eval-journal", cursor_type="row")
 
     def on_mount(self) -> None:
-        self.query_one("#eval-summary", DataTable).add_columns("benchmark", "done", "pass@1", "pass@k", "maj@k", "95% CI")
+        self.query_one("#eval-summary", DataTable).add_columns(
+            "benchmark", "done", "pass@1", "pass@k", "maj@k", "95% CI"
+        )
         self.query_one("#eval-journal", DataTable).add_columns("#", "id", "verdict", "extracted", "gold")
 
     def apply(self, batch: EvalBatch) -> None:
         self.summaries.update(batch.summaries)
         for bench, lines in batch.journals.items():
-            lines.records = [r for r in lines.records if r.get("type") != "header"]   # settings, not a problem
+            lines.records = [r for r in lines.records if r.get("type") != "header"]  # settings, not a problem
             if lines.reset:
                 self.journals[bench] = []
             self.journals.setdefault(bench, []).extend(lines.records)
@@ -142,9 +144,14 @@ class EvalPane(Vertical):
         else:
             start, rows = len(records) - len(new.records), new.records
         for n, record in enumerate(rows, start):
-            journal.add_row(str(n + 1), plain(str(record.get("id", ""))), verdict_text(record),
-                            plain(str(_first(record.get("extracted")))[:30]), plain(str(record.get("gold"))[:30]),
-                            key=str(n))
+            journal.add_row(
+                str(n + 1),
+                plain(str(record.get("id", ""))),
+                verdict_text(record),
+                plain(str(_first(record.get("extracted")))[:30]),
+                plain(str(record.get("gold"))[:30]),
+                key=str(n),
+            )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "eval-summary" and event.row_key.value != self.bench:

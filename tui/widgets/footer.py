@@ -46,8 +46,14 @@ class KeysFooter(Footer):
         keys = shown_keys(self.screen)
         self.styles.grid_size_columns = len(keys)
         for binding, enabled, tooltip in keys:
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                            disabled=not enabled, tooltip=tooltip).data_bind(compact=Footer.compact)
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
@@ -59,8 +65,10 @@ class KeysFooter(Footer):
     async def _rebuild(self) -> None:
         self._rebuild_due = False
         # What compose() reads: the active bindings, whether each is enabled, their tooltips.
-        keys = tuple((key, binding, enabled, tooltip)
-                     for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items())
+        keys = tuple(
+            (key, binding, enabled, tooltip)
+            for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items()
+        )
         if keys != self._shown:
             self._shown = keys
             await self.recompose()

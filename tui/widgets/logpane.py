@@ -69,7 +69,9 @@ class LogPane(Vertical):
         if self.missing:
             parts.append("log.txt is missing")
         parts.append("following" if view.follow else "paused (f follows)")
-        shown = f"{view.shown_count:,} of {len(view.lines):,} lines" if view.filter_text else f"{len(view.lines):,} lines"
+        shown = (
+            f"{view.shown_count:,} of {len(view.lines):,} lines" if view.filter_text else f"{len(view.lines):,} lines"
+        )
         parts.append(shown)
         if view.filter_text:
             parts.append(f"filter {view.filter_text!r}")
@@ -83,7 +85,7 @@ class LogPane(Vertical):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "close_prompt":
-            return self.query_one("#log-prompt").display      # otherwise esc goes back
+            return self.query_one("#log-prompt").display  # otherwise esc goes back
         return True
 
     def on_log_view_reached_top(self) -> None:
@@ -104,8 +106,11 @@ class LogPane(Vertical):
     def action_prompt(self, kind: str) -> None:
         self.prompt_kind = kind
         box = self.query_one("#log-prompt", Input)
-        box.placeholder = ("search the loaded lines (n / N step through matches)" if kind == "search"
-                           else "show only lines containing… (empty shows all)")
+        box.placeholder = (
+            "search the loaded lines (n / N step through matches)"
+            if kind == "search"
+            else "show only lines containing… (empty shows all)"
+        )
         box.value = self.view.search_text if kind == "search" else self.view.filter_text
         box.display = True
         box.focus()
@@ -136,6 +141,6 @@ class LogPane(Vertical):
         self.update_status()
 
     def action_bottom(self) -> None:
-        self.view.follow = True          # back at the end, keep up with new lines
+        self.view.follow = True  # back at the end, keep up with new lines
         self.view.scroll_end(animate=False, immediate=True, x_axis=False)
         self.update_status()

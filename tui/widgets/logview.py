@@ -33,10 +33,10 @@ class LogView(ScrollView, can_focus=True):
         self.wrap = False
         self.filter_text = ""
         self.search_text = ""
-        self.matches: list[int] = []        # row numbers (in the shown rows) that contain the search
+        self.matches: list[int] = []  # row numbers (in the shown rows) that contain the search
         self.match_index = -1
-        self._shown: list[int] = []         # line numbers that pass the filter
-        self._rows: list[tuple[int, int, int]] = []   # (line, start, end) of each displayed row
+        self._shown: list[int] = []  # line numbers that pass the filter
+        self._rows: list[tuple[int, int, int]] = []  # (line, start, end) of each displayed row
         self._widest = 0
         self._rows_width = 0
 
@@ -86,7 +86,7 @@ class LogView(ScrollView, can_focus=True):
     def search(self, text: str) -> None:
         self.search_text = text
         self._find_matches()
-        self.match_index = len(self.matches) - 1 if self.matches else -1   # newest match first
+        self.match_index = len(self.matches) - 1 if self.matches else -1  # newest match first
         self._show_match()
 
     def next_match(self, direction: int) -> None:
@@ -133,7 +133,9 @@ class LogView(ScrollView, can_focus=True):
 
     def _find_matches(self) -> None:
         needle = self.search_text.lower()
-        self.matches = [i for i, (n, s, e) in enumerate(self._rows) if needle in self.lines[n][s:e].lower()] if needle else []
+        self.matches = (
+            [i for i, (n, s, e) in enumerate(self._rows) if needle in self.lines[n][s:e].lower()] if needle else []
+        )
         self.match_index = min(self.match_index, len(self.matches) - 1)
 
     def on_resize(self) -> None:

@@ -34,7 +34,7 @@ class PlotLine:
 
 def format_tick(value: float, log_y: bool) -> str:
     if log_y:
-        value = 10 ** value
+        value = 10**value
     if value == 0:
         return "0"
     magnitude = abs(value)
@@ -51,7 +51,7 @@ class CurvePlot(Widget):
     def __init__(self, title: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.title = title
-        self.metric: str | None = None      # the metric shown (set by the Curves tab)
+        self.metric: str | None = None  # the metric shown (set by the Curves tab)
         self.lines: list[PlotLine] = []
         self.log_y = False
         self.summary = ""
@@ -76,7 +76,11 @@ class CurvePlot(Widget):
             head.append(Segment(f"  {self.summary}", Style(dim=True)))
         legend: list[Segment] = []
         for line in self.lines:
-            legend += [Segment("  ", PLAIN), Segment("━ ", Style(color=line.color)), Segment(line.label, Style(dim=True))]
+            legend += [
+                Segment("  ", PLAIN),
+                Segment("━ ", Style(color=line.color)),
+                Segment(line.label, Style(dim=True)),
+            ]
         if len(self.lines) > 1 and Strip(head + legend).cell_length <= width:
             head += legend
         strips = [Strip(head).crop_extend(0, width, PLAIN)]
@@ -154,5 +158,5 @@ def x_axis(x0: float, x1: float, cols: int) -> str:
     middle = format_tick(round((x0 + x1) / 2), False)
     start = cols // 2 - len(middle) // 2
     if x1 - x0 >= 4 and start > len(left) + 1 and start + len(middle) < cols - len(right) - 1:
-        line = line[:start] + middle + line[start + len(middle):]
+        line = line[:start] + middle + line[start + len(middle) :]
     return line

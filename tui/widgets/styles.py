@@ -27,8 +27,8 @@ def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
-SPARK_SMOOTHING = 0.6      # the trend of the latest points, not their noise (m11)
-MIN_SPAN = 0.5             # the drawn range spans at least half the values' size: noise stays small
+SPARK_SMOOTHING = 0.6  # the trend of the latest points, not their noise (m11)
+MIN_SPAN = 0.5  # the drawn range spans at least half the values' size: noise stays small
 
 
 def sparkline(values: list[float], width: int = 12) -> str:
