@@ -240,6 +240,7 @@ def _compare_scalars(a: str, b: str, percent: bool) -> bool | None:
             return ba.groups() == bb.groups()
         if bb:  # the base left off the prediction
             return _squash(a) == bb.group(1)
+        assert ba is not None  # one of the two matched, and it was not bb
         digits, base = ba.groups()
         try:
             return _squash(b) in (digits, str(int(digits, int(base))))
@@ -285,8 +286,9 @@ def _same_equation(pred: list[str], gold: list[str]) -> bool | None:
     """``5x-7y=-4`` and ``-10x+14y-8=0`` are one equation: lhs - rhs agree up to a constant factor."""
     ratios = []
     for seed in (0, 1):
-        values = [_value(side, seed) for side in (*pred, *gold)]
-        if any(v is None for v in values):
+        maybe_values = [_value(side, seed) for side in (*pred, *gold)]
+        values = [v for v in maybe_values if v is not None]
+        if len(values) < len(maybe_values):
             return None
         p_diff, g_diff = complex(values[0] - values[1]), complex(values[2] - values[3])
         if abs(g_diff) < 1e-12 or abs(p_diff) < 1e-12:

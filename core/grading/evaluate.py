@@ -15,6 +15,7 @@ import re
 import zlib
 from collections.abc import Callable
 from fractions import Fraction
+from typing import TypeGuard
 
 Value = Fraction | complex
 
@@ -102,6 +103,7 @@ def _tokenize(text: str) -> list[str]:
         m = _TOKEN.match(text, pos)
         if m is None:
             break  # only trailing whitespace is left
+        assert m.lastindex is not None  # every alternative of _TOKEN is one capturing group
         tokens.append(m.group(m.lastindex))
         pos = m.end()
     return tokens
@@ -112,7 +114,7 @@ def _is_numeral(token: str) -> bool:
     return token[0].isdigit() or (token[0] == "." and len(token) > 1)
 
 
-def _exact(v: Value) -> bool:
+def _exact(v: Value) -> TypeGuard[Fraction]:
     return isinstance(v, Fraction)
 
 
@@ -284,7 +286,9 @@ class _Parser:
         if token == "|":
             value = self.expression()
             self.expect("|")
-            return Fraction(abs(value)) if _exact(value) else complex(abs(value))
+            if isinstance(value, Fraction):
+                return Fraction(abs(value))
+            return complex(abs(value))
         if token.isalpha():
             if token == "i":
                 return 1j
@@ -351,8 +355,8 @@ class _Parser:
                 value = value / cmath.log(complex(base))
         except (ValueError, ZeroDivisionError, OverflowError) as exc:
             raise EvalError(str(exc)) from exc
-        value = _real_or_complex(value)
-        return value if power is None else _power(value, power)
+        result = _real_or_complex(value)
+        return result if power is None else _power(result, power)
 
 
 def _variable_values(seed: int) -> Callable[[str], Value]:

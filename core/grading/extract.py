@@ -120,9 +120,9 @@ def extract_answer(completion: str, allow_last_number: bool = False, think_prefi
             value = trim_sentence(m)
             if value:
                 return Extraction(value, "hash")
-    value = _answer_is(region)
-    if value:
-        return Extraction(value, "answer_is")
+    answer = _answer_is(region)
+    if answer:
+        return Extraction(answer, "answer_is")
     matches = _A_COLON.findall(region)
     if matches:
         value = trim_sentence(matches[-1])

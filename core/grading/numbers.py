@@ -137,10 +137,10 @@ def _decimal_matches(dec: Number, other: Fraction | float) -> bool:
         return True
     if dec.places < ROUNDED_MIN_PLACES or not _ROUNDING.get():
         return False
-    if exact and _terminates_within(other, dec.places):
+    if isinstance(other, Fraction) and _terminates_within(other, dec.places):
         return False
     # A float stands in for an irrational value; as a Fraction it is exact enough at these places.
-    return _rounded_or_truncated(dec.value, other if exact else Fraction(other), dec.places)
+    return _rounded_or_truncated(dec.value, other if isinstance(other, Fraction) else Fraction(other), dec.places)
 
 
 def numbers_equal(a: Number, b: Number) -> bool:

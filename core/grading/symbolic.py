@@ -30,6 +30,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SYMBOLIC_CPU_BUDGET_S = 0.5  # CPU seconds one comparison may use in its (warm) worker
 WALL_CEILING_S = 60.0  # a comparison that got no answer this long is given up even if it got no CPU
@@ -64,6 +65,10 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        # Both pipes exist: Popen was given PIPE for each.
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
         self.buffer = b""
         self.ready = False
 
@@ -79,7 +84,7 @@ class _Worker:
     def _poll_line(self, timeout_s: float) -> bytes | None:
         """A complete line, or None when none arrived within ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
-        fd = self.proc.stdout.fileno()
+        fd = self.stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -104,8 +109,8 @@ class _Worker:
     def ask(self, request: dict, budget_s: float) -> dict | None:
         """The worker's reply, or None when the comparison used more than ``budget_s`` of CPU time."""
         try:
-            self.proc.stdin.write((json.dumps(request) + "\n").encode())
-            self.proc.stdin.flush()
+            self.stdin.write((json.dumps(request) + "\n").encode())
+            self.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _WorkerDied(str(exc)) from exc
         wall_start = time.monotonic()
@@ -122,7 +127,7 @@ class _Worker:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             stream.close()
 
 
@@ -186,6 +191,7 @@ class SymbolicPool:
             if reply is None:
                 return None
             if reply != "timeout":
+                assert isinstance(reply, dict)  # _ask_once's only string is "timeout"
                 return SymbolicResult(bool(reply.get("equal")), extracted=reply.get("extracted"))
             if attempt == 0:
                 self._count("retries")
