@@ -97,7 +97,7 @@ def plan_launch(
 
 def stage_datasets(cfg) -> list[tuple[tuple[str, ...], str]]:
     """(config key that names it, dataset name) for every dataset a stage of the run reads."""
-    used = []
+    used: list[tuple[tuple[str, ...], str]] = []
     for stage in ("sft", "grpo"):
         section = getattr(cfg, stage, None)
         if stage in cfg.condition.stages and section is not None and section.dataset:
@@ -113,7 +113,7 @@ def preflight_problems(cfg) -> list[tuple[tuple[str, ...], str]]:
     exist. (Reward names, GPUs and dataset names are checked by config validation.)"""
     from core.commands.eval import looks_like_folder
 
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for _, name in stage_datasets(cfg):
         spec = cfg.datasets.get(name)
         if spec is None or not spec.path:
@@ -145,7 +145,9 @@ def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
         raise RdtuiError("no conditions to launch")
     if plan.issues:
         raise ConfigError(plan.issues)
-    missing = [issue for item in plan.runs for issue in preflight_issues(item.resolution)]
+    resolved = [(item.condition, item.resolution) for item in plan.runs if item.resolution is not None]
+    assert len(resolved) == len(plan.runs)  # a run that did not resolve has issues, refused above
+    missing = [issue for _, resolution in resolved for issue in preflight_issues(resolution)]
     if missing:
         raise ConfigError(missing)
     store.check_writable()
@@ -153,14 +155,14 @@ def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
     backend.preflight(plan.configs)
     runs: list[Run] = []
     try:
-        for item in plan.runs:
-            cfg = item.resolution.config
+        for condition, resolution in resolved:
+            cfg = resolution.config
             runs.append(
                 store.create(
-                    item.condition,
+                    condition,
                     plan.profile,
                     cfg.backend,
-                    snapshot_text(item.resolution),
+                    snapshot_text(resolution),
                     description=cfg.condition.description,
                 )
             )
