@@ -1,6 +1,6 @@
 """The run store: one folder per run, `run.json` replaced atomically, append-only JSONL beside it.
 
-Layout and statuses are a contract (DESIGN.md, "Run store"): the app, the command line, the
+Layout and statuses are a contract (ARCHITECTURE.md, "Contracts"): the app, the command line, the
 trainers and the Modal sync loop all read and write runs through this module.
 """
 

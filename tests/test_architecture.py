@@ -1,4 +1,4 @@
-"""Dependency direction (DESIGN.md): core never imports tui or modal_jobs; tui never imports ML libraries."""
+"""Dependency direction (ARCHITECTURE.md): core never imports tui or modal_jobs; tui never imports ML libraries."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Mirroring a run folder from a Modal Volume into the local run store, incrementally.
 
-The remote side writes the same layout as a local run (DESIGN.md, "Run store"). Each pass lists the
+The remote side writes the same layout as a local run (ARCHITECTURE.md, "Contracts"). Each pass lists the
 remote folder and copies:
 - append-only files (`log.txt`, `*.jsonl`): only the bytes past what was copied before, written at
   their own offsets, so a pass repeated after a kill writes the same bytes again instead of

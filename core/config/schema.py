@@ -1,7 +1,7 @@
 """The typed schema of a resolved config (one condition under one profile).
 
 Strict: unknown keys are errors, types are not coerced (an int is accepted where a float is
-expected, nothing else), ranges are checked. Cross-field rules live in `rules.py`.
+expected, nothing else), ranges are checked. Cross-field rules live in `validate.py`.
 """
 
 from __future__ import annotations
