@@ -117,6 +117,7 @@ def resolve_full(
     issues += rule_issues(layered, cfg if cfg is not None else TreeView(tree))
     if issues:
         raise ConfigError(issues)
+    assert cfg is not None  # schema_issues gives no config only together with issues
     return Resolution(cfg, layered)
 
 

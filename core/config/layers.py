@@ -8,6 +8,8 @@ from dotted path to `Leaf`; a mapping merges key by key, anything else replaces 
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +114,7 @@ class Layered:
         layer: str,
         src_prefix: Path_,
         dst_prefix: Path_ = (),
-        renames: dict[str, Path_] | None = None,
+        renames: Mapping[str, Path_] | None = None,
     ) -> None:
         for key, value in data.items():
             src = src_prefix + (key,)
@@ -292,7 +294,7 @@ def _refuse_selection(path: Path_, where: ConfigIssue) -> None:
         )
 
 
-def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | Path | None) -> None:
+def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | os.PathLike[str] | None) -> None:
     if overrides_file is not None:
         doc = load_yaml_file(overrides_file)
         if doc.data is not None and not isinstance(doc.data, dict):

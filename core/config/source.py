@@ -110,7 +110,7 @@ def _check_bounds(root: yaml.Node, file: str) -> None:
             stack.extend(node.value)
 
 
-def load_yaml_file(path: str | Path, display: str | None = None) -> YamlDocument:
+def load_yaml_file(path: str | os.PathLike[str], display: str | None = None) -> YamlDocument:
     path = Path(path)
     display = display or str(path)
     try:

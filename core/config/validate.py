@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from core.config.layers import Layered, Path_, did_you_mean
 from core.config.schema import ResolvedConfig
@@ -76,7 +77,7 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
+def _message(error: ErrorDetails, loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         model = _model_at(loc)
