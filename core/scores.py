@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Sequence
 from statistics import NormalDist
+from typing import TypeVar
+
+Answer = TypeVar("Answer", bound=Hashable)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -28,10 +31,10 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def maj_at_k(
-    answers: Sequence[Hashable | None],
+    answers: Sequence[Answer | None],
     correct: Sequence[bool],
     k: int,
-    key: Callable[[Hashable], Hashable] = lambda a: a,
+    key: Callable[[Answer], Hashable] = lambda a: a,
 ) -> bool:
     """Whether the most common answer among the first ``k`` samples is correct.
 
@@ -43,9 +46,10 @@ def maj_at_k(
         raise ValueError(f"maj@{k} needs 1 <= k <= {len(answers)} and one verdict per answer")
     votes: dict[Hashable, list[int]] = {}  # key -> [count, index of first sample]
     for i in range(k):
-        if answers[i] is None:
+        answer = answers[i]
+        if answer is None:
             continue
-        vote = votes.setdefault(key(answers[i]), [0, i])
+        vote = votes.setdefault(key(answer), [0, i])
         vote[0] += 1
     if not votes:
         return False

@@ -52,12 +52,9 @@ class ProblemResult:
         for key in ("id", "prompt_hash", "gold"):
             if not isinstance(data.get(key), str):
                 raise ValueError(f"journal line: {key} must be a string")
-        lists = {k: data.get(k) for k in ("completions", "extracted", "correct", "rules", "tokens", "finish_reasons")}
-        if (
-            not all(isinstance(v, list) for v in lists.values())
-            or len({len(v) for v in lists.values()}) != 1
-            or not lists["completions"]
-        ):
+        raw = {k: data.get(k) for k in ("completions", "extracted", "correct", "rules", "tokens", "finish_reasons")}
+        lists = {k: v for k, v in raw.items() if isinstance(v, list)}
+        if len(lists) < len(raw) or len({len(v) for v in lists.values()}) != 1 or not lists["completions"]:
             raise ValueError(f"journal line {data['id']!r}: per-sample lists missing or of different lengths")
         kinds = {
             "completions": (str,),

@@ -57,10 +57,15 @@ def grade_problem(
         }
     )
 
-    texts, extracted, correct, rules = [], [], [], []
+    texts: list[str] = []
+    extracted: list[str | None] = []
+    correct: list[bool] = []
+    rules: list[str | None] = []
     for completion in completions:
         text = prefill + completion.text
         texts.append(text)
+        answer: str | None
+        rule: str | None
         if completion.finish_reason == "length":
             # Cut off by max_new_tokens: scored 0 whatever it holds, never by a number mid-thought.
             answer, verdict_correct, rule = None, False, "length"

@@ -9,6 +9,7 @@ long the think block is, and how often the model checks itself or backtracks.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def phrase_counts(completion: str) -> dict[str, int]:
     return {name: len(p.findall(text)) for name, p in _PATTERNS.items()}
 
 
-def _rate(values: list[float]) -> float | None:
+def _rate(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 6) if values else None
 
 
