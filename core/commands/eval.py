@@ -251,6 +251,7 @@ def main(args) -> int:
         quick_look(evaluation)
         return 0
     if run is None:
+        assert resolution is not None and condition is not None  # model_target set both: there was no run
         description = f"evaluation of {ref.label()}" if condition == ADHOC_CONDITION else None
         run = store.create(condition, cfg.profile.name, "local", snapshot_text(resolution), description=description)
         launch = {"benchmarks": args.benchmark, "start_from": args.start_from, "limit": args.limit}

@@ -120,9 +120,9 @@ def plot_curves(plt, store: RunStore, run_ids: list[str], metrics: list[str], we
         raise CommandError("none of the runs logged those metrics (see metrics.jsonl for names)", status=2)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        for label, steps, values in series[metric]:
-            (line,) = ax.plot(steps, smooth(values, weight), label=label, linewidth=1.6)
-            ax.plot(steps, values, color=line.get_color(), alpha=0.25, linewidth=0.8)
+        for label, xs, ys in series[metric]:
+            (line,) = ax.plot(xs, smooth(ys, weight), label=label, linewidth=1.6)
+            ax.plot(xs, ys, color=line.get_color(), alpha=0.25, linewidth=0.8)
         ax.set_title(metric)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -140,7 +140,7 @@ def _score(summary: dict[str, Any], k: str | None) -> tuple[float, float, float]
             return None
         value = entry.get("value")
         low, high = entry.get("ci95") or [value, value]
-    if not all(isinstance(v, (int, float)) for v in (value, low, high)):
+    if not (isinstance(value, (int, float)) and isinstance(low, (int, float)) and isinstance(high, (int, float))):
         return None
     return value, low, high
 
@@ -153,7 +153,9 @@ def plot_results(plt, store: RunStore, run_ids: list[str], k: str | None):
         1, len(benches), figsize=(max(4.5, 1.1 * len(rows) + 1.5) * len(benches), 4.2), squeeze=False
     )
     for ax, bench in zip(axes[0], benches):
-        names, values, errors = [], [], [[], []]
+        names: list[str] = []
+        values: list[float] = []
+        errors: list[list[float]] = [[], []]
         for row in rows:
             score = _score(summaries[row.run_id].get(bench, {}), k)
             if score is None:

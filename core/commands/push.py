@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from core.cli import CommandError, UsageError
 from core.errors import RdtuiError
@@ -123,7 +124,7 @@ def model_card(run, cfg, model_dir: Path) -> str:
         rows = [row for row in collect_results(RunStore(run.dir.parent), None, runs=[run.id]) if row.run_id == run.id]
     table = render_results(rows, "md") if rows else "_No evaluation results in this run._"
     loaded = record.loaded or {}
-    versions = next(iter((loaded.get("versions") or {}).values()), {})
+    versions: dict[str, Any] = next(iter((loaded.get("versions") or {}).values()), {})
     body = [
         f"# {cfg.study.name}: {cfg.condition.name}",
         "",

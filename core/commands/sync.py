@@ -78,7 +78,9 @@ def _volume_names(store: RunStore) -> list[str]:
         from core.config import load_study, resolve
 
         study = load_study(None)
-        names.append(resolve(study, next(iter(study.conditions)), "modal").modal.volume)
+        modal = resolve(study, next(iter(study.conditions)), "modal").modal
+        if modal is not None:
+            names.append(modal.volume)
     except Exception:
         pass
     return list(dict.fromkeys(names))
