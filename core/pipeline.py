@@ -139,7 +139,8 @@ def disk_full_message(run: Run, exc: BaseException) -> str | None:
     import errno
     import shutil
 
-    chain, seen = exc, set()
+    chain: BaseException | None = exc
+    seen: set[int] = set()
     while chain is not None and id(chain) not in seen:
         seen.add(id(chain))
         if isinstance(chain, OSError) and chain.errno in (errno.ENOSPC, errno.EDQUOT):

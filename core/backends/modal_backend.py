@@ -456,7 +456,9 @@ def _with_timeout(fn, seconds: float):
     if thread.is_alive():
         raise TimeoutError
     if "error" in box:
-        raise box["error"]
+        error = box["error"]
+        assert isinstance(error, BaseException)  # only `target`'s except clause stores it
+        raise error
     return box.get("value")
 
 

@@ -89,7 +89,7 @@ class ModalVolumeFolder:
 
     def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
         from modal.exception import NotFoundError
-        from modal.volume import FileEntryType
+        from modal.types import FileEntryType  # defined there; modal/volume.pyi omits the re-export
 
         try:
             entries = self.volume.listdir(path, recursive=recursive)
@@ -558,7 +558,8 @@ def discover_runs(remote: RemoteFolder, runs_root: Path) -> tuple[list[str], lis
 
     from core.errors import InvalidRunId
 
-    found, refused = [], []
+    found: list[str] = []
+    refused: list[str] = []
     try:
         entries = remote.listdir(RUNS_PREFIX, recursive=False)
     except FileNotFoundError:

@@ -72,6 +72,7 @@ def _model_for_grpo(cfg, run, init_model: str | Path | None):
     sft_adapter = init_path is not None and (init_path / "adapter_config.json").exists()
     keep_adapter = sft_adapter and cfg.grpo.after_sft == "continue"
     if sft_adapter and not keep_adapter:
+        assert init_path is not None  # sft_adapter implies a path
         init_path = save_merged_sft(cfg, init_path, run.merged_sft_dir)
     model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_path, trainable_adapter=keep_adapter)
     if keep_adapter:
@@ -144,7 +145,8 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
     )
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=recorder.wrapped(),
+        # TRL's hint wants list[float | None] returns; list is invariant, so list[float] (a valid return) fails.
+        reward_funcs=recorder.wrapped(),  # type: ignore[arg-type]
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,

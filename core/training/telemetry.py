@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -105,7 +105,7 @@ class RewardRecorder:
         return rows
 
 
-def weighted_total(rewards: dict[str, float | None], funcs: list[Callable], weights: list[float]) -> float | None:
+def weighted_total(rewards: Mapping[str, float | None], funcs: list[Callable], weights: list[float]) -> float | None:
     total = 0.0
     for func, weight in zip(funcs, weights):
         value = rewards.get(func.__name__)
