@@ -14,7 +14,7 @@ which carry their own prompts).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from core.data.formatters import FormattedRow
@@ -70,6 +70,10 @@ def _matches(record: dict[str, Any], where: dict[str, Any]) -> bool:
     return True
 
 
+@overload
+def _text(record: dict[str, Any], column: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def _text(record: dict[str, Any], column: str, *, required: bool) -> str | None: ...
 def _text(record: dict[str, Any], column: str, *, required: bool = True) -> str | None:
     from core.data.formatters import MissingColumn
 

@@ -46,7 +46,7 @@ def _local_records(path: Path, name: str) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise RdtuiError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise RdtuiError(f"{path}:{lineno}: expected a JSON object per line")
