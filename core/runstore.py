@@ -99,6 +99,9 @@ class RunRecord:
     progress: dict[str, Any] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)  # commits, hashes, versions (core/provenance.py)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Not part of run.json (to_dict and from_dict leave it out): where `effective_status` looks for a
+    # queued run's owner; set by `read_record`.
+    _dir: Path | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Any) -> RunRecord:
@@ -107,7 +110,7 @@ class RunRecord:
         problem = _shape_problem(data)
         if problem:
             raise CorruptRun(f"{RUN_FILE}: {problem}")
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
         known = {k: v for k, v in data.items() if k in names and k != "extra"}
         extra = dict(data.get("extra") or {})
         extra.update({k: v for k, v in data.items() if k not in names})
@@ -126,6 +129,7 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        del data["_dir"]
         for key in ("loaded", "extra"):
             if not data[key]:
                 del data[key]
@@ -139,8 +143,7 @@ class RunRecord:
             return self.status
         if self.status == "running" and self.pid is not None and not process_alive(self.pid, self.pid_start):
             return "lost"
-        run_dir = getattr(self, "_dir", None)
-        if self.status == "queued" and run_dir is not None and is_owned(run_dir) is False:
+        if self.status == "queued" and self._dir is not None and is_owned(self._dir) is False:
             return "lost"
         return self.status
 
