@@ -519,7 +519,9 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
             cfg = run.config()
             per_step = cfg.grpo.per_device_train_batch_size * cfg.grpo.gradient_accumulation_steps * procs
             error = run_worker(run, args.stage_timeout)
-            rates = step_rates(run, "grpo", lambda prev, cur, per_step=per_step: cur["completions/mean_length"] * per_step)
+            rates = step_rates(
+                run, "grpo", lambda prev, cur, per_step=per_step: cur["completions/mean_length"] * per_step
+            )
             results["multi"]["grpo"][name] = {
                 "processes": procs,
                 "mode": mode,

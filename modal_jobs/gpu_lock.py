@@ -394,7 +394,9 @@ def main() -> None:
     text = path.read_text()
     for name, lock in (("GRPO_LOCK", grpo), ("TRAIN_LOCK", train)):
         block = f'{name} = """\n' + "\n".join(lock) + '\n""".split()'
-        text = re.sub(rf'^{name} = """.*?"""\.split\(\)', lambda _, block=block: block, text, count=1, flags=re.S | re.M)
+        text = re.sub(
+            rf'^{name} = """.*?"""\.split\(\)', lambda _, block=block: block, text, count=1, flags=re.S | re.M
+        )
     path.write_text(text)
 
 

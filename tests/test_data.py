@@ -25,8 +25,10 @@ BENCHMARKS = BUILTIN_DATA_DIR
 
 
 def test_orca_math_row_is_answer_only_with_its_final_answer_boxed():
-    row = {"question": "Jungkook has 6 apples and eats 2. How many are left?",
-           "answer": "Jungkook has 6 - 2 = 4 apples left."}
+    row = {
+        "question": "Jungkook has 6 apples and eats 2. How many are left?",
+        "answer": "Jungkook has 6 - 2 = 4 apples left.",
+    }
     out = formatters.orca_math(row)
     assert out.prompt[-1]["role"] == "user" and out.prompt[-1]["content"].startswith("Jungkook has 6 apples")
     assert out.prompt[-1]["content"].endswith(formatters.INSTRUCTION)
@@ -35,42 +37,69 @@ def test_orca_math_row_is_answer_only_with_its_final_answer_boxed():
     assert out.answer == "4"
     boxed = formatters.orca_math({**row, "answer": "So 1,200 - 200 = \\boxed{1000}."})
     assert boxed.completion == "So 1,200 - 200 = \\boxed{1000}." and boxed.answer == "1000"
-    assert formatters.orca_math({**row, "answer": "They are all left."}) is None   # no final answer: dropped
+    assert formatters.orca_math({**row, "answer": "They are all left."}) is None  # no final answer: dropped
 
 
 def test_rows_without_a_final_answer_are_dropped_and_counted(tmp_path, capsys):
     path = tmp_path / "orca.jsonl"
-    path.write_text(json.dumps({"question": "q1", "answer": "It is 5."}) + "\n"
-                    + json.dumps({"question": "q2", "answer": "None of them."}) + "\n")
+    path.write_text(
+        json.dumps({"question": "q1", "answer": "It is 5."})
+        + "\n"
+        + json.dumps({"question": "q2", "answer": "None of them."})
+        + "\n"
+    )
     rows = load_dataset_rows(DatasetSpec(path=str(path), formatter="orca_math"), "sft", name="orca_math")
     assert [r.answer for r in rows] == ["5"]
     assert "datasets.orca_math: 1 rows dropped by the orca_math formatter" in capsys.readouterr().out
 
 
 def test_s1k_row_puts_the_r1_trajectory_in_a_think_block():
-    row = {"question": "Compute 1+1.", "solution": "2", "cot_type": "math",
-           "deepseek_thinking_trajectory": "Okay, 1+1 is 2.\n", "deepseek_attempt": "The sum is $\\boxed{2}$.",
-           "gemini_thinking_trajectory": "ignored", "gemini_attempt": "ignored"}
+    row = {
+        "question": "Compute 1+1.",
+        "solution": "2",
+        "cot_type": "math",
+        "deepseek_thinking_trajectory": "Okay, 1+1 is 2.\n",
+        "deepseek_attempt": "The sum is $\\boxed{2}$.",
+        "gemini_thinking_trajectory": "ignored",
+        "gemini_attempt": "ignored",
+    }
     out = formatters.s1k(row)
     assert out.completion == "<think>\nOkay, 1+1 is 2.\n</think>\n\nThe sum is $\\boxed{2}$."
     assert out.answer == "2"
 
 
 def test_openr1_keeps_the_first_math_verified_generation_and_drops_unverified_rows():
-    row = {"problem": "Find x if x+1=3.", "solution": "x=2", "answer": "2", "uuid": "u1",
-           "generations": ["<think>\nwrong\n</think>\n\\boxed{3}", "<think>\nfirst good\n</think>\n\\boxed{2}",
-                           "<think>\nsecond good\n</think>\n\\boxed{2}"],
-           "correctness_math_verify": [False, True, True], "is_reasoning_complete": [True, True, True]}
+    row = {
+        "problem": "Find x if x+1=3.",
+        "solution": "x=2",
+        "answer": "2",
+        "uuid": "u1",
+        "generations": [
+            "<think>\nwrong\n</think>\n\\boxed{3}",
+            "<think>\nfirst good\n</think>\n\\boxed{2}",
+            "<think>\nsecond good\n</think>\n\\boxed{2}",
+        ],
+        "correctness_math_verify": [False, True, True],
+        "is_reasoning_complete": [True, True, True],
+    }
     out = formatters.openr1(row)
     assert "first good" in out.completion and out.answer == "2"
     assert formatters.openr1({**row, "correctness_math_verify": [False, False, False]}) is None
 
 
 def test_openr1_skips_verified_generations_that_were_cut_off():
-    row = {"problem": "Find x.", "answer": "2", "correctness_math_verify": [True, True, True],
-           "generations": ["<think>\nso x = \\boxed{2}? Wait, let me re-check and",
-                           "<think>\nstopped early\n</think>\n\\boxed{2}", "<think>\nshort\n</think>\nx=\\boxed{2}"],
-           "is_reasoning_complete": [False, True, True], "finish_reasons": ["length", "length", "stop"]}
+    row = {
+        "problem": "Find x.",
+        "answer": "2",
+        "correctness_math_verify": [True, True, True],
+        "generations": [
+            "<think>\nso x = \\boxed{2}? Wait, let me re-check and",
+            "<think>\nstopped early\n</think>\n\\boxed{2}",
+            "<think>\nshort\n</think>\nx=\\boxed{2}",
+        ],
+        "is_reasoning_complete": [False, True, True],
+        "finish_reasons": ["length", "length", "stop"],
+    }
     assert "short" in formatters.openr1(row).completion
     assert formatters.openr1({**row, "finish_reasons": ["length"] * 3}) is None
 
@@ -110,8 +139,9 @@ def test_local_jsonl_and_parquet_give_the_same_rows(tmp_path):
     records = [json.loads(line) for line, _ in zip((BENCHMARKS / "gsm8k_test.jsonl").open(), range(20))]
     parquet = tmp_path / "gsm8k.parquet"
     pq.write_table(pa.Table.from_pylist(records), parquet)
-    from_jsonl = load_dataset_rows(_spec(path=str(BENCHMARKS / "gsm8k_test.jsonl"), formatter="gsm8k", limit=20),
-                                   "eval", name="gsm8k_test")
+    from_jsonl = load_dataset_rows(
+        _spec(path=str(BENCHMARKS / "gsm8k_test.jsonl"), formatter="gsm8k", limit=20), "eval", name="gsm8k_test"
+    )
     from_parquet = load_dataset_rows(_spec(path=str(parquet), formatter="gsm8k"), "eval", name="gsm8k_test")
     assert from_jsonl == from_parquet and len(from_jsonl) == 20
 
@@ -152,7 +182,7 @@ def test_synthetic_rows_are_seeded_and_test_problems_are_held_out():
     assert a != synthetic.records("s1k", 100, seed=3, slip_rate=0.7)
     test = synthetic.problems("test", 400, seed=5, tag="gsm8k")
     assert len(set(test)) == 400 and {len(p.ops) for p in test} == {1, 2, 3, 4}
-    assert sum(len(p.ops) > 1 for p in test) > 300        # the test is about multi-step chains
+    assert sum(len(p.ops) > 1 for p in test) > 300  # the test is about multi-step chains
     test_questions = {p.question for p in test}
     for schema in synthetic.SCHEMAS:
         train = {p.question for p in synthetic.problems("train", 2000, seed=1, tag=schema)}
@@ -163,13 +193,16 @@ def test_no_answer_dominates_the_synthetic_task():
     # Every operation permutes the digits, so a constant answer scores about 10%, not more.
     answers = collections.Counter(p.answer for p in synthetic.problems("test", 400, seed=5, tag="gsm8k"))
     assert set(answers) == set(range(10)) and max(answers.values()) < 0.15 * 400
-    assert all(sorted(synthetic.apply(op, x, d) % 10 for x in range(10)) == list(range(10))
-               for op, operands in synthetic.OPERANDS.items() for d in operands)
+    assert all(
+        sorted(synthetic.apply(op, x, d) % 10 for x in range(10)) == list(range(10))
+        for op, operands in synthetic.OPERANDS.items()
+        for d in operands
+    )
 
 
 def test_synthetic_rows_run_through_the_real_formatters():
     orca = [formatters.orca_math(r) for r in synthetic.records("orca_math", 50, seed=1)]
-    assert all(r.completion == f"The answer is \\boxed{{{r.answer}}}." for r in orca)   # answer only, boxed
+    assert all(r.completion == f"The answer is \\boxed{{{r.answer}}}." for r in orca)  # answer only, boxed
     gsm = [formatters.gsm8k(r) for r in synthetic.records("gsm8k", 50, seed=4, split="test")]
     assert all(_final(r) == r.answer for r in gsm)
     s1k = [formatters.s1k(r) for r in synthetic.records("s1k", 50, seed=2, slip_rate=0.7)]
@@ -181,10 +214,10 @@ def _final(row) -> str:
 
 
 def test_the_raw_teacher_slips_systematically_and_verification_filters_it():
-    problem = synthetic.Problem(7, (("*", 3), ("+", 4)))      # 7*3=21 -> 1, 1+4=5
+    problem = synthetic.Problem(7, (("*", 3), ("+", 4)))  # 7*3=21 -> 1, 1+4=5
     assert problem.answer == 5
     slipped, final = synthetic.solve(problem, random.Random(0), slip_rate=1.0)
-    assert slipped == ["7*3=2", "2+4=6"] and final == 6          # the tens digit, carried forward
+    assert slipped == ["7*3=2", "2+4=6"] and final == 6  # the tens digit, carried forward
     raw = [formatters.s1k(r) for r in synthetic.records("s1k", 1000, seed=2, slip_rate=0.7)]
     wrong = sum(_final(r) != r.answer for r in raw) / len(raw)
     assert 0.25 < wrong < 0.6

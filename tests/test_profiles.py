@@ -49,12 +49,32 @@ ALLOWED_DIFFERENCES = {
 }
 
 # Code paths: these must never differ, whatever the allow-list says.
-SAME_CODE_PATH = ("lora.*", "grpo.after_sft", "grpo.reward_weights*", "grpo.num_generations", "grpo.temperature",
-                  "grpo.beta", "grpo.use_vllm", "grpo.allow_last_number", "grpo.format_partial_credit",
-                  "model.enable_thinking", "sft.completion_only_loss", "sft.packing", "sft.dataset", "grpo.dataset",
-                  "evaluation.samples", "evaluation.k", "evaluation.temperature", "evaluation.top_p",
-                  "evaluation.allow_last_number", "evaluation.system_prompt", "grading.*", "condition.*",
-                  "datasets.*.formatter", "datasets.*.filter")
+SAME_CODE_PATH = (
+    "lora.*",
+    "grpo.after_sft",
+    "grpo.reward_weights*",
+    "grpo.num_generations",
+    "grpo.temperature",
+    "grpo.beta",
+    "grpo.use_vllm",
+    "grpo.allow_last_number",
+    "grpo.format_partial_credit",
+    "model.enable_thinking",
+    "sft.completion_only_loss",
+    "sft.packing",
+    "sft.dataset",
+    "grpo.dataset",
+    "evaluation.samples",
+    "evaluation.k",
+    "evaluation.temperature",
+    "evaluation.top_p",
+    "evaluation.allow_last_number",
+    "evaluation.system_prompt",
+    "grading.*",
+    "condition.*",
+    "datasets.*.formatter",
+    "datasets.*.filter",
+)
 
 
 def flatten(value, prefix: str = "") -> dict[str, object]:
@@ -70,8 +90,11 @@ def differences(condition: str) -> dict[str, tuple[object, object]]:
     study = load_study(CONFIG)
     local = flatten(resolve(study, condition, "local").model_dump())
     modal = flatten(resolve(study, condition, "modal").model_dump())
-    return {key: (local.get(key), modal.get(key)) for key in sorted(local.keys() | modal.keys())
-            if local.get(key) != modal.get(key)}
+    return {
+        key: (local.get(key), modal.get(key))
+        for key in sorted(local.keys() | modal.keys())
+        if local.get(key) != modal.get(key)
+    }
 
 
 CONDITIONS = load_study(CONFIG).conditions
@@ -83,8 +106,11 @@ def test_every_difference_between_local_and_modal_is_scale_with_a_reason(conditi
     diff = differences(condition)
     unexplained = {k: v for k, v in diff.items() if not any(fnmatchcase(k, p) for p in ALLOWED_DIFFERENCES)}
     assert not unexplained, f"keys where local and modal differ without a reason in ALLOWED_DIFFERENCES: {unexplained}"
-    code_paths = {k: v for k, v in diff.items() if any(fnmatchcase(k, p) for p in SAME_CODE_PATH)
-                  and not k.startswith(f"datasets.{OFFLINE_TEST}.")}
+    code_paths = {
+        k: v
+        for k, v in diff.items()
+        if any(fnmatchcase(k, p) for p in SAME_CODE_PATH) and not k.startswith(f"datasets.{OFFLINE_TEST}.")
+    }
     assert not code_paths, f"local and modal take different code paths: {code_paths}"
 
 
@@ -106,11 +132,14 @@ def test_the_allow_list_is_all_used():
     assert not stale, f"allow-list entries that match no difference: {stale}"
 
 
-@pytest.mark.parametrize("condition,override,message", [
-    ("grpo_only", "grpo.overlong_buffer=64", "grpo.overlong_buffer: has no effect without the overlong reward"),
-    ("sft_traces", "model.enable_thinking=false", "model.enable_thinking: false with trace data (s1k)"),
-    ("baseline", "datasets.orca_math.seed=3", "is used by synthetic datasets only"),
-])
+@pytest.mark.parametrize(
+    "condition,override,message",
+    [
+        ("grpo_only", "grpo.overlong_buffer=64", "grpo.overlong_buffer: has no effect without the overlong reward"),
+        ("sft_traces", "model.enable_thinking=false", "model.enable_thinking: false with trace data (s1k)"),
+        ("baseline", "datasets.orca_math.seed=3", "is used by synthetic datasets only"),
+    ],
+)
 def test_keys_that_would_do_nothing_are_errors(condition, override, message):
     from core.config import ConfigError
 

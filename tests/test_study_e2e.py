@@ -59,7 +59,9 @@ def test_sft_loss_falls(study):
     # resemble the pretraining data, so their loss starts lower and falls less.
     _, runs = study
     for condition, ratio in (("baseline", 0.5), ("sft_traces", 1.0), ("re_distill", 1.0)):
-        losses = [m["loss"] for m in read_jsonl(runs[condition].metrics_path) if m.get("stage") == "sft" and "loss" in m]
+        losses = [
+            m["loss"] for m in read_jsonl(runs[condition].metrics_path) if m.get("stage") == "sft" and "loss" in m
+        ]
         first, last = tenths(losses)
         assert last < ratio * first, (condition, first, last)
 
@@ -79,7 +81,7 @@ def test_grpo_after_sft_raises_the_reward(study):
 @pytest.mark.slow
 def test_grpo_earns_reward_and_logs_its_telemetry(study):
     _, runs = study
-    for condition in ("grpo_only", "sft_then_grpo"):   # the pretrained base answers some prompts right
+    for condition in ("grpo_only", "sft_then_grpo"):  # the pretrained base answers some prompts right
         assert sum(m["rewards/correctness/mean"] for m in grpo_metrics(runs, condition)) > 0, condition
     metrics = grpo_metrics(runs, "sft_then_grpo")
     for key in ("reward_std", "frac_reward_zero_std", "rewards/correctness/mean", "completions/mean_length"):
@@ -90,10 +92,10 @@ def test_grpo_earns_reward_and_logs_its_telemetry(study):
 
 # (better, worse): on the held-out problems `better` scores higher, the paired interval above zero.
 STUDY_ORDER = [
-    ("re_distill", "sft_traces"),      # verified traces beat the raw teacher's systematic slip
-    ("sft_traces", "baseline"),        # traces beat answer-only on multi-step problems
-    ("sft_then_grpo", "sft_traces"),   # GRPO after SFT repairs what the raw traces taught
-    ("grpo_only", "base_model"),       # GRPO from the pretrained base earns reward and learns
+    ("re_distill", "sft_traces"),  # verified traces beat the raw teacher's systematic slip
+    ("sft_traces", "baseline"),  # traces beat answer-only on multi-step problems
+    ("sft_then_grpo", "sft_traces"),  # GRPO after SFT repairs what the raw traces taught
+    ("grpo_only", "base_model"),  # GRPO from the pretrained base earns reward and learns
 ]
 
 
@@ -103,8 +105,6 @@ def results(study):
     proc = rdtui("--runs-dir", str(runs_dir), "results", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     return {row["condition"]: row for row in json.loads(proc.stdout)}
-
-
 
 
 @pytest.mark.slow
@@ -122,7 +122,7 @@ def test_held_out_accuracy_follows_the_studys_order(results, better, worse):
 @pytest.mark.slow
 def test_the_pretrained_base_model_solves_some_problems(results):
     base = results["base_model"]["benchmarks"]["synth_test"]
-    assert base["ci95"][0] > 0, base      # some skill, so GRPO from it earns reward
+    assert base["ci95"][0] > 0, base  # some skill, so GRPO from it earns reward
 
 
 @pytest.mark.slow

@@ -37,9 +37,9 @@ TASKS = ("digit_chain",)
 SCHEMAS = ("orca_math", "s1k", "openr1", "gsm8k")
 SPLITS = ("train", "test")
 MAX_OPS = 4
-OPERANDS = {"+": range(2, 10), "-": range(2, 10), "*": (3, 7, 9)}   # each a permutation of 0..9 mod 10
-_TEST_BUCKETS = 8          # one multi-step question in eight belongs to the test split
-OPENR1_GENERATIONS = 2     # teacher generations per OpenR1-style row
+OPERANDS = {"+": range(2, 10), "-": range(2, 10), "*": (3, 7, 9)}  # each a permutation of 0..9 mod 10
+_TEST_BUCKETS = 8  # one multi-step question in eight belongs to the test split
+OPENR1_GENERATIONS = 2  # teacher generations per OpenR1-style row
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -47,7 +47,7 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 @dataclass(frozen=True)
 class Problem:
     start: int
-    ops: tuple[tuple[str, int], ...]   # ("+", 5), ("*", 3), ("-", 2): left to right, mod 10
+    ops: tuple[tuple[str, int], ...]  # ("+", 5), ("*", 3), ("-", 2): left to right, mod 10
 
     @property
     def expression(self) -> str:
@@ -132,24 +132,36 @@ def record(schema: str, problem: Problem, rng: random.Random, slip_rate: float) 
         return {"question": problem.question, "answer": f"{trace_text(steps)}\n#### {gold}"}
     if schema == "s1k":
         steps, final = solve(problem, rng, slip_rate)
-        return {"question": problem.question, "solution": f"{trace_text(solve(problem, rng, 0.0)[0])}\n"
-                f"{answer_sentence(gold)}", "cot_type": "math", "source_type": "synthetic/digit_chain",
-                "deepseek_thinking_trajectory": trace_text(steps), "deepseek_attempt": answer_sentence(final),
-                "deepseek_grade": "Yes" if final == gold else "No"}
+        return {
+            "question": problem.question,
+            "solution": f"{trace_text(solve(problem, rng, 0.0)[0])}\n{answer_sentence(gold)}",
+            "cot_type": "math",
+            "source_type": "synthetic/digit_chain",
+            "deepseek_thinking_trajectory": trace_text(steps),
+            "deepseek_attempt": answer_sentence(final),
+            "deepseek_grade": "Yes" if final == gold else "No",
+        }
     if schema == "openr1":
         generations, verified = [], []
         for _ in range(OPENR1_GENERATIONS):
             steps, final = solve(problem, rng, slip_rate)
             generations.append(f"{THINK_OPEN}\n{trace_text(steps)}\n{THINK_CLOSE}\n\n{answer_sentence(final)}")
             verified.append(final == gold)
-        return {"problem": problem.question, "answer": str(gold), "solution": answer_sentence(gold),
-                "generations": generations, "correctness_math_verify": verified,
-                "is_reasoning_complete": [True] * len(generations), "finish_reasons": ["stop"] * len(generations)}
+        return {
+            "problem": problem.question,
+            "answer": str(gold),
+            "solution": answer_sentence(gold),
+            "generations": generations,
+            "correctness_math_verify": verified,
+            "is_reasoning_complete": [True] * len(generations),
+            "finish_reasons": ["stop"] * len(generations),
+        }
     raise ValueError(f"unknown schema {schema!r} (choose from {', '.join(SCHEMAS)})")
 
 
-def records(schema: str, size: int, seed: int, *, split: str = "train", slip_rate: float = 0.0,
-            task: str = "digit_chain") -> list[dict]:
+def records(
+    schema: str, size: int, seed: int, *, split: str = "train", slip_rate: float = 0.0, task: str = "digit_chain"
+) -> list[dict]:
     """`size` rows in `schema`'s columns; the teacher's slips (s1k, openr1) are seeded with the rows."""
     if task not in TASKS:
         raise ValueError(f"unknown synthetic task {task!r} (choose from {', '.join(TASKS)})")

@@ -162,7 +162,7 @@ def load_model_and_tokenizer(
     kwargs: dict[str, Any] = {"revision": revision, "dtype": dtype, "attn_implementation": attention}
     try:
         tokenizer = load_tokenizer(source, revision)
-        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except RdtuiError:
         raise
     except (OSError, ValueError) as exc:

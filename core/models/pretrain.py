@@ -28,7 +28,7 @@ BASE_NAME = f"{TINY_NAME}-base"
 PRETRAIN_SPEC: dict[str, Any] = {
     "format": 1,
     "rows": 4000,
-    "slip_rate": 0.6,         # the teacher's carry slip: more often wrong than right, but not always
+    "slip_rate": 0.6,  # the teacher's carry slip: more often wrong than right, but not always
     "data_seed": 11,
     "seed": 7,
     "steps": 1200,
@@ -52,15 +52,22 @@ def _examples(tokenizer) -> list[tuple[list[int], int]]:
     """(token ids of prompt + reply, prompt length) per row, rendered with the chat template."""
     from core.data import formatters, synthetic
 
-    rows = synthetic.records("s1k", PRETRAIN_SPEC["rows"], PRETRAIN_SPEC["data_seed"],
-                             slip_rate=PRETRAIN_SPEC["slip_rate"], task="digit_chain")
+    rows = synthetic.records(
+        "s1k",
+        PRETRAIN_SPEC["rows"],
+        PRETRAIN_SPEC["data_seed"],
+        slip_rate=PRETRAIN_SPEC["slip_rate"],
+        task="digit_chain",
+    )
     out = []
     for record in rows:
         row = formatters.s1k(record)
-        prompt = tokenizer.apply_chat_template(row.prompt, tokenize=False, add_generation_prompt=True,
-                                               enable_thinking=True)
-        full = tokenizer.apply_chat_template(row.prompt + [{"role": "assistant", "content": row.completion}],
-                                             tokenize=False, enable_thinking=True)
+        prompt = tokenizer.apply_chat_template(
+            row.prompt, tokenize=False, add_generation_prompt=True, enable_thinking=True
+        )
+        full = tokenizer.apply_chat_template(
+            row.prompt + [{"role": "assistant", "content": row.completion}], tokenize=False, enable_thinking=True
+        )
         ids = tokenizer(full, add_special_tokens=False)["input_ids"]
         out.append((ids, len(tokenizer(prompt, add_special_tokens=False)["input_ids"])))
     return out
@@ -82,7 +89,7 @@ def _pretrain(folder: Path) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=spec["learning_rate"], weight_decay=0.0)
     pad = tokenizer.pad_token_id
 
-    def rate(step: int) -> float:   # linear warmup, then cosine to zero
+    def rate(step: int) -> float:  # linear warmup, then cosine to zero
         if step < spec["warmup_steps"]:
             return (step + 1) / spec["warmup_steps"]
         progress = (step - spec["warmup_steps"]) / max(1, spec["steps"] - spec["warmup_steps"])
@@ -117,9 +124,9 @@ def _train(model, examples, order, optimizer, scheduler, pad) -> None:
         labels = torch.full((len(batch), width), -100)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for i, (ids, prompt_len) in enumerate(batch):
-            input_ids[i, :len(ids)] = torch.tensor(ids)
-            labels[i, prompt_len:len(ids)] = torch.tensor(ids[prompt_len:])   # the reply only
-            mask[i, :len(ids)] = 1
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            labels[i, prompt_len : len(ids)] = torch.tensor(ids[prompt_len:])  # the reply only
+            mask[i, : len(ids)] = 1
         logits = model(input_ids=input_ids, attention_mask=mask).logits[:, :-1]
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
         optimizer.zero_grad()

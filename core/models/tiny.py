@@ -42,8 +42,10 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 SPECIAL_TOKENS = (ENDOFTEXT, IM_START, IM_END)
 
 # Qwen2/3's pre-tokenizer split: digits one by one, words with their leading space.
-_QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-               r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+_QWEN_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 
 # Qwen3's template, reduced to what the study uses: system/user/assistant turns, the reasoning of
 # the final assistant turn inside <think>...</think>, and `enable_thinking=false` pre-filling an
@@ -86,8 +88,10 @@ def spec_hash() -> str:
     from core.data.synthetic import corpus_fingerprint
 
     # The fingerprint of the task's wording: rewording it retrains the tokenizer instead of reusing a stale one.
-    payload = json.dumps({"spec": TINY_SPEC, "template": CHAT_TEMPLATE, "split": _QWEN_SPLIT,
-                          "corpus": corpus_fingerprint()}, sort_keys=True)
+    payload = json.dumps(
+        {"spec": TINY_SPEC, "template": CHAT_TEMPLATE, "split": _QWEN_SPLIT, "corpus": corpus_fingerprint()},
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -123,10 +127,19 @@ def cached_build(target: Path, build) -> Path:
 def _chat_corpus() -> list[str]:
     from core.data.synthetic import tokenizer_corpus
 
-    texts = tokenizer_corpus(seed=TINY_SPEC["tokenizer"]["corpus_seed"],
-                             per_schema=TINY_SPEC["tokenizer"]["corpus_per_schema"])
-    scaffold = ["user\n", "assistant\n", "system\n", "\n\n", "The answer is ", "\\boxed{", "}.",
-                "Put the final answer in \\boxed{}."]
+    texts = tokenizer_corpus(
+        seed=TINY_SPEC["tokenizer"]["corpus_seed"], per_schema=TINY_SPEC["tokenizer"]["corpus_per_schema"]
+    )
+    scaffold = [
+        "user\n",
+        "assistant\n",
+        "system\n",
+        "\n\n",
+        "The answer is ",
+        "\\boxed{",
+        "}.",
+        "Put the final answer in \\boxed{}.",
+    ]
     return scaffold + texts
 
 
@@ -136,10 +149,12 @@ def build_tokenizer():
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(_QWEN_SPLIT), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_QWEN_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=TINY_SPEC["tokenizer"]["vocab_size"],
