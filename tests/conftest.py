@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,14 @@ def rdtui(
         errors="replace",
         timeout=timeout,
     )
+
+
+def wait_for(predicate, timeout: float = 240, interval: float = 0.2):
+    """Poll until `predicate()` is truthy and return its value; the ceiling is generous, not a speed check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached in time")

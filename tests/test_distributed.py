@@ -43,8 +43,7 @@ from core.training.distributed import (
     vllm_serve_command,
     vllm_server,
 )
-from tests.conftest import CONFIG, REPO, rdtui
-from tests.test_local_backend import wait_for
+from tests.conftest import CONFIG, REPO, rdtui, wait_for
 
 BASE = CONFIG.read_text()
 

@@ -17,7 +17,7 @@ from core.evaluation.journal import ProblemResult, settings_hash
 from core.evaluation.summary import summarize, write_summary
 from core.jsonl import JsonlWriter, encode_line
 from core.runstore import RunStore
-from tests.conftest import CONFIG, rdtui
+from tests.conftest import CONFIG, rdtui, wait_for
 
 
 def _problem(i: int, correct: bool = True) -> ProblemResult:
@@ -426,13 +426,7 @@ def _sft_steps(run) -> list[int]:
 
 
 def _wait(predicate, timeout: float = 900, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
+    return wait_for(predicate, timeout, interval)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from core.jsonl import read_jsonl
 from core.runstore import RunStore
-from tests.conftest import rdtui
+from tests.conftest import rdtui, wait_for
 
 # Small enough for a few seconds of CPU per stage, real enough to train, checkpoint and evaluate.
 QUICK = [
@@ -30,16 +30,6 @@ QUICK = [
     "--set",
     "evaluation.max_new_tokens=24",
 ]
-
-
-def wait_for(predicate, timeout: float = 240, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 def launch(runs_dir: Path, *args: str) -> str:
