@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.runstore import RunStore  # noqa: E402
+from core.store.runstore import RunStore  # noqa: E402
 
 REPEATS = 10
 

@@ -63,7 +63,7 @@ def overhead(repeats: int) -> None:
     from core.evaluation.generation import load_backend
     from core.evaluation.modelref import model_ref
     from core.evaluation.stage import Evaluation
-    from core.runstore import RunStore
+    from core.store.runstore import RunStore
 
     cfg = config(GREEDY).config
     ref = model_ref(cfg, None)
@@ -109,7 +109,7 @@ def child(run_dir: str, counter: str) -> None:
     """Evaluate into `run_dir`, appending the number of completions of every batch it starts to `counter`."""
     from core.evaluation.modelref import model_ref
     from core.evaluation.stage import Evaluation
-    from core.runstore import Run
+    from core.store.runstore import Run
 
     run = Run(Path(run_dir))
     cfg = run.config()
@@ -128,7 +128,7 @@ def child(run_dir: str, counter: str) -> None:
 
 def redone_after_kill(kills: int, seed: int) -> None:
     from core.config import snapshot_text
-    from core.runstore import RunStore
+    from core.store.runstore import RunStore
 
     resolution = config(SAMPLED)
     ev = resolution.config.evaluation

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.jsonl import JsonlWriter  # noqa: E402
+from core.store.jsonl import JsonlWriter  # noqa: E402
 from tests.test_tui_support import make_run, write_metrics, write_summary  # noqa: E402
 
 COLS, ROWS = 120, 40

@@ -408,21 +408,21 @@ def save_model_folder(shape: dict, attn: str, device: str, dtype, folder: Path) 
 
 def new_run(root: Path, condition: str, overrides: list[str]):
     from core.config import load_study, resolve_full, snapshot_text
-    from core.runstore import RunStore
+    from core.store.runstore import RunStore
 
     resolution = resolve_full(load_study(REPO / "config.yaml"), condition, "local", overrides)
     return RunStore(root / "runs").create(condition, "local", "local", snapshot_text(resolution))
 
 
 def run_worker(run, timeout: float) -> str | None:
-    """The run's stages in `python -m core.worker`, as the local backend runs them; None or the error."""
+    """The run's stages in `python -m core.execution.run_process`, as the local backend runs them; None or the error."""
     import os
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     with open(run.log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.worker", str(run.dir)],
+            [sys.executable, "-m", "core.execution.run_process", str(run.dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -446,7 +446,7 @@ def run_worker(run, timeout: float) -> str | None:
 
 def step_rates(run, stage: str, tokens) -> list[float]:
     """Tokens per second of each logged step after the first (the first carries start-up costs)."""
-    from core.jsonl import read_jsonl
+    from core.store.jsonl import read_jsonl
 
     rows = [m for m in read_jsonl(run.metrics_path) if m.get("stage") == stage]
     return [tokens(prev, cur) / (cur["t"] - prev["t"]) for prev, cur in zip(rows, rows[1:]) if cur["t"] > prev["t"]]

@@ -181,8 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--k", default=None, metavar="K", help="results: plot pass@K instead of accuracy")
 
-    worker = sub.add_parser("_worker", help=argparse.SUPPRESS)
-    worker.add_argument("runs", nargs="+")
+    queue = sub.add_parser("_queue", help=argparse.SUPPRESS)
+    queue.add_argument("runs", nargs="+")
+    queue.add_argument("--max-parallel", type=int, default=1)
+    queue.add_argument("--resume", action="store_true")
+    queue.add_argument("--owner-fds", default="", metavar="ID:FD,...")
     return parser
 
 
@@ -200,7 +203,7 @@ COMMANDS = {
     "sync": "sync",
     "push": "push",
     "plot": "plot",
-    "_worker": "worker",
+    "_queue": "queue",
 }
 
 

@@ -254,7 +254,7 @@ def report_revisions(store, rows, *, show: bool, out=None, err=None) -> list[str
     stderr when the rows of one table loaded different revisions. Returns the warnings."""
     import sys
 
-    from core.textable import format_table
+    from core.reporting.textable import format_table
 
     out, err = out or sys.stdout, err or sys.stderr
     loaded_by_run: dict[str, dict[str, Any]] = {}

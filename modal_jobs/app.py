@@ -130,7 +130,7 @@ def run_condition(request: dict[str, Any]) -> str:
     import modal
     from modal.exception import InputCancellation
 
-    from core.runstore import Run
+    from core.store.runstore import Run
 
     volume_root = Path(VOLUME_MOUNT)
     run = Run(remote.runs_root(volume_root) / request["run_id"])

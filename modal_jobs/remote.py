@@ -34,7 +34,7 @@ from typing import Any
 from core.backends.modal_backend import HF_CACHE_DIR
 from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
-from core.runstore import CONFIG_FILE, FINISHED, LOG_FILE, Run, RunRecord, read_record, write_record
+from core.store.runstore import CONFIG_FILE, FINISHED, LOG_FILE, Run, RunRecord, read_record, write_record
 
 COMMIT_INTERVAL_S = 10.0  # Modal also commits in the background; ours bounds how stale a follower's view is
 # Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
@@ -213,7 +213,7 @@ def run_stage(
     again (TRANSIENT_ERRORS) puts the run back to `running` and raises TransientStageError, so
     Modal's retries re-run the stage; any other failure is recorded and returned.
     """
-    from core.pipeline import execute_run
+    from core.execution.pipeline import execute_run
 
     reload()
     for key, value in stage_environment(volume_root, run_id).items():

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 from tests.conftest import REPO, rdtui
 
 HEAVY = ("torch", "transformers", "datasets", "trl", "peft", "vllm", "modal")

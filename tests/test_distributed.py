@@ -25,8 +25,8 @@ import pytest
 
 from core.config import ConfigError, check_study, load_study, resolve, resolve_full, snapshot_text
 from core.errors import RdtuiError
-from core.jsonl import read_jsonl
-from core.runstore import RunStore
+from core.store.jsonl import read_jsonl
+from core.store.runstore import RunStore
 from core.training import distributed
 from core.training.distributed import (
     CONFIG_DIR,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from core.config import load_study, resolve_full, snapshot_text
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
 
 

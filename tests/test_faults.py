@@ -15,8 +15,8 @@ import pytest
 
 from core.evaluation.journal import ProblemResult, settings_hash
 from core.evaluation.summary import summarize, write_summary
-from core.jsonl import JsonlWriter, encode_line
-from core.runstore import RunStore
+from core.store.jsonl import JsonlWriter, encode_line
+from core.store.runstore import RunStore
 from tests.conftest import CONFIG, rdtui, wait_for
 
 
@@ -362,7 +362,7 @@ FAULT_STEP = 6
 DRIVER = r"""
 import errno, os, signal, sys
 import transformers
-from core.runstore import Run, process_start_ticks
+from core.store.runstore import Run, process_start_ticks
 from pathlib import Path
 
 run_dir, mode, fault_step = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -380,8 +380,8 @@ def faulty(self, output_dir):
 
 transformers.Trainer._save_rng_state = faulty
 Run(run_dir).update(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
-from core import worker
-sys.argv = ["core.worker", str(run_dir)]
+from core.execution import run_process as worker
+sys.argv = ["core.execution.run_process", str(run_dir)]
 worker._exit_now(worker.main([str(run_dir)]))
 """
 
@@ -420,7 +420,7 @@ def _weights(run) -> dict[str, str]:
 
 
 def _sft_steps(run) -> list[int]:
-    from core.jsonl import read_jsonl
+    from core.store.jsonl import read_jsonl
 
     return [m["step"] for m in read_jsonl(run.metrics_path) if m.get("stage") == "sft" and "loss" in m]
 
@@ -473,7 +473,7 @@ def test_a_fault_inside_a_checkpoint_save_leaves_a_resumable_run(runs_dir, unint
 # ---- one owner per run: a live queue or worker owns it; resumes cannot race ------------------------
 
 HOLDER = (
-    "import sys, time\nfrom pathlib import Path\nfrom core.runstore import try_own\n"
+    "import sys, time\nfrom pathlib import Path\nfrom core.store.runstore import try_own\n"
     "assert try_own(Path(sys.argv[1])) is not None\nprint('owned', flush=True)\ntime.sleep(600)\n"
 )
 
@@ -570,7 +570,7 @@ def test_config_check_reports_missing_files_with_file_and_line(tmp_path):
 
 def test_a_resumed_run_whose_eval_file_vanished_fails_before_training(tmp_path, runs_dir):
     from core.config import load_study, resolve_full, snapshot_text
-    from core.pipeline import execute_run
+    from core.execution.pipeline import execute_run
 
     bench = tmp_path / "bench.jsonl"
     bench.write_text(json.dumps({"question": "1+1?", "answer": "#### 2"}) + "\n")
@@ -591,7 +591,7 @@ def test_a_resumed_run_whose_eval_file_vanished_fails_before_training(tmp_path, 
 
 @pytest.mark.slow
 def test_a_resumed_eval_keeps_its_launch_options_and_equals_the_uninterrupted_journal(runs_dir):
-    from core.jsonl import read_jsonl
+    from core.store.jsonl import read_jsonl
 
     proc = rdtui(
         "--runs-dir",

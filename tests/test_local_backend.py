@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.jsonl import read_jsonl
-from core.runstore import RunStore
+from core.store.jsonl import read_jsonl
+from core.store.runstore import RunStore
 from tests.conftest import rdtui, wait_for
 
 # Small enough for a few seconds of CPU per stage, real enough to train, checkpoint and evaluate.

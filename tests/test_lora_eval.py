@@ -15,7 +15,7 @@ from core.config import load_study, resolve
 from core.evaluation.generation import TransformersBackend
 from core.evaluation.modelref import model_ref, run_final_checkpoint
 from core.models.loading import load_model_and_tokenizer
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 from core.training import grpo, sft
 
 REPO = Path(__file__).resolve().parents[1]

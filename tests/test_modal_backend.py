@@ -12,7 +12,7 @@ from core.backends import modal_backend
 from core.backends.modal_backend import ModalBackend, check_config, modal_token_configured
 from core.config import load_study, resolve
 from core.errors import RdtuiError
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
 from tests.volume_standin import launched_modal_run
 

@@ -26,7 +26,7 @@ from core.backends import modal_backend
 from core.backends.modal_backend import JobSettings, ModalBackend, driver_outcome
 from core.config import load_study, resolve, resolve_full, snapshot_text
 from core.errors import RdtuiError
-from core.runstore import Run, RunRecord, RunStore, read_record, write_record
+from core.store.runstore import Run, RunRecord, RunStore, read_record, write_record
 from modal_jobs import remote
 from tests.conftest import CONFIG, REPO
 from tests.volume_standin import ModalShapedVolume, StandInCall, launched_modal_run
@@ -194,7 +194,7 @@ def test_a_gpu_stage_without_cuda_fails_at_once_naming_the_gpu_and_torch(tmp_pat
     ],
 )
 def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkeypatch, error, retried):
-    import core.pipeline
+    import core.execution.pipeline
 
     volume = tmp_path / "volume"
     run_id = "base_model-20260101-000000-0021"
@@ -211,7 +211,7 @@ def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkey
         run.update(status="failed", error=error, finished_at=time.time())
         return "failed"
 
-    monkeypatch.setattr(core.pipeline, "execute_run", failing)
+    monkeypatch.setattr(core.execution.pipeline, "execute_run", failing)
     if retried:
         with pytest.raises(remote.TransientStageError):
             remote.run_stage(volume, run_id, "eval", commit=lambda: None, commit_interval=60)
@@ -225,7 +225,7 @@ def test_a_transient_stage_failure_is_raised_for_modal_to_retry(tmp_path, monkey
 
 
 def test_stage_and_driver_reload_the_volume_before_reading_it(tmp_path, monkeypatch):
-    import core.pipeline
+    import core.execution.pipeline
 
     volume = tmp_path / "volume"
     run_id = "base_model-20260101-000000-0012"
@@ -245,7 +245,7 @@ def test_stage_and_driver_reload_the_volume_before_reading_it(tmp_path, monkeypa
     )
     assert events[:2] == ["reload", "read"]
     events.clear()
-    monkeypatch.setattr(core.pipeline, "execute_run", lambda run, **kw: events.append("read") or "running")
+    monkeypatch.setattr(core.execution.pipeline, "execute_run", lambda run, **kw: events.append("read") or "running")
     remote.run_stage(
         volume, run_id, "eval", commit=lambda: None, reload=lambda: events.append("reload"), commit_interval=60
     )

@@ -14,8 +14,8 @@ import pytest
 
 from core.backends.sync import sync_run
 from core.config import load_study, resolve_full, snapshot_text
-from core.jsonl import read_jsonl
-from core.runstore import RunRecord, read_record
+from core.store.jsonl import read_jsonl
+from core.store.runstore import RunRecord, read_record
 from modal_jobs import remote
 from tests.conftest import CONFIG
 from tests.volume_standin import FolderVolume

@@ -10,7 +10,7 @@ import pytest
 
 from core.cli import main
 from core.commands.plot import smooth
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 
 pytest.importorskip("matplotlib")
 

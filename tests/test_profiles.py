@@ -138,6 +138,11 @@ def test_the_allow_list_is_all_used():
         ("grpo_only", "grpo.overlong_buffer=64", "grpo.overlong_buffer: has no effect without the overlong reward"),
         ("sft_traces", "model.enable_thinking=false", "model.enable_thinking: false with trace data (s1k)"),
         ("baseline", "datasets.orca_math.seed=3", "is used by synthetic datasets only"),
+        (
+            "sft_then_grpo",
+            "grpo.format_partial_credit=0.25",
+            "grpo.format_partial_credit: has no effect while the format reward's weight is 0",
+        ),
     ],
 )
 def test_keys_that_would_do_nothing_are_errors(condition, override, message):
@@ -145,6 +150,19 @@ def test_keys_that_would_do_nothing_are_errors(condition, override, message):
 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         resolve(load_study(CONFIG), condition, "modal", overrides=[override])
+
+
+def test_the_same_keys_pass_where_they_act():
+    """The inert-key rules fire on the key, not on its name: where the reward or the synthetic data uses it, it is fine."""
+    study = load_study(CONFIG)
+    assert (
+        resolve(study, "grpo_only", "modal", overrides=["grpo.format_partial_credit=0.25"]).grpo.format_partial_credit
+        == 0.25
+    )
+    assert resolve(
+        study, "grpo_only", "modal", overrides=["grpo.reward_weights.overlong=0.1", "grpo.overlong_buffer=64"]
+    )
+    assert resolve(study, "sft_traces", "local", overrides=["datasets.s1k.seed=9"]).datasets["s1k"].seed == 9
 
 
 def test_every_training_target_and_prompt_follow_one_answer_protocol():

@@ -13,7 +13,7 @@ import pytest
 from core.cli import main
 from core.config import load_study, resolve_full, snapshot_text
 from core.models.loading import model_source
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 from tests.conftest import CONFIG
 
 SUMMARY = {

@@ -13,9 +13,9 @@ import pytest
 from core.config import load_study, resolve_full, snapshot_text
 from core.evaluation.journal import ProblemResult
 from core.evaluation.summary import summarize, write_summary
-from core.jsonl import JsonlWriter
-from core.results import collect_results, render_results
-from core.runstore import RunStore
+from core.reporting.results import collect_results, render_results
+from core.store.jsonl import JsonlWriter
+from core.store.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
 
 

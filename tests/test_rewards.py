@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from core.config import load_study, resolve
-from core.rewards import (
+from core.training.rewards import (
     REWARD_FUNCTIONS,
     RewardSettings,
     build_reward_functions,
@@ -94,7 +94,7 @@ def test_a_grader_error_scores_zero_and_is_counted(monkeypatch):
 
 
 def test_grading_section_reaches_the_reward():
-    from core.rewards import RewardSettings, make_correctness
+    from core.training.rewards import RewardSettings, make_correctness
 
     two_boxes = "<think>x</think> First \\boxed{17}, no: \\boxed{18}"
     assert correctness(["p"], [two_boxes], answer=["18"]) == [1.0]
@@ -177,6 +177,6 @@ def test_unknown_reward_name_is_rejected():
 
 
 def test_importing_rewards_stays_light():
-    code = "import sys, core.rewards; print(sorted(m for m in ('torch', 'sympy', 'math_verify') if m in sys.modules))"
+    code = "import sys, core.training.rewards; print(sorted(m for m in ('torch', 'sympy', 'math_verify') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from core.errors import InvalidRunId, InvalidTransition, RunNotFound
-from core.jsonl import JsonlTail, JsonlWriter, read_jsonl
-from core.runstore import RunStore, process_start_ticks
+from core.store.jsonl import JsonlTail, JsonlWriter, read_jsonl
+from core.store.runstore import RunStore, process_start_ticks
 from tests.conftest import REPO
 
 
@@ -29,7 +29,7 @@ def test_create_publishes_a_complete_run(runs_dir):
 
 def test_two_processes_creating_runs_never_collide(runs_dir):
     script = (
-        "import sys; from core.runstore import RunStore\n"
+        "import sys; from core.store.runstore import RunStore\n"
         "store = RunStore(sys.argv[1])\n"
         "ids = [store.create('baseline', 'local', 'local', 'x: 1\\n').id for _ in range(150)]\n"
         "print('\\n'.join(ids))\n"
@@ -175,7 +175,7 @@ def test_jsonl_bad_lines_are_skipped_and_counted(tmp_path):
 def test_concurrent_appenders_write_whole_lines(tmp_path):
     path = tmp_path / "m.jsonl"
     script = (
-        "import sys; from core.jsonl import JsonlWriter\n"
+        "import sys; from core.store.jsonl import JsonlWriter\n"
         "w = JsonlWriter(sys.argv[1])\n"
         "for i in range(400): w.append({'who': sys.argv[2], 'i': i, 'pad': 'x' * 3000})\n"
     )
@@ -189,7 +189,7 @@ def test_concurrent_appenders_write_whole_lines(tmp_path):
 def test_writers_of_different_extra_keys_never_lose_each_other(runs_dir):
     run = RunStore(runs_dir).create("baseline", "local", "local", "")
     script = (
-        "import sys; from core.runstore import Run; from pathlib import Path\n"
+        "import sys; from core.store.runstore import Run; from pathlib import Path\n"
         "run = Run(Path(sys.argv[1]))\n"
         "for i in range(40): run.update(extra_items={sys.argv[2]: i})\n"
     )

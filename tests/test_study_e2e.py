@@ -10,8 +10,8 @@ import statistics
 
 import pytest
 
-from core.jsonl import read_jsonl
-from core.runstore import RunStore
+from core.store.jsonl import read_jsonl
+from core.store.runstore import RunStore
 from tests.conftest import rdtui
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from core.backends import sync
 from core.backends.sync import STATE_FILE, SegmentWriter, sync_run
-from core.jsonl import JsonlTail, read_jsonl
-from core.runstore import RunRecord, read_record, write_record
+from core.store.jsonl import JsonlTail, read_jsonl
+from core.store.runstore import RunRecord, read_record, write_record
 from tests.conftest import REPO
 from tests.volume_standin import FolderVolume, HostileVolume, append
 
@@ -352,7 +352,7 @@ def test_a_remote_record_of_the_wrong_shape_is_refused_and_the_local_one_kept(tm
     result = sync_run(HostileVolume({f"runs/{RUN_ID}/run.json": record}), RUN_ID, local)
     assert not result.record_updated and len(result.refused) == 1 and why in result.refused[0]
     assert read_record(local).to_dict() == mine.to_dict()
-    from core.runstore import RunStore
+    from core.store.runstore import RunStore
 
     assert [run.id for run in RunStore(local.parent).list()] == [RUN_ID]  # `ls` still sorts the store
 

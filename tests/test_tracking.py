@@ -11,8 +11,8 @@ import pytest
 
 from core.config import load_study, resolve_full, snapshot_text
 from core.errors import RdtuiError
-from core.pipeline import execute_run
-from core.runstore import RunStore
+from core.execution.pipeline import execute_run
+from core.store.runstore import RunStore
 from tests.conftest import CONFIG, rdtui
 from tests.test_training import GRPO_SMALL
 

@@ -10,11 +10,11 @@ import pytest
 
 from core.config import load_study, resolve
 from core.errors import RdtuiError
-from core.jsonl import read_jsonl
 from core.models.loading import load_model_and_tokenizer
-from core.rewards import build_reward_functions
-from core.runstore import RunStore
+from core.store.jsonl import read_jsonl
+from core.store.runstore import RunStore
 from core.training.grpo import run_grpo
+from core.training.rewards import build_reward_functions
 from core.training.sft import run_sft
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import DataTable, Input, Tree
 
-from core.jsonl import JsonlWriter
-from core.runstore import RunStore
+from core.store.jsonl import JsonlWriter
+from core.store.runstore import RunStore
 from tests.test_tui_support import (
     REPO,
     has_trend,
@@ -492,7 +492,7 @@ def spawn_sleeper() -> subprocess.Popen:
 
 async def test_cancel_and_resume_a_run_from_the_runs_screen(runs_dir):
     from core.config import load_study, resolve_full, snapshot_text
-    from core.runstore import process_start_ticks
+    from core.store.runstore import process_start_ticks
 
     snapshot = snapshot_text(resolve_full(load_study(REPO / "config.yaml"), "base_model", "local"))
     run_dir = make_run(runs_dir, "base_model-a", "base_model", status="running", stage="eval", snapshot=snapshot)
@@ -548,7 +548,7 @@ async def test_launch_a_local_run_and_watch_it_succeed_with_its_curve(runs_dir):
 
 
 async def test_results_screen_exports_markdown_csv_and_json(runs_dir, tmp_path):
-    pytest.importorskip("core.results")
+    pytest.importorskip("core.reporting.results")
     config = study_copy(tmp_path)
     run_dir = make_run(runs_dir, "grpo_only-a", "grpo_only", stage="eval")
     write_summary(run_dir, "gsm8k_test", accuracy=0.757, pass4=0.84)

@@ -8,8 +8,8 @@ import math
 import shutil
 from pathlib import Path
 
-from core.jsonl import JsonlWriter
-from core.runstore import RunRecord, write_record
+from core.store.jsonl import JsonlWriter
+from core.store.runstore import RunRecord, write_record
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = 1_750_000_000.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.jsonl import JsonlWriter
+from core.store.jsonl import JsonlWriter
 from core.training.sysmetrics import SYSTEM_FILE, SystemSampler
 from tests.test_tui_app import app_for, chart, open_run
 from tests.test_tui_support import T0, make_run, wait_for
@@ -71,7 +71,7 @@ def test_sampler_without_nvml_or_with_a_broken_one_still_samples_the_machine(tmp
 
 def test_telemetry_starts_the_sampler_with_training_and_stops_it_at_the_end(tmp_path, monkeypatch):
     pytest.importorskip("transformers")
-    from core.runstore import RunStore
+    from core.store.runstore import RunStore
     from core.training import sysmetrics
     from core.training.telemetry import TelemetryCallback
 

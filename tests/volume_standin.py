@@ -117,7 +117,7 @@ def launched_modal_run(root: Path, config: Path, call_id: str = "fc-1"):
     `root/runs`, and its folder as the driver wrote it on a Volume at `root/volume` (status running).
     Returns (run, remote run folder)."""
     from core.config import load_study, resolve_full, snapshot_text
-    from core.runstore import RunStore, write_record
+    from core.store.runstore import RunStore, write_record
 
     run = RunStore(root / "runs").create(
         "grpo_only", "modal", "modal", snapshot_text(resolve_full(load_study(config), "grpo_only", "modal"))

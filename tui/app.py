@@ -2,7 +2,7 @@
 
 Everything shown is read from the run store by one poller thread (`tui.feeds`); the app applies
 what it read on one timer tick. Heavy libraries are never imported here: config validation and
-launching import `core.config` / `core.launch` inside worker threads when first needed.
+launching import `core.config` / `core.execution.launch` inside worker threads when first needed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 from tui.feeds import Poller
 from tui.userstate import load_settings, save_crash, save_settings
 

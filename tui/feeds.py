@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.jsonl import JsonlTail, parse_lines
-from core.logtail import read_last_lines
-from core.runstore import CONFIG_FILE, EVAL_DIR, METRICS_FILE, RUN_FILE, RunRecord
+from core.store.jsonl import JsonlTail, parse_lines
+from core.store.logtail import read_last_lines
+from core.store.runstore import CONFIG_FILE, EVAL_DIR, METRICS_FILE, RUN_FILE, RunRecord
 from tui.logsource import LogChunk, LogSource
 from tui.series import RunCurves
 

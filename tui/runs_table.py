@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.runstore import Run, RunRecord
-from core.runview import format_progress, run_summary
+from core.store.runstore import Run, RunRecord
+from core.store.runview import format_progress, run_summary
 from tui.feeds import RunRow
 from tui.widgets.styles import plain as cell
 from tui.widgets.styles import sparkline, status_text

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from core.errors import RdtuiError
-from core.runstore import FINISHED, Run, RunStore, process_alive, try_own
+from core.store.runstore import FINISHED, Run, RunStore, process_alive, try_own
 
 CANCEL_GRACE_SECONDS = 10.0
 
@@ -65,13 +65,12 @@ class LocalBackend:
                     fds[run.id] = fd
             max_parallel = runs[0].config().max_parallel
             root = runs[0].dir.parent
-            args = [sys.executable, "-m", "core.cli", "--runs-dir", str(root), "_worker", *[r.id for r in runs]]
+            args = [sys.executable, "-m", "core.cli", "--runs-dir", str(root), "_queue", *[r.id for r in runs]]
+            args += ["--max-parallel", str(max_parallel)]
+            args += ["--owner-fds", ",".join(f"{run_id}:{fd}" for run_id, fd in fds.items())]
+            args += ["--resume"] if resume else []
             env = _child_env()
             env["PYTHONPATH"] = _python_path(env)
-            env["RDTUI_MAX_PARALLEL"] = str(max_parallel)
-            env[OWNER_FDS_ENV] = ",".join(f"{run_id}:{fd}" for run_id, fd in fds.items())
-            if resume:
-                env["RDTUI_RESUME"] = "1"
             proc = subprocess.Popen(
                 args,
                 stdin=subprocess.DEVNULL,
@@ -139,23 +138,22 @@ def _stop_group(pid: int) -> None:
         pass
 
 
-OWNER_FDS_ENV = "RDTUI_OWNER_FDS"
-
-
-def inherited_owner_fds() -> dict[str, int]:
-    """The owner locks `launch` handed this queue process: run id -> file descriptor."""
+def parse_owner_fds(text: str) -> dict[str, int]:
+    """The owner locks `launch` handed the queue process (`--owner-fds id:fd,...`): run id -> file descriptor."""
     fds = {}
-    for item in os.environ.get(OWNER_FDS_ENV, "").split(","):
+    for item in text.split(","):
         run_id, _, fd = item.rpartition(":")
         if run_id and fd.isdigit():
             fds[run_id] = int(fd)
     return fds
 
 
-def run_queue(store: RunStore, run_ids: list[str], *, resume: bool, max_parallel: int) -> None:
+def run_queue(
+    store: RunStore, run_ids: list[str], *, resume: bool, max_parallel: int, owner_fds: dict[str, int]
+) -> None:
     """Body of the detached queue process: start each run's child, keep `max_parallel` going.
     It owns each run (holds its lock) until that run's worker has ended and its end is recorded."""
-    owner_fds = inherited_owner_fds()
+    owner_fds = dict(owner_fds)
     pending = [store.get(run_id) for run_id in run_ids]
     active: list[tuple[Run, subprocess.Popen]] = []
     while pending or active:
@@ -180,14 +178,14 @@ def _release(owner_fds: dict[str, int], run_id: str) -> None:
 
 
 def _start_child(run: Run, resume: bool) -> subprocess.Popen:
-    from core.runstore import process_start_ticks
+    from core.store.runstore import process_start_ticks
 
     env = _child_env()
     env["PYTHONPATH"] = _python_path(env)
     log = open(run.log_path, "ab", buffering=0)
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.worker", str(run.dir)] + (["--resume"] if resume else []),
+            [sys.executable, "-m", "core.execution.run_process", str(run.dir)] + (["--resume"] if resume else []),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

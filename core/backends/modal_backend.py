@@ -33,7 +33,7 @@ from pathlib import Path
 
 from core.backends.sync import ModalVolumeFolder, SyncResult, launch_number, sync_run
 from core.errors import RdtuiError, RunNotFound
-from core.runstore import FINISHED, Run
+from core.store.runstore import FINISHED, Run
 
 VOLUME_MOUNT = "/vol"
 HF_CACHE_DIR = "hf-cache"

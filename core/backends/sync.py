@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.errors import CorruptRun, RunNotFound
-from core.runstore import (
+from core.store.runstore import (
     LOG_FILE,
     RUN_FILE,
     RunRecord,

@@ -32,7 +32,7 @@ def _check(path: str | None) -> int:
 def _preflight_issues(path: str | None) -> list:
     """What `rdtui run` would refuse before training: local files every stage reads, model folders."""
     from core.errors import ConfigError
-    from core.launch import preflight_issues
+    from core.execution.launch import preflight_issues
 
     study = load_study(path)
     issues = [
@@ -96,7 +96,7 @@ def _show_study(study, args) -> int:
         print(json.dumps({"profile": args.profile, "config": str(study.path), "conditions": rows}, indent=2))
         return 0
     print(f"study {study.data.get('study', {}).get('name', '')!s} under profile {args.profile!r} ({study.path})")
-    from core.textable import format_table
+    from core.reporting.textable import format_table
 
     print(format_table(rows, ["condition", "stages", "model", "data", "benchmarks", "description"]))
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.paths import default_runs_dir
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 
 
 def main(args) -> int:
@@ -11,13 +11,13 @@ def main(args) -> int:
     if args.command == "cancel":
         from core.backends import get_backend
 
-        # Not through core.launch: cancelling needs no config, and importing it costs seconds on a busy machine.
+        # Not through core.execution.launch: cancelling needs no config, and importing it costs seconds on a busy machine.
         for run_id in args.runs:
             run = store.get(run_id)
             get_backend(run.record.backend).cancel(run)
             print(f"{run.id}: {run.reload().status}")
         return 0
-    from core.launch import resume_run
+    from core.execution.launch import resume_run
 
     runs = [resume_run(store, run_id) for run_id in args.runs]
     for run in runs:

@@ -16,9 +16,9 @@ from pathlib import Path
 from core.cli import CommandError, UsageError
 from core.errors import RdtuiError
 from core.paths import default_runs_dir
-from core.results import ADHOC_CONDITION
-from core.runstore import Run, RunStore, process_start_ticks, try_own, validate_name
-from core.textable import format_table
+from core.reporting.results import ADHOC_CONDITION
+from core.reporting.textable import format_table
+from core.store.runstore import Run, RunStore, process_start_ticks, try_own, validate_name
 
 QUICK_PROBLEMS = 5
 
@@ -129,7 +129,7 @@ def model_target(target: str, args):
 
 def _recorded_launch(run: Run, args) -> None:
     """Continuing a run `rdtui eval` made, with no slice given: the slice and benchmarks it was launched with."""
-    from core.pipeline import EVAL_LAUNCH
+    from core.execution.pipeline import EVAL_LAUNCH
 
     launch = run.record.extra.get(EVAL_LAUNCH)
     if not isinstance(launch, dict) or args.benchmark or args.limit is not None or args.start_from:
@@ -222,8 +222,8 @@ def check_benchmarks(cfg, names: list[str] | None) -> None:
 
 def main(args) -> int:
     from core.config import snapshot_text
+    from core.execution.pipeline import EVAL_LAUNCH
     from core.hub import go_offline_if_unreachable
-    from core.pipeline import EVAL_LAUNCH
 
     check_options(args)
     store = RunStore(default_runs_dir(args.runs_dir))

@@ -114,7 +114,7 @@ def regrade_run(run, cfg, grader: str) -> dict[str, dict]:
     from core.evaluation.journal import ProblemResult
     from core.evaluation.stage import grade_problem
     from core.evaluation.summary import summarize, write_summary
-    from core.jsonl import read_jsonl
+    from core.store.jsonl import read_jsonl
 
     grading = cfg.grading.model_copy(update={"grader": grader})
     summaries = {}
@@ -161,7 +161,7 @@ def _own_summary(run, benchmark: str) -> dict:
 
 def print_regrade(run, summaries: dict[str, dict], grader: str) -> None:
     """Accuracy as the run graded it next to accuracy under ``grader``, per benchmark."""
-    from core.textable import format_table
+    from core.reporting.textable import format_table
 
     rows = []
     for name, summary in summaries.items():

@@ -9,9 +9,9 @@ import time
 from core.backends.modal_backend import refresh_modal_runs
 from core.cli import UsageError
 from core.errors import CorruptRun
-from core.logtail import read_last_lines
 from core.paths import default_runs_dir
-from core.runstore import FINISHED, RunStore
+from core.store.logtail import read_last_lines
+from core.store.runstore import FINISHED, RunStore
 
 POLL_SECONDS = 0.5
 

@@ -8,9 +8,9 @@ import sys
 from core.backends.modal_backend import refresh_modal_runs
 from core.cli import UsageError
 from core.paths import default_runs_dir
-from core.runstore import DERIVED_STATUSES, STATUSES, RunStore
-from core.runview import run_summary
-from core.textable import format_table
+from core.reporting.textable import format_table
+from core.store.runstore import DERIVED_STATUSES, STATUSES, RunStore
+from core.store.runview import run_summary
 
 COLUMNS = ["id", "condition", "profile", "status", "stage", "progress", "eta", "elapsed", "created"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from core.cli import CommandError, UsageError
-from core.jsonl import read_jsonl
 from core.paths import default_config_path, default_runs_dir
-from core.runstore import TRAINING_STAGES, Run, RunStore
+from core.store.jsonl import read_jsonl
+from core.store.runstore import TRAINING_STAGES, Run, RunStore
 
 FORMATS = (".png", ".svg", ".pdf")
 DEFAULT_METRICS = ("loss", "reward")
@@ -63,7 +63,7 @@ def _study():
 
 
 def _result_rows(store: RunStore, run_ids: list[str]):
-    from core.results import collect_results
+    from core.reporting.results import collect_results
 
     rows = collect_results(store, _study(), runs=run_ids or None)
     rows = [row for row in rows if row.run_id and (not run_ids or row.run_id in {store.get(r).id for r in run_ids})]

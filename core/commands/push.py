@@ -17,7 +17,7 @@ from typing import Any
 from core.cli import CommandError, UsageError
 from core.errors import RdtuiError
 from core.paths import default_runs_dir
-from core.runstore import RunStore
+from core.store.runstore import RunStore
 
 CARD = "README.md"
 
@@ -101,7 +101,7 @@ def _yaml_list(name: str, values: list[str]) -> list[str]:
 def model_card(run, cfg, model_dir: Path) -> str:
     """A hub model card: metadata the hub indexes, what the run trained, its evaluation table, the
     library versions and data revisions it loaded, and its whole config snapshot."""
-    from core.results import collect_results, read_summaries, render_results
+    from core.reporting.results import collect_results, read_summaries, render_results
 
     adapter = is_adapter(model_dir)
     base = cfg.model.name

@@ -6,8 +6,8 @@ import sys
 
 from core.config import ConfigError, default_config_path, load_study
 from core.paths import default_runs_dir
-from core.results import collect_results, render_results
-from core.runstore import RunStore
+from core.reporting.results import collect_results, render_results
+from core.store.runstore import RunStore
 
 
 def main(args) -> int:

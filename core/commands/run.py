@@ -7,9 +7,9 @@ import time
 
 from core.cli import UsageError
 from core.config import load_study
-from core.launch import launch, plan_launch
+from core.execution.launch import launch, plan_launch
 from core.paths import default_runs_dir
-from core.runstore import FINISHED, Run, RunStore
+from core.store.runstore import FINISHED, Run, RunStore
 
 POLL_SECONDS = 0.5
 

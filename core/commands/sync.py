@@ -13,7 +13,7 @@ import sys
 import time
 
 from core.paths import default_runs_dir
-from core.runstore import FINISHED, Run, RunStore
+from core.store.runstore import FINISHED, Run, RunStore
 
 FOLLOW_SECONDS = 5.0
 

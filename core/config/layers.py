@@ -226,7 +226,7 @@ def did_you_mean(name: str, choices) -> str:
 def layer_study(study: Study, condition: str, profile: str) -> Layered:
     """defaults < condition chain < profile, without user overrides."""
     from core.errors import InvalidRunId
-    from core.runstore import validate_name
+    from core.store.runstore import validate_name
 
     try:
         validate_name(condition, "condition name")  # it names the run's folder

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from core.config.layers import Layered, Path_, did_you_mean
-from core.config.schema import ResolvedConfig
+from core.config.schema import GRPOCfg, ResolvedConfig
 from core.errors import ConfigIssue
 from core.training.distributed import grpo_world_size, layout_rules
 
@@ -170,7 +170,7 @@ def _grpo_rules(cfg) -> Iterator[tuple[Path_, str]]:
             ("grpo", "temperature"),
             "must be > 0: greedy generations are identical, so every group has zero reward spread",
         )
-    from core.rewards import REWARD_FUNCTIONS
+    from core.training.rewards import REWARD_FUNCTIONS
 
     for name in g.reward_weights:
         if name not in REWARD_FUNCTIONS:
@@ -264,7 +264,7 @@ def _modal_rules(cfg) -> Iterator[tuple[Path_, str]]:
 
 
 def _trainer_args_rules(cfg) -> Iterator[tuple[Path_, str]]:
-    from core.config.schema import GRPOCfg, SFTCfg
+    from core.config.schema import SFTCfg
     from core.config.trainer_args import TRL_CLASSES, field_table, trainer_args_issues
 
     for stage, schema in (("sft", SFTCfg), ("grpo", GRPOCfg)):
@@ -298,6 +298,21 @@ def _inert_rules(cfg) -> Iterator[tuple[Path_, str]]:
             (
                 "has no effect without the overlong reward: add `overlong` to "
                 "grpo.reward_weights or remove overlong_buffer"
+            ),
+        )
+    # Partial credit is part of the format reward: under a zero (or absent) weight it changes nothing.
+    # The schema's default is what every study inherits, so only a value someone chose is reported.
+    if (
+        g is not None
+        and "grpo" in cfg.condition.stages
+        and not g.reward_weights.get("format")
+        and g.format_partial_credit != GRPOCfg.model_fields["format_partial_credit"].default
+    ):
+        yield (
+            ("grpo", "format_partial_credit"),
+            (
+                "has no effect while the format reward's weight is 0: give `format` a weight in "
+                "grpo.reward_weights or remove format_partial_credit"
             ),
         )
     sft = cfg.sft

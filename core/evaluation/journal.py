@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RdtuiError
-from core.jsonl import JsonlWriter, encode_line, read_jsonl
+from core.store.jsonl import JsonlWriter, encode_line, read_jsonl
 
 FORMAT = 1
 

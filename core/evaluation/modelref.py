@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import RdtuiError
-from core.runstore import TRAINING_STAGES
+from core.store.runstore import TRAINING_STAGES
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from core.evaluation.generation import Backend, Completion, SamplingSettings, lo
 from core.evaluation.journal import Journal, ProblemResult
 from core.evaluation.modelref import ModelRef, model_ref, run_final_checkpoint
 from core.evaluation.summary import summarize, write_summary
-from core.jsonl import JsonlWriter
-from core.runview import format_duration
+from core.store.jsonl import JsonlWriter
+from core.store.runview import format_duration
 
 PROGRESS_INTERVAL_S = 1.0
 

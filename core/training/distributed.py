@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RdtuiError
-from core.runstore import TRAINING_STAGES
+from core.store.runstore import TRAINING_STAGES
 
 BACKENDS = ("ddp", "zero2", "zero3", "fsdp")
 DEEPSPEED_BACKENDS = ("zero2", "zero3")

@@ -96,7 +96,7 @@ def save_merged_sft(cfg, sft_adapter: Path, target: Path) -> Path:
 
 
 def build_rewards(grpo_cfg) -> tuple[list, list[float]]:
-    from core.rewards import build_reward_functions
+    from core.training.rewards import build_reward_functions
 
     try:
         funcs, weights = build_reward_functions(grpo_cfg)

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 from core.errors import RdtuiError
-from core.runstore import Run
+from core.store.runstore import Run
 from core.training.distributed import die_with_parent, write_outcome
 
 

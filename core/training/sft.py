@@ -25,7 +25,7 @@ def _sampler(cfg, tokenizer):
     rows = load_dataset_rows(dataset_spec(cfg, cfg.sft.dataset), "sft", name=cfg.sft.dataset)
     funcs, weights = None, None
     if cfg.grpo is not None:
-        from core.rewards import build_reward_functions
+        from core.training.rewards import build_reward_functions
 
         funcs, weights = build_reward_functions(cfg)  # grpo and grading sections
     max_new = min(cfg.evaluation.max_new_tokens, SAMPLE_MAX_NEW_TOKENS)

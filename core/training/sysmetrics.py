@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.jsonl import JsonlWriter
-from core.runstore import SYSTEM_FILE
+from core.store.jsonl import JsonlWriter
+from core.store.runstore import SYSTEM_FILE
 
 INTERVAL_S = 10.0
 GB = 1024**3

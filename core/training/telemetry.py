@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
-from core.jsonl import JsonlWriter, read_jsonl
+from core.store.jsonl import JsonlWriter, read_jsonl
 from core.training.sysmetrics import SystemSampler, start_sampler
 
 # TRL's end-of-training summary (train_runtime, train_loss, ...) is not a step.

@@ -1,5 +1,5 @@
 """`l`: pick conditions, a profile and overrides; see what differs, whether it is valid and what
-it costs; `enter` launches through the backends (core.launch)."""
+it costs; `enter` launches through the backends (core.execution.launch)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class LaunchScreen(Screen):
     @work(thread=True, exclusive=True, group="plan")
     def _plan(self, choices: tuple) -> None:
         try:
-            from core.launch import plan_launch
+            from core.execution.launch import plan_launch
         except ImportError as exc:
             self.app.call_from_thread(self._show, Text(f"Launching is unavailable: {exc}", style="red"))
             return
@@ -194,7 +194,7 @@ class LaunchScreen(Screen):
 
     @work(thread=True, exclusive=True, group="launch")
     def do_launch(self, plan) -> None:
-        from core.launch import launch
+        from core.execution.launch import launch
 
         try:
             runs = launch(plan, self.app.store)

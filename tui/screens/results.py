@@ -112,9 +112,11 @@ class ResultsScreen(Screen):
     @work(thread=True, exclusive=True)
     def collect(self) -> None:
         try:
-            from core.results import collect_results
+            from core.reporting.results import collect_results
         except ImportError as exc:
-            self.app.call_from_thread(self._status, f"Results are unavailable: core.results is missing ({exc}).")
+            self.app.call_from_thread(
+                self._status, f"Results are unavailable: core.reporting.results is missing ({exc})."
+            )
             return
         try:
             rows = collect_results(self.app.store, self._study())
@@ -195,7 +197,7 @@ class ResultsScreen(Screen):
         self._write_export(path, fmt)
 
     def _write_export(self, path: Path, fmt: str) -> None:
-        from core.results import render_results
+        from core.reporting.results import render_results
         from tui.config_edit import ignore_overrides_dir
 
         try:

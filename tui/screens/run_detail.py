@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
-from core.runstore import CONFIG_FILE, EVAL_DIR, LOG_FILE, METRICS_FILE, SAMPLES_FILE, Run, RunRecord
-from core.runview import run_summary
+from core.store.runstore import CONFIG_FILE, EVAL_DIR, LOG_FILE, METRICS_FILE, SAMPLES_FILE, Run, RunRecord
+from core.store.runview import run_summary
 from core.training.sysmetrics import (
     SYSTEM_FILE,  # light: the file's name and its writer only
 )

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from core.runstore import FINISHED
+from core.store.runstore import FINISHED
 from tui.feeds import RunRow, RunsBatch, RunsFeed
 from tui.runs_table import LABELS, SELECTED, Layout, cell, plan_layout, row_cells
 from tui.widgets.footer import KeysFooter
@@ -370,10 +370,10 @@ class RunsScreen(Screen):
     @work(thread=True, exclusive=False)
     def run_control(self, what: str, run_id: str) -> None:
         try:
-            from core import launch
+            from core.execution import launch
         except ImportError as exc:
             self.app.call_from_thread(
-                self.notify, f"Cannot {what}: core.launch is unavailable ({exc}).", severity="error"
+                self.notify, f"Cannot {what}: core.execution.launch is unavailable ({exc}).", severity="error"
             )
             return
         try:

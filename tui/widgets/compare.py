@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from core.jsonl import read_jsonl
-from core.runstore import CONFIG_FILE, SAMPLES_FILE
+from core.store.jsonl import read_jsonl
+from core.store.runstore import CONFIG_FILE, SAMPLES_FILE
 from tui.widgets.styles import plain
 
 
@@ -46,9 +46,9 @@ def _pct(value: float | None) -> str:
 
 def eval_side_by_side(run_dirs: list[Path]) -> list[tuple[str, list[str], list[str]]]:
     """Per benchmark: each run's pass@1, and each later run minus the first on shared problems."""
-    from core.results import read_problem_scores, read_summaries
-    from core.runstore import Run
-    from core.scores import paired_difference
+    from core.reporting.results import read_problem_scores, read_summaries
+    from core.reporting.scores import paired_difference
+    from core.store.runstore import Run
 
     runs = [Run(d) for d in run_dirs]
     summaries = [read_summaries(run) for run in runs]

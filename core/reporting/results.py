@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import RdtuiError
-from core.jsonl import read_jsonl
-from core.runstore import TRAINING_STAGES, Run, RunStore
-from core.scores import mean_interval, paired_difference
-from core.textable import format_table
+from core.reporting.scores import mean_interval, paired_difference
+from core.reporting.textable import format_table
+from core.store.jsonl import read_jsonl
+from core.store.runstore import TRAINING_STAGES, Run, RunStore
 
 FORMATS = ("table", "md", "csv", "json")
 ADHOC_CONDITION = "model_eval"  # `rdtui eval MODEL` runs of a model other than the study's base

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import RdtuiError
-from core.runstore import FINISHED, Run
+from core.store.runstore import FINISHED, Run
 
 # run.json `extra` key: the options of the `rdtui eval` that made the run (benchmarks, start_from,
 # limit; samples and k are in the config snapshot), so a resume evaluates exactly that.
@@ -106,7 +106,7 @@ def execute_run(
 def _preflight(cfg, remaining: list[str]) -> None:
     """Fail before the first remaining stage, not hours later, when a later one cannot start
     (files can go missing between launch and a resume, or differ inside a container)."""
-    from core.launch import preflight_problems
+    from core.execution.launch import preflight_problems
 
     if not remaining:
         return

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.config import Provenance, Resolution, Study, resolve_full, snapshot_text
 from core.errors import ConfigError, ConfigIssue, RdtuiError
-from core.runstore import Run, RunStore
+from core.store.runstore import Run, RunStore
 
 # Layers that make up the study's baseline: what a launch shows are the values set elsewhere.
 BASELINE_LAYERS = {"defaults", "datasets", "study", "selection"}

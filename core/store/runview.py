@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from core.runstore import Run
+from core.store.runstore import Run
 
 
 def format_duration(seconds: float | None) -> str:

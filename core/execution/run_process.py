@@ -1,7 +1,7 @@
-"""Entry point of one run's process: `python -m core.worker RUN_DIR [--resume]`.
+"""Entry point of one run's process: `python -m core.execution.run_process RUN_DIR [--resume]`.
 
 Its stdout and stderr are the run's log.txt (the local backend opens it); Modal containers call
-`core.pipeline.execute_run` directly with their own tee.
+`core.execution.pipeline.execute_run` directly with their own tee.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+from core.execution.pipeline import execute_run
 from core.hub import go_offline_if_unreachable
-from core.pipeline import execute_run
-from core.runstore import Run
+from core.store.runstore import Run
 
 
 def main(argv: list[str]) -> int:
