@@ -17,18 +17,6 @@ from core import __version__
 from core.errors import ConfigError, RdtuiError
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for: printed as one line, exit status 2."""
-
-
-class CommandError(Exception):
-    """A command that cannot go on: printed as one line, exit status 1 (or `status`)."""
-
-    def __init__(self, message: str, status: int = 1):
-        super().__init__(message)
-        self.status = status
-
-
 def _add_config_options(p: argparse.ArgumentParser, *, profile_default: str | None = "local") -> None:
     p.add_argument(
         "--config", default=None, metavar="FILE", help="study config (default: ./config.yaml, or RDTUI_CONFIG)"
@@ -220,12 +208,6 @@ def main(argv: list[str] | None = None, open_app: Callable[[argparse.Namespace],
     module = importlib.import_module(f"core.commands.{COMMANDS[args.command]}")
     try:
         return int(module.main(args) or 0)
-    except UsageError as exc:
-        print(f"rdtui: {exc}", file=sys.stderr)
-        return 2
-    except CommandError as exc:
-        print(f"rdtui: {exc}", file=sys.stderr)
-        return exc.status
     except RdtuiError as exc:
         print(str(exc) if isinstance(exc, ConfigError) else f"rdtui: {exc}", file=sys.stderr)
         return exc.exit_status
@@ -243,8 +225,4 @@ def main(argv: list[str] | None = None, open_app: Callable[[argparse.Namespace],
 
 
 if __name__ == "__main__":
-    # Under `python -m core.cli` this file is `__main__`; the commands raise core.cli's errors,
-    # so dispatch through the imported module for `except UsageError` to catch them.
-    from core.cli import main as entry
-
-    sys.exit(entry())
+    sys.exit(main())

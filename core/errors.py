@@ -9,9 +9,22 @@ from dataclasses import dataclass
 
 
 class RdtuiError(Exception):
-    """A failure caused by input or environment, explained in one line."""
+    """A failure explained in one line, without a traceback: exit status 1 (the work could not be done),
+    unless the class (UsageError: 2) or the raiser says otherwise. Every command raises these; `core.cli`
+    prints them and exits with `exit_status`."""
 
     exit_status = 1
+
+    def __init__(self, message: str = "", exit_status: int | None = None):
+        super().__init__(message)
+        if exit_status is not None:
+            self.exit_status = exit_status
+
+
+class UsageError(RdtuiError):
+    """Bad input: an option, argument, file or value the user gave that cannot work. Exit status 2."""
+
+    exit_status = 2
 
 
 class RunNotFound(RdtuiError):
@@ -22,8 +35,8 @@ class CorruptRun(RunNotFound):
     """A run folder whose run.json is unreadable or of the wrong shape: shown as one `corrupt` row."""
 
 
-class InvalidRunId(RdtuiError):
-    exit_status = 2
+class InvalidRunId(UsageError):
+    pass
 
 
 class UnknownRun(RunNotFound):
@@ -35,19 +48,9 @@ class UnknownRun(RunNotFound):
 class StoreUnwritable(RdtuiError):
     """The run store is a file (bad input, 2), read-only or full (1): said in one line."""
 
-    def __init__(self, message: str, exit_status: int = 1):
-        super().__init__(message)
-        self.exit_status = exit_status
-
 
 class InvalidTransition(RdtuiError):
     pass
-
-
-class BadInput(RdtuiError):
-    """An option or argument the user gave that cannot work: exit status 2."""
-
-    exit_status = 2
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ class ConfigIssue:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
-class ConfigError(RdtuiError):
-    exit_status = 2
+class ConfigError(UsageError):
+    """Every problem in the config at once, one `FILE:LINE: key: message` line each."""
 
     def __init__(self, issues: list[ConfigIssue]):
         unique = list(dict.fromkeys(issues))

@@ -25,7 +25,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 from core.backends.modal_backend import HF_CACHE_DIR
 from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
-from core.store.runstore import CONFIG_FILE, FINISHED, LOG_FILE, Run, RunRecord, read_record, write_record
+from core.store.runstore import CONFIG_FILE, LOG_FILE, Run, RunRecord, read_record, write_record
 
 COMMIT_INTERVAL_S = 10.0  # Modal also commits in the background; ours bounds how stale a follower's view is
 # Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
@@ -133,8 +132,7 @@ def drive(
 
 
 def mark_finished(run: Run, status: str, error: str | None) -> None:
-    if run.reload().status not in FINISHED:
-        run.update(status=status, error=error, finished_at=time.time())
+    run.finish(status, error)
 
 
 def stage_environment(volume_root: Path, run_id: str = "") -> dict[str, str]:
@@ -240,7 +238,7 @@ def run_stage(
                 record = run.reload()
                 if status == "failed" and any(marker in (record.error or "") for marker in TRANSIENT_ERRORS):
                     print(f"[rdtui] {run_id}: {stage} failed on a transient error; Modal retries it", flush=True)
-                    run.update(status="running", error=None, finished_at=None)
+                    run.start()
                     raise TransientStageError(record.error)
                 return status
             except Stopped:

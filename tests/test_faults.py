@@ -615,6 +615,10 @@ def test_a_resumed_eval_keeps_its_launch_options_and_equals_the_uninterrupted_jo
     journal = run.eval_dir / "synth_test.jsonl"
     uninterrupted = read_jsonl(journal)
     assert len(uninterrupted) == 5 and uninterrupted[0]["type"] == "header"  # the header, then 4 problems
+    # Evaluation progress has its own file; metrics.jsonl (training curves) never sees eta_s or total.
+    progress = read_jsonl(run.eval_progress_path)
+    assert progress and progress[-1]["step"] == progress[-1]["total"] == 4 and "eta_s" in progress[-1]
+    assert not run.metrics_path.exists()
     # As if killed after two problems: the journal holds them, the run is failed, no summary yet.
     journal.write_bytes(b"".join(encode_line(r) for r in uninterrupted[:3]))
     (run.eval_dir / "synth_test.json").unlink()

@@ -53,6 +53,21 @@ def test_update_validates_transitions_and_replaces_atomically(runs_dir):
     assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_named_transitions_keep_the_first_start_and_the_first_end(runs_dir):
+    run = RunStore(runs_dir).create("baseline", "local", "local", "")
+    first = run.start(pid=os.getpid()).started_at
+    run.finish("cancelled")  # `rdtui cancel` records the end first ...
+    cancelled_at = run.record.finished_at
+    assert run.finish("failed", "worker process killed by signal 15").status == "cancelled"  # ... and it stands
+    assert run.reload().error is None and run.record.finished_at == cancelled_at
+    run.requeue()
+    assert run.record.status == "queued" and run.record.finished_at is None
+    again = run.start()
+    assert again.status == "running" and again.started_at == first and again.error is None
+    with pytest.raises(InvalidTransition):
+        run.finish("running")
+
+
 def test_running_run_whose_process_is_gone_reads_as_lost(runs_dir):
     store = RunStore(runs_dir)
     run = store.create("grpo_only", "local", "local", "")

@@ -89,14 +89,14 @@ class LocalBackend:
     def cancel(self, run: Run) -> None:
         record = run.reload()
         if record.status == "queued":
-            run.update(status="cancelled", finished_at=time.time())
+            run.finish("cancelled")
             return
         if record.status != "running":
             raise RdtuiError(f"run {run.id} is {record.effective_status}; only queued or running runs can be cancelled")
         if record.pid is not None and process_alive(record.pid, record.pid_start):
             _stop_group(record.pid)
         if run.reload().status == "running":
-            run.update(status="cancelled", finished_at=time.time())
+            run.finish("cancelled")
 
     def resume(self, run: Run) -> None:
         fd = try_own(run.dir)
@@ -110,8 +110,8 @@ class LocalBackend:
                 raise RdtuiError(f"run {run.id} is {status}; only lost, failed or cancelled runs can be resumed")
             if status == "lost":
                 # The process (or the queue that held it) died without saying so: record that first.
-                run.update(status="failed", error="process lost", finished_at=time.time())
-            run.update(status="queued", error=None, finished_at=None)
+                run.finish("failed", "process lost")
+            run.requeue()
         except BaseException:
             os.close(fd)
             raise
@@ -203,4 +203,4 @@ def _mark_dead_child(run: Run, returncode: int) -> None:
     record = run.reload()
     if record.status in ("running", "queued"):
         reason = f"killed by signal {-returncode}" if returncode < 0 else f"exited with status {returncode}"
-        run.update(status="failed", error=f"worker process {reason}", finished_at=time.time())
+        run.finish("failed", f"worker process {reason}")

@@ -323,13 +323,13 @@ class ModalBackend:
         for call_id in dict.fromkeys((record.modal_call_id, record.extra.get("stage_call_id"))):
             if call_id:
                 function_call(call_id).cancel()
-        run.update(status="cancelled", finished_at=time.time())
+        run.finish("cancelled")
 
     def resume(self, run: Run) -> None:
         record = run.reload()
         if record.status not in ("failed", "cancelled"):
             raise RdtuiError(f"run {run.id} is {record.status}; only failed or cancelled runs can be resumed")
-        run.update(status="queued", error=None, finished_at=None)
+        run.requeue()
         settings = JobSettings.from_config(run.config()).versioned()
         deploy(settings)
         self._spawn(run, settings)
@@ -369,8 +369,7 @@ class ModalBackend:
         if not ended:
             return result
         sync_run(folder, run.id, run.dir)  # the driver's last commit may have landed since
-        if run.reload().status not in FINISHED:
-            run.update(status=status, error=error, finished_at=time.time())
+        run.finish(status, error)
         return result
 
 

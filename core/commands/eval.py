@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.cli import CommandError, UsageError
-from core.errors import RdtuiError
+from core.errors import RdtuiError, UsageError
 from core.paths import default_runs_dir
 from core.reporting.results import ADHOC_CONDITION
 from core.reporting.textable import format_table
@@ -68,7 +66,7 @@ def run_target(run: Run, args):
     from core.evaluation.modelref import model_ref, run_final_checkpoint
 
     if run.record.effective_status == "running":
-        raise CommandError(f"run {run.id} is running; wait for it to finish (it evaluates itself) or cancel it")
+        raise RdtuiError(f"run {run.id} is running; wait for it to finish (it evaluates itself) or cancel it")
     if args.overrides_file:
         raise UsageError("--overrides applies to MODEL evaluations; a run is evaluated with its own config snapshot")
     cfg = run.config()
@@ -277,14 +275,10 @@ def _evaluate_as_owner(run: Run, evaluation) -> dict:
     """Evaluate with this process as the run's process: status running, then succeeded/failed/cancelled."""
     owner = try_own(run.dir)
     if owner is None:
-        raise CommandError(f"run {run.id} is owned by a live queue or worker; wait for it to end or cancel it")
+        raise RdtuiError(f"run {run.id} is owned by a live queue or worker; wait for it to end or cancel it")
     try:
         pid = os.getpid()
-        run.update(
-            status="running",
-            started_at=run.record.started_at or time.time(),
-            finished_at=None,
-            error=None,
+        run.start(
             pid=pid,
             pid_start=process_start_ticks(pid),
             stage="eval",
@@ -292,16 +286,12 @@ def _evaluate_as_owner(run: Run, evaluation) -> dict:
         try:
             summaries = evaluation.run(run, log=_log_to(run))
         except KeyboardInterrupt:
-            run.update(status="cancelled", finished_at=time.time())
+            run.finish("cancelled")
             raise
         except BaseException as exc:
-            run.update(
-                status="failed",
-                finished_at=time.time(),
-                error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-            )
+            run.finish("failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise
-        run.update(status="succeeded", finished_at=time.time())
+        run.finish("succeeded")
         return summaries
     finally:
         os.close(owner)

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import IO
 
-from core.cli import UsageError
+from core.errors import UsageError
 from core.grading import BENCHMARKS, grade
 
 

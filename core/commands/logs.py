@@ -7,8 +7,7 @@ import sys
 import time
 
 from core.backends.modal_backend import refresh_modal_runs
-from core.cli import UsageError
-from core.errors import CorruptRun
+from core.errors import CorruptRun, UsageError
 from core.paths import default_runs_dir
 from core.store.logtail import read_last_lines
 from core.store.runstore import FINISHED, RunStore

@@ -6,7 +6,7 @@ import json
 import sys
 
 from core.backends.modal_backend import refresh_modal_runs
-from core.cli import UsageError
+from core.errors import UsageError
 from core.paths import default_runs_dir
 from core.reporting.textable import format_table
 from core.store.runstore import DERIVED_STATUSES, STATUSES, RunStore

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, UsageError
+from core.errors import UsageError
 from core.paths import default_config_path, default_runs_dir
 from core.store.jsonl import read_jsonl
 from core.store.runstore import TRAINING_STAGES, Run, RunStore
@@ -32,9 +32,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise CommandError(
-            "rdtui plot needs matplotlib: pip install 'rdtui[plot]' (or pip install matplotlib)", status=2
-        ) from None
+        raise UsageError("rdtui plot needs matplotlib: pip install 'rdtui[plot]' (or pip install matplotlib)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -68,7 +66,7 @@ def _result_rows(store: RunStore, run_ids: list[str]):
     rows = collect_results(store, _study(), runs=run_ids or None)
     rows = [row for row in rows if row.run_id and (not run_ids or row.run_id in {store.get(r).id for r in run_ids})]
     if not rows:
-        raise CommandError("no evaluated runs to plot (rdtui results lists them)", status=2)
+        raise UsageError("no evaluated runs to plot (rdtui results lists them)")
     return rows
 
 
@@ -91,7 +89,7 @@ def _curve_runs(store: RunStore, run_ids: list[str]) -> list[Run]:
         if run.metrics_path.exists():
             latest[run.record.condition] = run  # list() is oldest first: the latest wins
     if not latest:
-        raise CommandError("no runs with training metrics to plot", status=2)
+        raise UsageError("no runs with training metrics to plot")
     return list(latest.values())
 
 
@@ -117,7 +115,7 @@ def plot_curves(plt, store: RunStore, run_ids: list[str], metrics: list[str], we
                     )
     metrics = [m for m in metrics if series[m]]
     if not metrics:
-        raise CommandError("none of the runs logged those metrics (see metrics.jsonl for names)", status=2)
+        raise UsageError("none of the runs logged those metrics (see metrics.jsonl for names)")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for label, xs, ys in series[metric]:

@@ -14,8 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, UsageError
-from core.errors import RdtuiError
+from core.errors import RdtuiError, UsageError
 from core.paths import default_runs_dir
 from core.store.runstore import RunStore
 
@@ -44,12 +43,11 @@ def main(args) -> int:
     try:
         model_dir = run_final_checkpoint(cfg, run)
     except RdtuiError as exc:
-        raise CommandError(str(exc), status=2) from None
+        raise UsageError(str(exc)) from None
     if model_dir is None:
-        raise CommandError(
+        raise UsageError(
             f"run {run.id} ({cfg.condition.name}) trains nothing: its model is {cfg.model.name}, "
-            f"already on the hub or on disk",
-            status=2,
+            f"already on the hub or on disk"
         )
     card = model_card(run, cfg, model_dir)
     if args.card_only:
@@ -65,7 +63,7 @@ def main(args) -> int:
             )
         except Exception as exc:  # HTTP errors, no token, offline: one line, nothing half-said
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise CommandError(f"could not push {run.id} to {args.to}: {reason}") from None
+            raise RdtuiError(f"could not push {run.id} to {args.to}: {reason}") from None
     pushed = {"to": args.to, "url": str(getattr(info, "commit_url", None) or url), "model": str(model_dir)}
     run.update(extra_items={"pushed": [*run.reload().extra.get("pushed", []), pushed]})
     print(f"pushed {run.id} ({'adapter' if is_adapter(model_dir) else 'model'}) to {pushed['url']}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from core.cli import UsageError
 from core.config import load_study
+from core.errors import UsageError
 from core.execution.launch import launch, plan_launch
 from core.paths import default_runs_dir
 from core.store.runstore import FINISHED, Run, RunStore

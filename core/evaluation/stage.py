@@ -2,7 +2,7 @@
 
 `Evaluation.prepare` does everything that can fail on bad input (config checks, benchmark files,
 the model's folder, loading the model) before anything is written; `Evaluation.run` then fills
-`eval/<bench>.jsonl` a batch at a time, keeps `run.json`'s progress and `metrics.jsonl` current,
+`eval/<bench>.jsonl` a batch at a time, keeps `run.json`'s progress and `eval_progress.jsonl` current,
 and writes `eval/<bench>.json` when a benchmark's selection is done.
 """
 
@@ -89,16 +89,16 @@ def grade_problem(
 
 
 def check_slice(size: int, start_from: int, limit: int | None, name: str) -> None:
-    from core.errors import BadInput
+    from core.errors import UsageError
 
     if start_from < 0 or (limit is not None and limit <= 0):
-        raise BadInput("--start-from must be >= 0 and --limit > 0")
+        raise UsageError("--start-from must be >= 0 and --limit > 0")
     if start_from >= size:
-        raise BadInput(f"--start-from {start_from} is past the end of {name} ({size} problems)")
+        raise UsageError(f"--start-from {start_from} is past the end of {name} ({size} problems)")
 
 
 class Progress:
-    """Problems done of the total, rate and ETA: into run.json (at most once a second) and metrics.jsonl."""
+    """Problems done of the total, rate and ETA: into run.json (at most once a second) and eval_progress.jsonl."""
 
     def __init__(self, run, total: int, log: Callable[[str], None]):
         self.run = run
@@ -108,7 +108,7 @@ class Progress:
         self.start = time.monotonic()
         self.last_write = 0.0
         self.log = log
-        self.metrics = JsonlWriter(run.metrics_path)
+        self.progress_log = JsonlWriter(run.eval_progress_path)
 
     def advance(self, benchmark: str, finished: int, generated: int, accuracy: float | None) -> None:
         self.done += finished
@@ -126,7 +126,7 @@ class Progress:
             "rate": round(rate, 3) if rate else None,
             "eta_s": round(eta, 1) if eta is not None else None,
         }
-        self.metrics.append({"t": time.time(), **fields, "accuracy": accuracy})
+        self.progress_log.append({"t": time.time(), **fields, "accuracy": accuracy})
         now = time.monotonic()
         if now - self.last_write >= PROGRESS_INTERVAL_S or self.done >= self.total:
             self.run.update(progress=fields)

@@ -7,7 +7,6 @@ config is invalid or the backend's preflight fails, so a refused launch leaves n
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,7 +169,7 @@ def launch(plan: LaunchPlan, store: RunStore) -> list[Run]:
     except BaseException as exc:
         for run in runs:
             if run.reload().status == "queued":
-                run.update(status="failed", error=f"launch failed: {exc}".splitlines()[0], finished_at=time.time())
+                run.finish("failed", f"launch failed: {exc}".splitlines()[0])
         raise
     return runs
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import RdtuiError
-from core.store.runstore import FINISHED, Run
+from core.store.runstore import Run
 
 # run.json `extra` key: the options of the `rdtui eval` that made the run (benchmarks, start_from,
 # limit; samples and k are in the config snapshot), so a resume evaluates exactly that.
@@ -47,13 +46,7 @@ def execute_run(
     if record.status == "cancelled":
         return "cancelled"
     stages_done = list(record.extra.get("stages_done", [])) if resume else []
-    run.update(
-        status="running",
-        started_at=record.started_at or time.time(),
-        error=None,
-        finished_at=None,
-        extra_items={"stages_done": stages_done},
-    )
+    run.start({"stages_done": stages_done})
     try:
         cfg = run.config()
         _preflight(cfg, [s for s in cfg.condition.stages if s not in stages_done])
@@ -159,9 +152,7 @@ def disk_full_message(run: Run, exc: BaseException) -> str | None:
 
 
 def _finish(run: Run, status: str, error: str | None) -> None:
-    # `rdtui cancel` may have recorded the end already; its word stands.
-    if run.reload().status not in FINISHED:
-        run.update(status=status, error=error, finished_at=time.time())
+    run.finish(status, error)  # `rdtui cancel` may have recorded the end already; its word stands
 
 
 def _run_stage(stage: str, cfg, run: Run, model_path: Path | None, resume: bool) -> Path | None:

@@ -36,12 +36,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset({"failed", "queued", "running"}),
     "cancelled": frozenset({"cancelled", "queued", "running"}),
 }
+_FIRST_START = object()  # Run.start: keep the run's first start time, read inside the lock
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # The run folder's layout: every reader and writer takes these names from here.
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"  # the resolved config snapshot, with provenance comments
 LOG_FILE = "log.txt"
-METRICS_FILE = "metrics.jsonl"  # training steps, and eval progress records (stage "eval")
+# metrics.jsonl holds training steps only: {"t", "stage": sft|grpo, "step", <TRL's metric names>}; evaluation
+# progress {"t", "benchmark", "step": problems done, "total", "rate", "eta_s", "accuracy"} has its own file, so
+# nothing that draws training curves ever meets eta_s or total.
+METRICS_FILE = "metrics.jsonl"
+EVAL_PROGRESS_FILE = "eval_progress.jsonl"
 SAMPLES_FILE = "samples.jsonl"
 SYSTEM_FILE = "system.jsonl"  # CPU/RAM/GPU samples of the live worker
 EVAL_DIR = "eval"  # eval/<benchmark>.jsonl journals and eval/<benchmark>.json summaries
@@ -214,6 +219,7 @@ class Run:
         return self._record
 
     metrics_path = property(lambda self: self.dir / METRICS_FILE)
+    eval_progress_path = property(lambda self: self.dir / EVAL_PROGRESS_FILE)
     samples_path = property(lambda self: self.dir / SAMPLES_FILE)
     system_path = property(lambda self: self.dir / SYSTEM_FILE)
     log_path = property(lambda self: self.dir / LOG_FILE)
@@ -248,10 +254,20 @@ class Run:
     def update(self, extra_items: dict[str, Any] | None = None, **fields: Any) -> RunRecord:
         """Change fields of run.json under a lock, replacing the file atomically. `extra_items` are
         merged into `extra` inside the lock, so writers of different keys never lose each other's."""
+        return self._change(fields, extra_items)
+
+    def _change(
+        self, fields: dict[str, Any], extra_items: dict[str, Any] | None = None, *, keep_an_end: bool = False
+    ) -> RunRecord:
         with self._locked(), store_errors(self.dir.parent):
             record = read_record(self.dir)
+            if keep_an_end and record.status in FINISHED:
+                self._record = record
+                return record
             if extra_items:
                 fields["extra"] = {**record.extra, **fields.get("extra", {}), **extra_items}
+            if fields.get("started_at") is _FIRST_START:
+                fields["started_at"] = record.started_at or time.time()
             new_status = fields.get("status")
             if new_status is not None:
                 if new_status not in STATUSES:
@@ -265,6 +281,27 @@ class Run:
             write_record(self.dir, record)
         self._record = record
         return record
+
+    # The status transitions, named. Production code changes a run's status only through these, so what
+    # each transition clears and records lives here; `update(status=...)` checks TRANSITIONS either way.
+    def start(self, extra_items: dict[str, Any] | None = None, **fields: Any) -> RunRecord:
+        """running: a previous end (error, finish time) is cleared; the first start time is kept."""
+        fields.update(status="running", started_at=_FIRST_START, error=None, finished_at=None)
+        return self._change(fields, extra_items)
+
+    def finish(self, status: str, error: str | None = None, **fields: Any) -> RunRecord:
+        """An end (succeeded, failed or cancelled) and when it came. A run that has ended already keeps
+        the first word: `rdtui cancel` recording a cancel is not overwritten by the worker's failure."""
+        if status not in FINISHED:
+            raise InvalidTransition(f"run {self.id}: {status!r} is not an end (one of {sorted(FINISHED)})")
+        if error is not None:
+            fields["error"] = error
+        fields.update(status=status, finished_at=time.time())
+        return self._change(fields, keep_an_end=True)
+
+    def requeue(self, **fields: Any) -> RunRecord:
+        """queued again (a resume, a new evaluation): the previous end is cleared."""
+        return self.update(status="queued", error=None, finished_at=None, **fields)
 
 
 OWNER_FILE = ".owner"
