@@ -14,6 +14,14 @@ def default_config_path(cli_value: str | None = None) -> Path:
     return Path(cli_value or os.environ.get("RDTUI_CONFIG") or "config.yaml")
 
 
+def display_path(path: Path) -> str:
+    """A path as messages show it: relative to the working folder when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 BUILTIN_DATA_PREFIX = "builtin:"
 BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data" / "benchmarks"
 

@@ -74,3 +74,18 @@ def test_remove_value_drops_the_key_and_empty_groups():
     assert remove_value(text, ["grpo", "temperature"]) == "sft:\n  learning_rate: 1.0e-4\n"
     assert remove_value(text, ["grpo", "nothing"]) == text
     assert remove_value("a: 1\n", ["a"]) == ""
+
+
+def test_an_edited_text_is_checked_as_the_real_file_without_writing_anything(tmp_path):
+    from tui.config_edit import check, overrides_path
+
+    config = study_copy(tmp_path)
+    before = sorted(p.name for p in config.parent.rglob("*"))
+    text = config.read_text().replace("learning_rate: 2.0e-4", "learning_rate: fast", 1)
+    assert text != config.read_text()
+    out = check(config, None, None, config_text=text, overrides_text="sft:\n  max_steps: -3\n")
+    where = str(config.resolve())
+    assert any(m.startswith(where + ":") and "learning_rate" in m for m in out.issues), out.issues
+    over = str(overrides_path(config).resolve())
+    assert any(m.startswith(over + ":2:") and "max_steps" in m for m in out.issues), out.issues
+    assert sorted(p.name for p in config.parent.rglob("*")) == before  # no scratch copy, no overrides file

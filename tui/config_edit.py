@@ -1,8 +1,8 @@
 """Editing the layered config from the app: the overrides layer file or `config.yaml` itself.
 
 Edits are made on a round-trip YAML document (ruamel.yaml), so comments, key order and layout of
-the file survive. A candidate text is validated by the same code as `rdtui config check`, from a
-scratch copy whose name is then replaced by the real file's in every message.
+the file survive. A candidate text is validated by the same code as `rdtui config check`, handed to it as
+text that stands for the file (nothing is written until the user saves).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.paths import display_path
+
 OVERRIDES_DIR = ".rdtui"
 OVERRIDES_NAME = "overrides.yaml"
 
@@ -24,13 +26,6 @@ OVERRIDES_NAME = "overrides.yaml"
 def overrides_path(config_path: Path) -> Path:
     """The app's override layer lives beside config.yaml, in a folder git is told to ignore."""
     return config_path.parent / OVERRIDES_DIR / OVERRIDES_NAME
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _yaml():
@@ -235,58 +230,26 @@ def check(
     from core.config import load_study, resolve_full
     from core.errors import ConfigError
 
-    real = {config_path: display_path(config_path)}
     over = overrides_path(config_path)
-    real[over] = display_path(over)
-    scratch: list[Path] = []
-
-    def stand_in(path: Path, text: str | None) -> Path:
-        if text is None:
-            return path
-        fd, name = tempfile.mkstemp(
-            dir=path.parent if path.parent.exists() else None, prefix=f".{path.stem}.check-", suffix=".yaml"
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        scratch.append(Path(name))
-        real[Path(name)] = real[path]
-        return Path(name)
-
-    def rename(message: str) -> str:
-        for path, shown in real.items():
-            for form in {display_path(path), str(path)}:
-                message = message.replace(form, shown)
-        return message
-
+    over_file = display_path(over) if overrides_text is not None or over.exists() else None
+    out = Checked()
     try:
-        study_file = stand_in(config_path, config_text)
-        over_file = stand_in(over, overrides_text)
-        if overrides_text is None and not over.exists():
-            over_file = None
-        out = Checked()
-        try:
-            study = load_study(study_file)
-        except ConfigError as exc:
-            out.issues = [rename(m) for m in exc.errors]
-            return out
-        out.conditions, out.profiles = study.conditions, study.profiles
-        condition = condition if condition in study.conditions else (study.conditions or [None])[0]
-        profile = profile if profile in study.profiles else (study.profiles or [None])[0]
-        issues: list = []
-        for cond in study.conditions:
-            for prof in study.profiles:
-                try:
-                    resolution = resolve_full(study, cond, prof, overrides_file=over_file)
-                except ConfigError as exc:
-                    issues.extend(exc.issues)
-                    continue
-                if (cond, prof) == (condition, profile):
-                    out.leaves = [
-                        (key, value, src.layer, rename(src.where()), src.key)
-                        for key, value, src in resolution.explain()
-                    ]
-        out.issues = [rename(m) for m in ConfigError(issues).errors] if issues else []
+        study = load_study(config_path, text=config_text)
+    except ConfigError as exc:
+        out.issues = exc.errors
         return out
-    finally:
-        for path in scratch:
-            path.unlink(missing_ok=True)
+    out.conditions, out.profiles = study.conditions, study.profiles
+    condition = condition if condition in study.conditions else (study.conditions or [None])[0]
+    profile = profile if profile in study.profiles else (study.profiles or [None])[0]
+    issues: list = []
+    for cond in study.conditions:
+        for prof in study.profiles:
+            try:
+                resolution = resolve_full(study, cond, prof, overrides_file=over_file, overrides_text=overrides_text)
+            except ConfigError as exc:
+                issues.extend(exc.issues)
+                continue
+            if (cond, prof) == (condition, profile):
+                out.leaves = [(key, value, src.layer, src.where(), src.key) for key, value, src in resolution.explain()]
+    out.issues = ConfigError(issues).errors if issues else []
+    return out

@@ -34,7 +34,8 @@ SYSTEM_OVERVIEW = (
     "gpu*_mem_percent",
     "gpu*_temp_c",
 )
-# Evaluation progress shares metrics.jsonl with training metrics; it is not a curve to look at.
+# Bookkeeping beside the metrics (TRL's epoch and token count; eval progress in runs from before it had
+# its own file, eval_progress.jsonl): not curves to look at.
 NOT_CURVES = frozenset({"eta_s", "total", "done", "epoch", "num_tokens"})
 
 TITLES = {

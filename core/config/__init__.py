@@ -25,9 +25,9 @@ from core.config.layers import (
     layer_study,
 )
 from core.config.schema import DatasetSpec, ResolvedConfig
-from core.config.source import load_yaml_file
+from core.config.source import load_yaml_file, parse_yaml_text
 from core.errors import ConfigError, ConfigIssue
-from core.paths import BUILTIN_DATA_PREFIX, builtin_data_path, default_config_path
+from core.paths import BUILTIN_DATA_PREFIX, builtin_data_path, default_config_path, display_path
 
 __all__ = [
     "ConfigError",
@@ -48,9 +48,11 @@ __all__ = [
 ]
 
 
-def load_study(path: str | os.PathLike[str] | None = None) -> Study:
+def load_study(path: str | os.PathLike[str] | None = None, *, text: str | None = None) -> Study:
+    """The study in `path` (default ./config.yaml), or in `text` standing for that file: the app validates
+    an edit before it is saved, with the real file's name and folder in every message and relative path."""
     path = default_config_path(str(path) if path else None)
-    doc = load_yaml_file(path, display=_display(path))
+    doc = parse_yaml_text(text, display_path(path)) if text is not None else load_yaml_file(path, display_path(path))
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):
@@ -82,13 +84,6 @@ def load_study(path: str | os.PathLike[str] | None = None) -> Study:
     return study
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 @dataclass
 class Resolution:
     """A resolved config together with the layered table it came from (for --explain and the app)."""
@@ -106,11 +101,13 @@ def resolve_full(
     profile: str,
     overrides: list[str] | None = None,
     overrides_file: str | os.PathLike[str] | None = None,
+    overrides_text: str | None = None,
 ) -> Resolution:
+    """`overrides_text`, when given, stands for the overrides file's content (named by `overrides_file`)."""
     from core.config.validate import TreeView, rule_issues, schema_issues
 
     layered = layer_study(study, condition, profile)
-    apply_overrides(layered, overrides or [], overrides_file)
+    apply_overrides(layered, overrides or [], overrides_file, overrides_text)
     _absolutize_paths(layered, study.path.parent)
     tree = layered.tree()
     cfg, issues = schema_issues(layered, tree)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config.source import YamlDocument, load_yaml_file, parse_value
+from core.config.source import YamlDocument, load_yaml_file, parse_value, parse_yaml_text
 from core.errors import ConfigError, ConfigIssue
 
 Path_ = tuple[str, ...]
@@ -294,9 +294,17 @@ def _refuse_selection(path: Path_, where: ConfigIssue) -> None:
         )
 
 
-def apply_overrides(layered: Layered, sets: list[str], overrides_file: str | os.PathLike[str] | None) -> None:
+def apply_overrides(
+    layered: Layered,
+    sets: list[str],
+    overrides_file: str | os.PathLike[str] | None,
+    overrides_text: str | None = None,
+) -> None:
     if overrides_file is not None:
-        doc = load_yaml_file(overrides_file)
+        if overrides_text is not None:
+            doc = parse_yaml_text(overrides_text, str(overrides_file))
+        else:
+            doc = load_yaml_file(overrides_file)
         if doc.data is not None and not isinstance(doc.data, dict):
             raise ConfigError([ConfigIssue(doc.file, 1, "", "an overrides file must be a mapping")])
         for key, value in (doc.data or {}).items():
