@@ -9,7 +9,9 @@ module builds it from `JobSettings.from_environment()`:
 - inside a container the same variable is set through each function's `env`, so the container
   rebuilds the identical app before Modal looks its function up by name.
 The driver also applies each run's own GPU, timeout and retries per call (`with_options`), so a
-`--set gpu.grpo=A100-80GB` takes effect even when the deployed defaults differ.
+`--set gpu.grpo=A100-80GB` takes effect even when the deployed defaults differ. A GPU fallback list
+(`gpu.grpo: [H100:8, A100-80GB:8]`, Modal takes the first it has free) goes to the decorator only:
+`with_options` takes one GPU string, and the run's deployment was built from its own settings.
 The app's name is `settings.deployed_name` (`rdtui-<digest>` from a launch): each combination of
 settings, secrets and code is a deployment of its own, and running runs never see a redeploy.
 The driver is nonpreemptible (a CPU function may be; GPU ones may not) and small: it runs in the
@@ -138,9 +140,7 @@ def run_condition(request: dict[str, Any]) -> str:
 
     def run_stage(stage: str) -> str:
         cfg = run.config()
-        function = jobs.functions[STAGE_FUNCTIONS[stage]].with_options(
-            gpu=getattr(cfg.gpu, stage), timeout=int(cfg.modal.timeout_hours * 3600), retries=cfg.modal.retries
-        )
+        function = jobs.functions[STAGE_FUNCTIONS[stage]].with_options(**remote.stage_call_options(cfg, stage))
         # A re-run of this driver (Modal retried it) waits on the stage call its last attempt left going.
         current["call"] = remote.attach_or_spawn(
             run,

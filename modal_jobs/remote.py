@@ -34,6 +34,7 @@ from core.backends.modal_backend import HF_CACHE_DIR
 from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
 from core.store.runstore import CONFIG_FILE, LOG_FILE, Run, RunRecord, read_record, write_record
+from core.training.distributed import gpu_choices, parse_gpu
 
 COMMIT_INTERVAL_S = 10.0  # Modal also commits in the background; ours bounds how stale a follower's view is
 # Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
@@ -175,6 +176,17 @@ def attach_or_spawn(
     return call
 
 
+def stage_call_options(cfg, stage: str) -> dict[str, Any]:
+    """The run's own options for its stage call (`Function.with_options`): timeout and retries, and
+    the GPU when it is one string. `with_options(gpu=)` takes no list, so a fallback list (M22) stays
+    with the decorator, which the run's deployment was built with (its name is a digest of them)."""
+    options: dict[str, Any] = {"timeout": int(cfg.modal.timeout_hours * 3600), "retries": cfg.modal.retries}
+    gpu = getattr(cfg.gpu, stage)
+    if isinstance(gpu, str):
+        options["gpu"] = gpu
+    return options
+
+
 def require_cuda(cfg, stage: str) -> None:
     """Fail a Modal GPU stage at once when torch cannot use the GPUs it is paying for (M7), rather
     than train on the CPU until the timeout, then again on each retry."""
@@ -183,11 +195,11 @@ def require_cuda(cfg, stage: str) -> None:
         return
     import torch
 
-    wanted = int(gpu.split(":")[1]) if ":" in gpu else 1
+    wanted = parse_gpu(gpu)[1]
     seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if seen < wanted:
         raise RdtuiError(
-            f"Modal stage {stage} on gpu={gpu} but torch {torch.__version__} "
+            f"Modal stage {stage} on gpu={' or '.join(gpu_choices(gpu))} but torch {torch.__version__} "
             f"(CUDA {torch.version.cuda or 'none'}) sees {seen} CUDA device(s): "
             f"the image's torch build does not match the host driver"
         )

@@ -118,3 +118,69 @@ def test_the_cost_estimate_prices_each_stage_on_its_gpu(condition, expected):
     estimate = ModalBackend().estimate_cost(modal_cfg(condition))
     assert estimate.total_usd == pytest.approx(expected)
     assert str(estimate).startswith(f"{condition}: ") and f"${expected:,.2f}" in str(estimate)
+
+
+# -- M22: GPU fallback lists -------------------------------------------------------------------------------------
+
+FALLBACK = ["H100:8", "A100-80GB:8"]
+
+
+def test_a_gpu_fallback_list_reaches_modal_s_decorator_and_the_cost_takes_its_dearest_gpu(tmp_path):
+    from modal._utils.function_utils import parse_gpu_config
+    from modal.exception import InvalidError
+
+    from core.backends.modal_backend import ModalBackend
+    from modal_jobs.remote import stage_call_options
+
+    cfg = modal_cfg(overrides=["gpu.grpo=[H100:8, A100-80GB:8]"])
+    assert cfg.gpu.grpo == FALLBACK
+    settings = JobSettings.from_config(cfg)
+    described = describe_app(tmp_path, {"RDTUI_MODAL_SETTINGS": settings.to_json()})
+    # Modal's own function spec holds the list: it tries H100:8 first, then A100-80GB:8.
+    assert described["functions"]["stage_grpo"]["gpu"] == FALLBACK
+    assert described["functions"]["stage_eval"]["gpu"] == cfg.gpu.eval
+    # The deployment is named by the list, so two runs with other fallbacks never share one.
+    other = JobSettings.from_config(modal_cfg(overrides=["gpu.grpo=[H100:8, H200:8]"]))
+    assert settings.versioned().deployment != other.versioned().deployment
+    # The driver's per-call options: `with_options(gpu=)` takes one string (modal refuses a list),
+    # so a list stays with the decorator; a single GPU is still applied per call.
+    with pytest.raises(InvalidError):
+        parse_gpu_config(FALLBACK)
+    assert "gpu" not in stage_call_options(cfg, "grpo")
+    assert stage_call_options(cfg, "eval")["gpu"] == cfg.gpu.eval
+    assert stage_call_options(cfg, "grpo")["timeout"] == cfg.modal.timeout_hours * 3600
+    # Priced at the dearest choice, for all 8 GPUs: the most the user can be billed.
+    grpo = next(s for s in ModalBackend().estimate_cost(cfg).stages if s.stage == "grpo")
+    assert grpo.usd_per_hour == pytest.approx(8 * max(cfg.cost.gpu_hourly_usd[g] for g in ("H100", "A100-80GB")))
+    assert "grpo 6 h on H100:8 or A100-80GB:8 (8 GPUs)" in str(grpo)
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("[H100:8, A100-80GB:4]", "every GPU in a fallback list needs the same count"),
+        ("[H100, B300]", "Modal offers no GPU 'B300' (did you mean 'B200'?)"),
+        ("[]", "an empty GPU list names no GPU"),
+    ],
+)
+def test_a_gpu_fallback_list_that_cannot_work_is_refused_naming_the_key(value, message):
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        modal_cfg(overrides=[f"gpu.grpo={value}"])
+    assert f"gpu.grpo: {message}" in str(caught.value)
+
+
+def test_a_stage_on_a_fallback_list_checks_cuda_against_the_list_s_count(monkeypatch):
+    import torch
+
+    from core.errors import RdtuiError
+    from modal_jobs.remote import require_cuda
+
+    cfg = modal_cfg(overrides=["gpu.grpo=[H100:2, A100-80GB:2]"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    require_cuda(cfg, "grpo")  # either choice gives 2 GPUs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(RdtuiError, match=r"gpu=H100:2 or A100-80GB:2 but torch .* sees 1 CUDA device"):
+        require_cuda(cfg, "grpo")

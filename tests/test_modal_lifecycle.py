@@ -346,6 +346,35 @@ def test_the_cost_estimate_multiplies_by_the_gpu_count():
     grpo_eight = next(s for s in eight.stages if s.stage == "grpo")
     assert grpo_eight.usd_per_hour == pytest.approx(8 * grpo_one.usd_per_hour)
     assert eight.total_usd - one.total_usd == pytest.approx(7 * grpo_one.hours * grpo_one.usd_per_hour)
+    assert "grpo 6 h on H100:8 (8 GPUs) at $31.60/h" in str(eight)  # what `rdtui run` asks the user to confirm
+
+
+def test_the_cost_estimate_multiplies_by_the_machines_of_a_clustered_stage():
+    cfg = modal_cfg("sft_then_grpo", overrides=["gpu.sft=H100:8", "gpu.grpo=H100:8", "distributed.num_machines=2"])
+    estimate = modal_backend.estimate_cost(cfg)
+    by_stage = {s.stage: s for s in estimate.stages}
+    price, hours = cfg.cost.gpu_hourly_usd, cfg.cost.expected_hours
+    # Both training stages hold 8 GPUs on each of 2 containers; eval runs one process on one machine.
+    assert (by_stage["sft"].gpus, by_stage["grpo"].gpus, by_stage["eval"].gpus) == (16, 16, 1)
+    assert by_stage["grpo"].usd_per_hour == pytest.approx(16 * price["H100"])
+    expected = (hours["sft"] + hours["grpo"]) * 16 * price["H100"] + hours["eval"] * price["L40S"]
+    assert estimate.total_usd == pytest.approx(expected)
+    assert "grpo 6 h on H100:8 x 2 machines (16 GPUs) at $63.20/h" in str(estimate)
+    assert str(estimate).endswith(f"= ${expected:,.2f}")
+
+
+def test_the_confirmation_before_a_modal_launch_shows_the_gpu_and_machine_counts(monkeypatch, capsys):
+    from core.commands.run import _confirm_cost
+    from core.execution.launch import plan_launch
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    plan = plan_launch(load_study(CONFIG), ["grpo_only"], "modal", ["gpu.grpo=H100:4", "distributed.num_machines=2"])
+    with pytest.raises(Exception, match="launch cancelled"):
+        _confirm_cost(plan)
+    out = capsys.readouterr().out
+    assert "grpo 6 h on H100:4 x 2 machines (8 GPUs) at $31.60/h" in out
+    assert f"estimated total: ${plan.cost[0].total_usd:,.2f}" in out
 
 
 # -- M9: detached, app-launched and other-machine runs are seen ------------------------------------------------

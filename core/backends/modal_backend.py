@@ -59,7 +59,7 @@ class JobSettings:
     app_name: str
     volume: str
     secrets: tuple[str, ...]
-    gpu: Mapping[str, str] = field(hash=False)
+    gpu: Mapping[str, str | list[str]] = field(hash=False)  # per stage; a list: Modal's GPU fallbacks (M22)
     timeout_s: int
     retries: int
     max_parallel: int = 0  # runs (driver containers) at once; 0: no limit
@@ -123,9 +123,22 @@ class JobSettings:
 @dataclass(frozen=True)
 class StageCost:
     stage: str
-    gpu: str
+    gpu: str  # as configured; a fallback list reads "H100:8 or A100-80GB:8"
     hours: float
-    usd_per_hour: float | None
+    usd_per_hour: float | None  # for every GPU the stage holds: per-GPU price x GPUs x machines
+    gpus: int = 1  # GPUs billed: per container x containers (machines)
+    machines: int = 1
+
+    def __str__(self) -> str:
+        where = self.gpu + (f" x {self.machines} machines" if self.machines > 1 else "")
+        if self.gpus > 1:
+            where += f" ({self.gpus} GPUs)"
+        price = (
+            f"${self.usd_per_hour:.2f}/h"
+            if self.usd_per_hour is not None
+            else "an unknown price (add it to cost.gpu_hourly_usd)"
+        )
+        return f"{self.stage} {self.hours:g} h on {where} at {price}"
 
 
 @dataclass
@@ -138,33 +151,32 @@ class CostEstimate:
         return sum(s.hours * s.usd_per_hour for s in self.stages if s.usd_per_hour is not None)
 
     def __str__(self) -> str:
-        parts = [
-            f"{s.stage} {s.hours:g} h on {s.gpu} at "
-            + (
-                f"${s.usd_per_hour:.2f}/h"
-                if s.usd_per_hour is not None
-                else "an unknown price (add it to cost.gpu_hourly_usd)"
-            )
-            for s in self.stages
-        ]
-        return f"{self.condition}: " + " + ".join(parts) + f" = ${self.total_usd:,.2f}"
+        return f"{self.condition}: " + " + ".join(map(str, self.stages)) + f" = ${self.total_usd:,.2f}"
 
 
 def estimate_cost(cfg) -> CostEstimate:
-    """GPU price per hour from the config times the profile's expected hours, stage by stage."""
+    """Per-GPU price from the config x the GPUs each stage holds (the count in `gpu.<stage>` on each
+    of `distributed.num_machines` containers) x the profile's expected hours, stage by stage (M10).
+    A fallback list is priced at its dearest GPU: the estimate is what the user agrees to spend."""
+    from core.training.distributed import billed_gpus, gpu_choices, stage_layout
+
     prices = cfg.cost.gpu_hourly_usd if cfg.cost else {}
     hours = cfg.cost.expected_hours if cfg.cost else {}
     stages = []
     for stage in cfg.condition.stages:
-        gpu = getattr(cfg.gpu, stage)
-        kind, _, count = gpu.partition(":")
-        price = prices.get(kind)
+        spec = getattr(cfg.gpu, stage)
+        choices = gpu_choices(spec)
+        known = [prices[name] for name in (c.partition(":")[0] for c in choices) if name in prices]
+        per_gpu = max(known) if len(known) == len(choices) else None
+        gpus = billed_gpus(cfg, stage)
         stages.append(
             StageCost(
                 stage,
-                gpu,
+                " or ".join(choices),
                 float(hours.get(stage, 0.0)),
-                None if price is None else price * (int(count) if count.isdigit() else 1),
+                None if per_gpu is None else per_gpu * gpus,
+                gpus,
+                stage_layout(cfg, stage).machines,
             )
         )
     return CostEstimate(cfg.condition.name, stages)
@@ -201,6 +213,7 @@ def modal_token_configured(environ: Mapping[str, str] = os.environ, home: Path |
 def check_config(cfg) -> None:
     """What a config must hold to run on Modal (validation already checked the rest)."""
     from core.config.validate import MODAL_GPUS
+    from core.training.distributed import gpu_choices
 
     where = f"{cfg.condition.name} under profile {cfg.profile.name!r}"
     if cfg.backend != "modal":
@@ -208,11 +221,11 @@ def check_config(cfg) -> None:
     if cfg.gpu is None or cfg.modal is None:
         raise RdtuiError(f"{where}: the modal backend needs `gpu` and `modal` sections in the profile")
     for stage in cfg.condition.stages:
-        gpu = getattr(cfg.gpu, stage)
-        if gpu.split(":")[0] not in MODAL_GPUS:
-            raise RdtuiError(
-                f"{where}: gpu.{stage}: Modal offers no GPU {gpu!r} (offered: {', '.join(sorted(MODAL_GPUS))})"
-            )
+        for gpu in gpu_choices(getattr(cfg.gpu, stage)):
+            if gpu.split(":")[0] not in MODAL_GPUS:
+                raise RdtuiError(
+                    f"{where}: gpu.{stage}: Modal offers no GPU {gpu!r} (offered: {', '.join(sorted(MODAL_GPUS))})"
+                )
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
     if Path(cfg.model.name).expanduser().exists():

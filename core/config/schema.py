@@ -157,10 +157,14 @@ class DistributedCfg(Section):
     num_machines: int = Field(default=1, gt=0)
 
 
+# A Modal GPU ("H100", "H100:8"), or a fallback list Modal tries in order (["H100:8", "A100-80GB:8"]).
+GpuSpec = str | list[str]  # an empty list is refused by distributed.layout_rules, with the other GPU rules
+
+
 class GpuCfg(Section):
-    sft: str = "L40S"
-    grpo: str = "H100"
-    eval: str = "L40S"
+    sft: GpuSpec = "L40S"
+    grpo: GpuSpec = "H100"
+    eval: GpuSpec = "L40S"
 
 
 class ModalCfg(Section):

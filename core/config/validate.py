@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 from core.config.layers import Layered, Path_, did_you_mean
 from core.config.schema import GRPOCfg, ResolvedConfig
 from core.errors import ConfigIssue
-from core.training.distributed import grpo_world_size, layout_rules
+from core.training.distributed import gpu_choices, grpo_world_size, layout_rules
 
 STAGE_ORDER = ("sft", "grpo", "eval")
 # GPU names Modal accepts in `gpu=` (https://modal.com/docs/guide/gpu).
@@ -258,9 +258,10 @@ def _modal_rules(cfg) -> Iterator[tuple[Path_, str]]:
             yield ("backend",), "the modal backend needs a `modal` section (app_name, volume, secrets)"
     if cfg.gpu is not None:
         for stage in STAGE_ORDER:
-            gpu = getattr(cfg.gpu, stage)
-            if gpu is not None and gpu.split(":")[0] not in MODAL_GPUS:
-                yield ("gpu", stage), f"Modal offers no GPU {gpu!r}{did_you_mean(gpu.split(':')[0], MODAL_GPUS)}"
+            # A string or a fallback list of them (M22); counts are checked by distributed.layout_rules.
+            for gpu in gpu_choices(getattr(cfg.gpu, stage)):
+                if gpu.split(":")[0] not in MODAL_GPUS:
+                    yield ("gpu", stage), f"Modal offers no GPU {gpu!r}{did_you_mean(gpu.split(':')[0], MODAL_GPUS)}"
 
 
 def _trainer_args_rules(cfg) -> Iterator[tuple[Path_, str]]:

@@ -66,14 +66,29 @@ STOP_GRACE_S = 30.0
 # -- layout: pure, from the config ---------------------------------------------------------------------
 
 
-def parse_gpu(spec: str) -> tuple[str, int]:
-    """'H100:8' -> ('H100', 8); 'L40S' -> ('L40S', 1)."""
-    name, sep, count = str(spec).partition(":")
-    if not sep:
-        return name, 1
-    if not count.isdigit() or int(count) < 1:
-        raise ValueError(f"the GPU count after ':' must be a whole number of at least 1 (got {spec!r})")
-    return name, int(count)
+def gpu_choices(spec: str | Sequence[str]) -> list[str]:
+    """The GPUs a `gpu.<stage>` value names, in Modal's order of preference: 'H100' -> ['H100'];
+    a fallback list ['H100:8', 'A100-80GB:8'] (Modal takes the first it has free) as it is."""
+    return [spec] if isinstance(spec, str) else [str(choice) for choice in spec]
+
+
+def parse_gpu(spec: str | Sequence[str]) -> tuple[str, int]:
+    """'H100:8' -> ('H100', 8); 'L40S' -> ('L40S', 1); a fallback list -> its first GPU and the count
+    every entry must share (the training layout, processes and batch split, is fixed before Modal picks)."""
+    parsed = []
+    for choice in gpu_choices(spec):
+        name, sep, count = choice.partition(":")
+        if sep and (not count.isdigit() or int(count) < 1):
+            raise ValueError(f"the GPU count after ':' must be a whole number of at least 1 (got {choice!r})")
+        parsed.append((name, int(count) if sep else 1))
+    if not parsed:
+        raise ValueError("an empty GPU list names no GPU")
+    if len({count for _, count in parsed}) > 1:
+        raise ValueError(
+            f"every GPU in a fallback list needs the same count, since the training layout is fixed "
+            f"before Modal picks one (got {list(spec)!r})"
+        )
+    return parsed[0]
 
 
 @dataclass(frozen=True)
