@@ -29,3 +29,13 @@ BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data" / "benchmarks"
 def builtin_data_path(name: str) -> Path:
     """A benchmark file shipped inside the package (GSM8K and MATH-500 test sets, see its README)."""
     return BUILTIN_DATA_DIR / name
+
+
+def looks_like_folder(target: str) -> bool:
+    """A path rather than a hub id (`org/name`): it must exist, and the hub is never asked."""
+    return (
+        target.startswith(("/", "./", "../", "~", ".\\"))
+        or target in (".", "..")
+        or target.endswith("/")
+        or target.count("/") > 1
+    )

@@ -247,31 +247,3 @@ def revision_cells(loaded: dict[str, Any] | None) -> dict[str, str]:
         or "-",
         "versions": " ".join(f"{lib} {v}" for lib, v in libs.items()) or "-",
     }
-
-
-def report_revisions(store, rows, *, show: bool, out=None, err=None) -> list[str]:
-    """For `rdtui results`: print (with `--revisions`) what each row's run loaded, and warn on
-    stderr when the rows of one table loaded different revisions. Returns the warnings."""
-    import sys
-
-    from core.reporting.textable import format_table
-
-    out, err = out or sys.stdout, err or sys.stderr
-    loaded_by_run: dict[str, dict[str, Any]] = {}
-    cells = []
-    for row in rows:
-        if not row.run_id:
-            continue
-        try:
-            loaded = store.get(row.run_id).record.loaded or {}
-        except Exception:  # a run removed or corrupt since the table was collected
-            loaded = {}
-        loaded_by_run[row.run_id] = loaded
-        cells.append({"condition": row.condition, "run": row.run_id, **revision_cells(loaded)})
-    if show:
-        print("", file=out)
-        print(format_table(cells, ["condition", "run", "model@", "data@", "versions"], max_width=100), file=out)
-    warnings = revision_conflicts(loaded_by_run)
-    for warning in warnings:
-        print(f"rdtui: warning: {warning}", file=err)
-    return warnings

@@ -9,7 +9,7 @@ from math import comb
 
 import pytest
 
-from core.reporting.scores import maj_at_k, pass_at_k, score_with_interval, wilson_interval
+from core.evaluation.scores import maj_at_k, pass_at_k, score_with_interval, wilson_interval
 
 
 def _enumerated(n: int, c: int, k: int) -> float:
@@ -66,7 +66,7 @@ def test_wilson_interval_known_values():
 
 
 def test_paired_difference_uses_the_pairing():
-    from core.reporting.scores import paired_difference
+    from core.evaluation.scores import paired_difference
 
     # 20 problems only A solves, none only B solves, 80 both or neither: clearly A > B.
     a = [1] * 60 + [0] * 40
@@ -84,7 +84,7 @@ def test_paired_difference_uses_the_pairing():
 
 
 def test_mean_interval_over_seeds_uses_student_t():
-    from core.reporting.scores import mean_interval
+    from core.evaluation.scores import mean_interval
 
     mean, low, high = mean_interval([0.5, 0.6, 0.55])
     assert mean == pytest.approx(0.55)

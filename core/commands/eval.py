@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import RdtuiError, UsageError
-from core.paths import default_runs_dir
+from core.paths import default_runs_dir, looks_like_folder
 from core.reporting.results import ADHOC_CONDITION
 from core.reporting.textable import format_table
 from core.store.runstore import Run, RunStore, process_start_ticks, try_own, validate_name
@@ -180,16 +180,6 @@ def quick_look(evaluation) -> None:
             )
             print(text)
         print()
-
-
-def looks_like_folder(target: str) -> bool:
-    """A path rather than a hub id (`org/name`): it must exist, and the hub is never asked."""
-    return (
-        target.startswith(("/", "./", "../", "~", ".\\"))
-        or target in (".", "..")
-        or target.endswith("/")
-        or target.count("/") > 1
-    )
 
 
 def check_options(args) -> None:

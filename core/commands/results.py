@@ -21,7 +21,7 @@ def main(args) -> int:
         study = None
     rows = collect_results(store, study, runs=args.run)
     print(render_results(rows, args.format))
-    from core.provenance import report_revisions
+    from core.reporting.results import report_revisions
 
     report_revisions(store, rows, show=getattr(args, "revisions", False))
     for run in store.list(status="corrupt"):

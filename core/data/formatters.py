@@ -43,8 +43,10 @@ def think_block(reasoning: str) -> str:
     return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n"
 
 
-def answer_sentence(answer: str) -> str:
-    return f"The answer is \\boxed{{{answer}}}."
+def answer_sentence(answer: int | str, boxed: bool = True) -> str:
+    """How every training target states its answer (boxed, as the prompt asks; unboxed only where a
+    dataset's own rows say it plainly, like Orca-Math's)."""
+    return f"The answer is \\boxed{{{answer}}}." if boxed else f"The answer is {answer}."
 
 
 def _col(row: dict[str, Any], column: str) -> Any:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from core.grading.markers import THINK_CLOSE, THINK_OPEN
+
 if TYPE_CHECKING:
     from core.data.formatters import FormattedRow
 
@@ -140,9 +142,9 @@ def _with_instruction(messages: list[dict[str, str]]) -> list[dict[str, str]]:
 def _finish(prompt: list[dict[str, str]], completion: str, gold: str | None, instruction: bool) -> FormattedRow | None:
     from core.data.formatters import FormattedRow, last_boxed
 
-    if "</think>" in completion and not completion.lstrip().startswith("<think>"):
+    if THINK_CLOSE in completion and not completion.lstrip().startswith(THINK_OPEN):
         # Traces stored without their opening tag (R1 generations): the study's completions open it.
-        completion = "<think>\n" + completion.lstrip()
+        completion = THINK_OPEN + "\n" + completion.lstrip()
     gold = gold if gold is not None else last_boxed(completion)
     if gold is None or not gold.strip():
         return None  # nothing to grade against: dropped and counted

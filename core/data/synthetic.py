@@ -33,6 +33,9 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from core.data.formatters import answer_sentence
+from core.grading.markers import THINK_CLOSE, THINK_OPEN
+
 TASKS = ("digit_chain",)
 SCHEMAS = ("orca_math", "s1k", "openr1", "gsm8k")
 SPLITS = ("train", "test")
@@ -40,8 +43,6 @@ MAX_OPS = 4
 OPERANDS = {"+": range(2, 10), "-": range(2, 10), "*": (3, 7, 9)}  # each a permutation of 0..9 mod 10
 _TEST_BUCKETS = 8  # one multi-step question in eight belongs to the test split
 OPENR1_GENERATIONS = 2  # teacher generations per OpenR1-style row
-
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,6 @@ def problems(split: str, size: int, seed: int, tag: str = "") -> list[Problem]:
             seen.add(problem)
         out.append(problem)
     return out
-
-
-def answer_sentence(answer: int | str, boxed: bool = True) -> str:
-    return f"The answer is \\boxed{{{answer}}}." if boxed else f"The answer is {answer}."
 
 
 def trace_text(steps: list[str]) -> str:

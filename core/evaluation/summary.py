@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from core.evaluation.journal import ProblemResult
+from core.evaluation.scores import maj_at_k, pass_at_k, score_with_interval
 from core.grading.markers import THINK_CLOSE, THINK_OPEN
 from core.grading.normalize import clean
-from core.reporting.scores import maj_at_k, pass_at_k, score_with_interval
 from core.store.runstore import write_json_atomic
 
 # Phrase -> pattern, matched case-insensitively in the reasoning (the think block when there is one).

@@ -110,7 +110,7 @@ def preflight_problems(cfg) -> list[tuple[tuple[str, ...], str]]:
     """What would fail a later stage of the run and can be seen now, without loading anything:
     a local dataset or benchmark file that is missing or not a file, a model folder that does not
     exist. (Reward names, GPUs and dataset names are checked by config validation.)"""
-    from core.commands.eval import looks_like_folder
+    from core.paths import looks_like_folder
 
     problems: list[tuple[tuple[str, ...], str]] = []
     for _, name in stage_datasets(cfg):

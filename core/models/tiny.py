@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from core.grading.markers import THINK_CLOSE, THINK_OPEN
+
 BUILTIN_PREFIX = "builtin:"
 TINY_NAME = "tiny-qwen3"
 
@@ -38,7 +40,6 @@ TINY_SPEC: dict[str, Any] = {
 }
 
 ENDOFTEXT, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 SPECIAL_TOKENS = (ENDOFTEXT, IM_START, IM_END)
 
 # Qwen2/3's pre-tokenizer split: digits one by one, words with their leading space.

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import RdtuiError
-from core.reporting.scores import mean_interval, paired_difference
+from core.evaluation.scores import mean_interval, paired_difference
 from core.reporting.textable import format_table
 from core.store.jsonl import read_jsonl
 from core.store.runstore import TRAINING_STAGES, Run, RunStore
@@ -406,3 +406,31 @@ def _paired_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]
                 )
             out.append(cells)
     return out, ["A", "B", *benches]
+
+
+def report_revisions(store, rows, *, show: bool, out=None, err=None) -> list[str]:
+    """For `rdtui results`: print (with `--revisions`) what each row's run loaded, and warn on
+    stderr when the rows of one table loaded different revisions. Returns the warnings."""
+    import sys
+
+    from core.provenance import revision_cells, revision_conflicts
+
+    out, err = out or sys.stdout, err or sys.stderr
+    loaded_by_run: dict[str, dict[str, Any]] = {}
+    cells = []
+    for row in rows:
+        if not row.run_id:
+            continue
+        try:
+            loaded = store.get(row.run_id).record.loaded or {}
+        except Exception:  # a run removed or corrupt since the table was collected
+            loaded = {}
+        loaded_by_run[row.run_id] = loaded
+        cells.append({"condition": row.condition, "run": row.run_id, **revision_cells(loaded)})
+    if show:
+        print("", file=out)
+        print(format_table(cells, ["condition", "run", "model@", "data@", "versions"], max_width=100), file=out)
+    warnings = revision_conflicts(loaded_by_run)
+    for warning in warnings:
+        print(f"rdtui: warning: {warning}", file=err)
+    return warnings

@@ -46,8 +46,8 @@ def _pct(value: float | None) -> str:
 
 def eval_side_by_side(run_dirs: list[Path]) -> list[tuple[str, list[str], list[str]]]:
     """Per benchmark: each run's pass@1, and each later run minus the first on shared problems."""
+    from core.evaluation.scores import paired_difference
     from core.reporting.results import read_problem_scores, read_summaries
-    from core.reporting.scores import paired_difference
     from core.store.runstore import Run
 
     runs = [Run(d) for d in run_dirs]

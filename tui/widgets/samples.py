@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from core.grading.markers import THINK_CLOSE
 from tui.think import split_think
 from tui.widgets.styles import plain
 
@@ -41,7 +42,7 @@ def render_sample(sample: dict, folded: bool) -> Group:
         else:
             parts += [Text(f"▾ <think> {size} (t folds)", style=THINK_STYLE), Text(completion.think, style=THINK_STYLE)]
         if completion.closed:
-            parts.append(Text("</think>", style=THINK_STYLE))
+            parts.append(Text(THINK_CLOSE, style=THINK_STYLE))
         else:
             parts.append(Text("the reasoning never closed: the completion was cut off (scores 0)", style="bold yellow"))
     parts.append(Text(completion.answer or "(no answer after the reasoning)", style=ANSWER_STYLE))
