@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import SelectionList, Static
 
 from tui.metrics import default_chosen, metric_order, run_kind, title
@@ -39,6 +40,16 @@ def summary_text(stats: tuple[float, float, float] | None) -> str:
     return f"{last:.3g}  ↓{lo:.3g} ↑{hi:.3g}"
 
 
+class ChartArea(VerticalScroll):
+    """The scrolling area of the charts; says when its size changes, so the grid is refitted."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
+
+
 class CurvesPane(Horizontal):
     BINDINGS = [
         Binding("m", "toggle_picker", "Pick metrics"),
@@ -60,11 +71,11 @@ class CurvesPane(Horizontal):
         self.zoom = 0
         self.dirty = True
         self._drawn: dict[int, tuple] = {}  # id(plot) -> what it shows now
-        self._shape: tuple[int, int] | None = None
+        self._shape: tuple[int, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield SelectionList[str](id="curve-picker")
-        with VerticalScroll(id="curve-plots", can_focus=True):
+        with ChartArea(id="curve-plots", can_focus=True):
             yield Static("Reading metrics…", classes="pane-status", id="curves-status")
             yield Grid(id="curve-grid")
 
@@ -118,16 +129,24 @@ class CurvesPane(Horizontal):
         box = self.query_one("#curve-plots")
         height = box.size.height - 1 if box.size.height else self.app.size.height - 6
         width = (box.size.width or self.app.size.width) - box.styles.scrollbar_size_vertical
-        shape = grid_shape(max(count, 1), width, height)
+        columns, chart_height = grid_shape(max(count, 1), width, height)
+        shape = (columns, chart_height, math.ceil(count / columns))
         if shape != self._shape:
             self._shape = shape
             grid = self.query_one("#curve-grid", Grid)
-            grid.styles.grid_size_columns = shape[0]
-            grid.styles.grid_rows = str(shape[1])
+            grid.styles.grid_size_columns = columns
+            grid.styles.grid_rows = str(chart_height)
+            # The grid's height stated outright: an auto-height grid is laid out taller than its
+            # rows, which showed a needless scrollbar when every chart fits.
+            grid.styles.height = max(shape[2], 1) * chart_height
 
-    def on_resize(self) -> None:
+    def on_chart_area_resized(self, event: ChartArea.Resized) -> None:
+        """Refit when the chart area changes size: a terminal resize, or the picker shown beside it."""
+        event.stop()
         self._shape = None
-        self.call_after_refresh(self._fit_grid, len(self.query(CurvePlot)))
+        # Counted when the refit runs, not now: charts mounted in between must be fitted too
+        # (counting here once fitted 11 charts as if there were none: one chart per screen).
+        self.call_after_refresh(lambda: self._fit_grid(len(self.query(CurvePlot))))
 
     def _draw(self, plot: CurvePlot) -> None:
         name = plot.metric
