@@ -459,8 +459,98 @@ def test_local_files_and_folders_are_refused_for_modal_before_launch(tmp_path):
         check_config(modal_cfg("grpo_only", overrides=[f"datasets.gsm8k_train={{path: {data}, formatter: gsm8k}}"]))
     model = tmp_path / "my-model"
     model.mkdir()
-    with pytest.raises(RdtuiError, match="folder on this machine"):
-        check_config(modal_cfg("grpo_only", overrides=[f"model.name={model}"]))
+    check_config(modal_cfg("grpo_only", overrides=[f"model.name={model}"]))  # a folder is uploaded at launch
+    (model / "weights.bin").write_bytes(b"0")
+    with pytest.raises(RdtuiError, match="is a file; a model is a folder or a hub id"):
+        check_config(modal_cfg("grpo_only", overrides=[f"model.name={model / 'weights.bin'}"]))
+
+
+# -- issue 16.5: a local model folder is uploaded to the Volume once, by content hash ---------------------------
+
+
+def test_a_local_model_folder_is_uploaded_once_by_content_hash_and_the_stage_loads_the_volume_copy(
+    tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    from core.execution.launch import launch, plan_launch
+    from core.models.tiny import tiny_model_path
+    from core.provenance import content_hash
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_model_path(), tmp_path / "my-model")
+    volume = ModalShapedVolume(tmp_path / "volume")
+    requests = []
+
+    class Driver:
+        def __init__(self, name):
+            pass
+
+        def spawn(self, request):
+            requests.append(request)
+            return StandInCall(f"fc-{len(requests)}")
+
+    monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
+    monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
+    monkeypatch.setattr(modal_backend, "_hydrate_secret", lambda name: None)
+    monkeypatch.setattr(modal_backend, "deploy", lambda settings: None)
+    monkeypatch.setattr(modal_backend, "driver_function", Driver)
+    monkeypatch.setattr(modal_backend, "volume", lambda name: volume)
+    store = RunStore(tmp_path / "runs")
+
+    def launch_one():
+        plan = plan_launch(load_study(CONFIG), ["grpo_only"], "modal", ["model.name=./my-model"])
+        (run,) = launch(plan, store)
+        return run
+
+    first = launch_one()
+    key = first.reload().extra["model_upload"]["volume_key"]
+    digest = content_hash(tmp_path / "my-model").removeprefix("sha256:")
+    assert key == f"models/my-model-{digest[:16]}"
+    local_files = sorted(p.name for p in (tmp_path / "my-model").iterdir())
+    assert sorted(volume.uploaded) == sorted([f"{key}/{name}" for name in local_files] + [f"{key}.complete.json"])
+    assert "uploading model folder" in capsys.readouterr().err
+    # The run's config (here and in the request the driver writes on the Volume) names the Volume's copy.
+    assert first.config().model.name == f"/vol/{key}"
+    remote_run = remote.prepare_run_folder(tmp_path / "volume", requests[0], "fc-1")
+    assert remote_run.config().model.name == f"/vol/{key}"
+    # What the stage loads from /vol/<key> (the Volume is mounted at /vol) is the local model, file for file.
+    copy = tmp_path / "volume" / key
+    assert sorted(p.name for p in copy.iterdir()) == local_files
+    assert content_hash(copy) == content_hash(tmp_path / "my-model")
+
+    # The same folder again: nothing is uploaded, the run points at the same copy.
+    uploaded = list(volume.uploaded)
+    second = launch_one()
+    assert volume.uploaded == uploaded
+    assert second.config().model.name == f"/vol/{key}"
+    assert "on the Volume already" in capsys.readouterr().err
+
+    # One changed file: a new key, uploaded whole; the first copy stays for the runs that use it.
+    with open(tmp_path / "my-model" / "config.json", "a") as fh:
+        fh.write("\n")
+    third = launch_one()
+    new_key = third.reload().extra["model_upload"]["volume_key"]
+    assert new_key != key and new_key.startswith("models/my-model-")
+    assert len(volume.uploaded) == 2 * len(uploaded) and (tmp_path / "volume" / key).is_dir()
+    assert third.config().model.name == f"/vol/{new_key}"
+
+
+def test_an_upload_cut_short_is_redone_not_used(tmp_path):
+    from core.provenance import volume_key
+
+    model = tmp_path / "my-model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"x" * 100)
+    volume = ModalShapedVolume(tmp_path / "volume")
+    key = volume_key(model, "models")
+    # A first upload died after one file: no completion marker.
+    (tmp_path / "volume" / key).mkdir(parents=True)
+    (tmp_path / "volume" / key / "config.json").write_text("{}")
+    assert modal_backend.upload_model_folder(volume, model, out=io.StringIO()) == key
+    assert sorted(volume.uploaded) == [f"{key}.complete.json", f"{key}/config.json", f"{key}/model.safetensors"]
+    assert (tmp_path / "volume" / key / "model.safetensors").read_bytes() == b"x" * 100
 
 
 # -- M19: one preflight, bounded when Modal does not answer ----------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.backends.sync import RemoteEntry
@@ -21,6 +22,8 @@ class FolderVolume:
         self.reads: list[str] = []
         self.bytes_read = 0  # what a real Volume would have transferred
         self.listings = 0
+        self.uploaded: list[str] = []  # remote paths put by batch_upload
+        self.bytes_uploaded = 0
 
     def listdir(self, path: str, recursive: bool = False) -> list[RemoteEntry]:
         self.listings += 1
@@ -43,6 +46,32 @@ class FolderVolume:
         self.bytes_read += len(data)  # the Volume API has no ranges: a read transfers the whole file
         for i in range(0, len(data), CHUNK):
             yield data[i : i + CHUNK]
+
+    @contextmanager
+    def batch_upload(self, force: bool = False) -> Iterator[Upload]:
+        """As `modal.Volume.batch_upload`: files are put when the block ends without an error; an
+        existing file is refused (FileExistsError) unless `force`."""
+        batch = Upload()
+        yield batch
+        for source, remote in batch.files:
+            target = self.root / remote.lstrip("/")
+            if target.exists() and not force:
+                raise FileExistsError(remote)
+            data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            self.uploaded.append(remote)
+            self.bytes_uploaded += len(data)
+
+
+class Upload:
+    """What `FolderVolume.batch_upload` yields: the `put_file` of modal's upload context."""
+
+    def __init__(self):
+        self.files: list[tuple[object, str]] = []
+
+    def put_file(self, local_file, remote_path: str, mode: int | None = None) -> None:
+        self.files.append((local_file, str(remote_path)))
 
 
 def append(path: Path, data: bytes) -> None:

@@ -20,6 +20,7 @@ How a launch goes (the app itself is `modal_jobs/app.py`):
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -37,6 +38,8 @@ from core.store.runstore import FINISHED, Run
 
 VOLUME_MOUNT = "/vol"
 HF_CACHE_DIR = "hf-cache"
+MODELS_PREFIX = "models"  # local model folders on the Volume, one per content hash
+UPLOAD_MARKER = ".complete.json"  # `<key>.complete.json`, written once every file of the folder is there
 SETTINGS_ENV = "RDTUI_MODAL_SETTINGS"
 DRIVER_FUNCTION = "run_condition"
 STAGE_FUNCTIONS = {"sft": "stage_sft", "grpo": "stage_grpo", "eval": "stage_eval"}
@@ -228,11 +231,10 @@ def check_config(cfg) -> None:
                 )
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
-    if Path(cfg.model.name).expanduser().exists():
-        raise RdtuiError(
-            f"{where}: model.name {cfg.model.name!r} is a folder on this machine, which Modal "
-            "containers cannot see: push it to the hub (or a Volume) and name that"
-        )
+    model = Path(cfg.model.name).expanduser()
+    if model.exists() and not model.is_dir():
+        raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a file; a model is a folder or a hub id")
+    # A local model folder is uploaded to the Volume at launch (`upload_model_folder`); data files are not.
     # Local files are not uploaded: the containers would fail on them after a cold start (M15).
     for name in stage_datasets(cfg):
         spec = cfg.datasets.get(name)
@@ -253,6 +255,63 @@ def stage_datasets(cfg) -> list[str]:
         elif section is not None and getattr(section, "dataset", None):
             names.append(section.dataset)
     return list(dict.fromkeys(names))
+
+
+def local_model_folder(cfg) -> Path | None:
+    """The folder on this machine that `model.name` names, or None (a hub id, a builtin)."""
+    name = cfg.model.name
+    if name.startswith("builtin:"):
+        return None
+    path = Path(name).expanduser()
+    return path.resolve() if path.is_dir() else None
+
+
+def upload_model_folder(vol, folder: Path, out=None) -> str:
+    """Put a local model folder on the Volume once: under `volume_key` (its name and content hash),
+    skipped when that key is already complete there. Returns the key (a path inside the Volume).
+
+    The files are those `content_hash` covers (hidden ones skipped). A marker written after them, in
+    a batch of its own, says the folder is whole: an upload cut short is redone, never half used."""
+    from core.provenance import _files as content_files  # the files content_hash reads
+    from core.provenance import volume_key
+
+    out = out or sys.stderr
+    key = volume_key(folder, MODELS_PREFIX)
+    marker = key + UPLOAD_MARKER
+    try:
+        present = {entry.path for entry in ModalVolumeFolder(vol).listdir(MODELS_PREFIX)}
+    except FileNotFoundError:
+        present = set()
+    if marker in present:
+        print(f"rdtui: model folder {folder} is on the Volume already ({key})", file=out, flush=True)
+        return key
+    files = content_files(folder)
+    size = sum(f.stat().st_size for f in files)
+    print(
+        f"rdtui: uploading model folder {folder} to the Volume as {key} ({len(files)} files, {size / 2**20:,.1f} MiB)",
+        file=out,
+        flush=True,
+    )
+    with vol.batch_upload(force=True) as batch:
+        for path in files:
+            batch.put_file(path, f"{key}/{path.relative_to(folder).as_posix()}")
+    manifest = {"source": str(folder), "files": len(files), "bytes": size}
+    with vol.batch_upload(force=True) as batch:
+        batch.put_file(io.BytesIO(json.dumps(manifest).encode()), marker)
+    return key
+
+
+def snapshot_with_model(text: str, name: str, note: str) -> str:
+    """The config snapshot with `model.name` set to `name`, its provenance comment replaced by `note`."""
+    lines = text.splitlines(keepends=True)
+    in_model = False
+    for i, line in enumerate(lines):
+        if not line.startswith(" "):
+            in_model = line.rstrip("\n") == "model:"
+        elif in_model and line.startswith("  name: "):
+            lines[i] = f"  name: {json.dumps(name)}  # {note}\n"
+            return "".join(lines)
+    raise RdtuiError("the run's config snapshot has no model.name to point at the Volume")
 
 
 def _repo_root() -> Path:
@@ -310,7 +369,23 @@ class ModalBackend:
         for deployment in dict.fromkeys(s.to_json() for s in settings):
             deploy(JobSettings.from_json(deployment))
         for run, run_settings in zip(runs, settings):
+            self._use_uploaded_model(run, run_settings)
             self._spawn(run, run_settings)
+
+    def _use_uploaded_model(self, run: Run, settings: JobSettings) -> None:
+        """A run whose model is a folder here loads the Volume's copy of it: the folder is uploaded
+        (once per content hash) and the run's config names the copy, so the snapshot says what the
+        containers load; where it came from is kept in run.json (`model_upload`)."""
+        folder = local_model_folder(run.config())
+        if folder is None:
+            return
+        key = upload_model_folder(volume(settings.volume), folder)
+        remote = f"{VOLUME_MOUNT}/{key}"
+        text = snapshot_with_model(run.config_path.read_text(), remote, f"uploaded from {json.dumps(str(folder))}")
+        tmp = run.config_path.with_name(f".{run.config_path.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, run.config_path)
+        run.update(extra_items={"model_upload": {"source": str(folder), "volume_key": key}})
 
     def _spawn(self, run: Run, settings: JobSettings) -> None:
         record = run.reload()
