@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.errors import RdtuiError
-from core.models.loading import align_special_tokens, apply_lora, load_model_and_tokenizer, load_tokenizer
+from core.models.loading import align_special_tokens, load_model_and_tokenizer, load_tokenizer, lora_config
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CFG = SimpleNamespace(
@@ -137,15 +137,18 @@ def test_unloadable_hub_id_fails_with_one_line_offline(tmp_path):
     assert "model.name" in line and "rdtui-tests/no-such-model" in line and "local folder" in line
 
 
-def test_apply_lora_trains_only_the_adapter():
+def test_the_trainers_lora_config_trains_only_the_adapter_and_refuses_a_layer_the_model_lacks():
+    from peft import get_peft_model  # what TRL's trainers do with the peft_config they are given
+
     model, _ = load_model_and_tokenizer(TINY_CFG, device="cpu")
-    lora = SimpleNamespace(r=4, alpha=8, dropout=0.0, use_rslora=True, target_modules=["q_proj", "v_proj"])
-    peft_model = apply_lora(model, lora)
+    lora = SimpleNamespace(
+        enabled=True, r=4, alpha=8, dropout=0.0, use_rslora=True, target_modules=["q_proj", "v_proj"]
+    )
+    peft_model = get_peft_model(model, lora_config(model, lora))
     trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
     assert peft_model.peft_config["default"].use_rslora
-    with pytest.raises(RdtuiError, match="lora.target_modules"):
-        apply_lora(
-            load_model_and_tokenizer(TINY_CFG, device="cpu")[0],
-            SimpleNamespace(**{**vars(lora), "target_modules": ["no_such_proj"]}),
-        )
+    fresh = load_model_and_tokenizer(TINY_CFG, device="cpu")[0]
+    with pytest.raises(RdtuiError, match=r"lora.target_modules: qv_proj not in the model \(it has .*q_proj"):
+        lora_config(fresh, SimpleNamespace(**{**vars(lora), "target_modules": ["q_proj", "qv_proj"]}))
+    assert lora_config(fresh, SimpleNamespace(**{**vars(lora), "enabled": False})) is None

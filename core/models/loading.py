@@ -175,9 +175,18 @@ def load_model_and_tokenizer(
     return model.to(device), tokenizer
 
 
-def lora_config(lora_cfg):
+def lora_config(model, lora_cfg):
+    """The LoRA adapter the trainers wrap `model` in (None when LoRA is off). Every target module must
+    name a layer of the model: PEFT itself stops only when none does, so a typo would train less."""
+    if not lora_cfg.enabled:
+        return None
     from peft import LoraConfig
 
+    layers = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in lora_cfg.target_modules if t not in layers]
+    if missing:
+        have = sorted(n for n in layers if n.endswith("_proj")) or sorted(layers)[:12]
+        raise RdtuiError(f"lora.target_modules: {', '.join(missing)} not in the model (it has {', '.join(have)})")
     return LoraConfig(
         r=lora_cfg.r,
         lora_alpha=lora_cfg.alpha,
@@ -186,13 +195,3 @@ def lora_config(lora_cfg):
         target_modules=list(lora_cfg.target_modules),
         task_type="CAUSAL_LM",
     )
-
-
-def apply_lora(model, lora_cfg):
-    """Wrap `model` in a fresh trainable LoRA adapter as the config describes."""
-    from peft import get_peft_model
-
-    try:
-        return get_peft_model(model, lora_config(lora_cfg))
-    except ValueError as exc:
-        raise RdtuiError(f"lora.target_modules: {str(exc).splitlines()[0]}") from None

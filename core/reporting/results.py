@@ -132,16 +132,10 @@ class PairedDifference:
 def read_problem_scores(run: Run, benchmark: str) -> dict[str, float]:
     """Problem key (id and prompt hash, so only the same problems pair up) -> share of correct samples,
     from the evaluation journal. Damaged or foreign lines are skipped."""
-    from core.evaluation.journal import ProblemResult
+    from core.evaluation.journal import read_journal
 
-    scores: dict[str, float] = {}
-    for record in read_jsonl(run.eval_dir / f"{benchmark}.jsonl"):
-        try:
-            result = ProblemResult.from_dict(record)
-        except (ValueError, TypeError, KeyError):
-            continue
-        scores[f"{result.id}:{result.prompt_hash}"] = sum(result.correct) / len(result.correct)
-    return scores
+    _header, results = read_journal(run.eval_dir / f"{benchmark}.jsonl")
+    return {f"{r.id}:{r.prompt_hash}": sum(r.correct) / len(r.correct) for r in results if r.correct}
 
 
 def add_paired_differences(rows: list[ResultRow]) -> None:

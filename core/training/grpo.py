@@ -77,7 +77,7 @@ def _model_for_grpo(cfg, run, init_model: str | Path | None):
     model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_path, trainable_adapter=keep_adapter)
     if keep_adapter:
         return model, tokenizer, None
-    return model, tokenizer, lora_config(cfg.lora) if cfg.lora.enabled else None
+    return model, tokenizer, lora_config(model, cfg.lora)
 
 
 def save_merged_sft(cfg, sft_adapter: Path, target: Path) -> Path:

@@ -68,7 +68,7 @@ def run_sft(cfg, run, *, init_model: str | Path | None = None, resume: bool = Fa
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=lora_config(cfg.lora) if cfg.lora.enabled else None,
+        peft_config=lora_config(model, cfg.lora),
         callbacks=[telemetry],
     )
     trainer.train(resume_from_checkpoint=resume_point(STAGE, checkpoints, resume))
