@@ -12,20 +12,24 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.errors import CorruptRun, RunNotFound
 from core.store.jsonl import JsonlTail, parse_lines
 from core.store.logtail import read_last_lines
-from core.store.runstore import CONFIG_FILE, EVAL_DIR, METRICS_FILE, RUN_FILE, RunRecord
+from core.store.runstore import CONFIG_FILE, EVAL_DIR, METRICS_FILE, RUN_FILE, Run, RunRecord, read_record
 from tui.logsource import LogChunk, LogSource
 from tui.series import RunCurves
 
 POLL_SECONDS = 1.0
 READ_CHUNK = 256 << 10  # metrics parsed per step: the dicts of one chunk stay in the CPU's cache (4 MB: 25% slower)
 SPARK_POINTS = 24
+# Statuses that can turn `lost` with no file changing (the worker or its queue died).
+UNFINISHED = frozenset({"queued", "running"})
 
 
 class Feed:
@@ -157,24 +161,25 @@ def _stat_key(path: str | Path) -> tuple[int, int] | None:
 
 
 def load_record(run_dir: str) -> RunRecord | None:
-    """A run's run.json in one read (the runs table reads a thousand of these before its first
-    paint): None when there is none (a folder being deleted), a `corrupt` record saying why when it
-    is unreadable or of the wrong shape. The record's id is its folder's name, so a copied run
-    folder (two folders, one id inside) is two rows, not a clash."""
+    """A run's run.json through the run store's own reader (`read_record`), so its status is
+    derived exactly as `rdtui ls` derives it (a queued run whose queue died is `lost`): None when
+    there is none (a folder being deleted), a `corrupt` record saying why when it is unreadable or
+    of the wrong shape. The record's id is its folder's name, so a copied run folder (two folders,
+    one id inside) is two rows, not a clash."""
+    path = Path(run_dir)
     try:
-        with open(f"{run_dir}/{RUN_FILE}", "rb") as fh:
-            data = json.loads(fh.read())
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, ValueError, RecursionError) as exc:
-        return RunRecord.corrupt(Path(run_dir), f"{RUN_FILE}: unreadable ({_one_line(exc)})")
-    try:
-        record = RunRecord.from_dict(data)
+        record = read_record(path)
         _ = record.effective_status  # a check of pid and host types too
+    except CorruptRun as exc:
+        return RunRecord.corrupt(path, _one_line(exc))
+    except RunNotFound:
+        return None
     except Exception as exc:  # noqa: BLE001 - any shape of bad data is one corrupt row
-        return RunRecord.corrupt(Path(run_dir), _one_line(exc))
-    folder = os.path.basename(run_dir)
-    return record if record.id == folder else replace(record, id=folder)
+        return RunRecord.corrupt(path, _one_line(exc))
+    if record.id != path.name:
+        record = replace(record, id=path.name)
+        record._dir = path  # replace() leaves out the non-init field
+    return record
 
 
 def read_run_record(run_dir: Path) -> RunRecord | None:
@@ -233,6 +238,48 @@ def best_pass1(run_dir: Path) -> float | None:
     return None
 
 
+def refresh_modal_runs(runs: list[Run]) -> None:
+    """Core's refresh of unfinished Modal runs, as `rdtui ls` calls it (the seam tests stand in
+    for). Imported when first needed: the Modal backend costs 0.2 s to import."""
+    from core.backends.modal_backend import refresh_modal_runs as refresh
+
+    refresh(runs)
+
+
+def modal_refresh_interval() -> float:
+    from core.backends.modal_backend import REFRESH_INTERVAL_S
+
+    return REFRESH_INTERVAL_S
+
+
+class ModalRefresher:
+    """Brings the store's unfinished Modal runs up to date from the Volume at most every
+    REFRESH_INTERVAL_S (5 s), like `rdtui ls`, in a thread of its own: Modal may take seconds to
+    answer, and the poller must keep following logs meanwhile. The refresh rewrites run folders,
+    which the runs feed then reads like any other change."""
+
+    def __init__(self, on_error: Callable[[str], None]):
+        self._on_error = on_error
+        self._last: float | None = None
+        self._thread: threading.Thread | None = None
+
+    def maybe_refresh(self, runs: list[Run]) -> None:
+        if not runs or (self._thread is not None and self._thread.is_alive()):
+            return
+        now = time.monotonic()
+        if self._last is not None and now - self._last < modal_refresh_interval():
+            return
+        self._last = now
+        self._thread = threading.Thread(target=self._refresh, args=(runs,), name="rdtui-modal-refresh", daemon=True)
+        self._thread.start()
+
+    def _refresh(self, runs: list[Run]) -> None:
+        try:
+            refresh_modal_runs(runs)
+        except Exception as exc:  # noqa: BLE001 - offline or Modal down: the store is shown as it is
+            self._on_error(f"Modal runs not refreshed: {_one_line(exc)}")
+
+
 class RunsFeed(Feed):
     """Every run in the store: records re-read when run.json changes, metrics when they grow."""
 
@@ -242,6 +289,7 @@ class RunsFeed(Feed):
         self._seen: dict[str, tuple] = {}  # run id -> (run.json key, metrics key, eval key)
         self._rows: dict[str, RunRow] = {}
         self._filled = False  # whether a poll has read the metrics and scores yet
+        self._modal = ModalRefresher(self.fail)
 
     def merge(self, old: RunsBatch, new: RunsBatch) -> RunsBatch:
         old.rows.update(new.rows)
@@ -278,13 +326,20 @@ class RunsFeed(Feed):
                     row.record, row.status = record, record.effective_status
                 records.rows[run_id] = replace(row)
                 self._seen[run_id] = (record_key, old[1], old[2]) if old else (record_key, None, None)
-            elif row.record.status == "running":
-                status = row.record.effective_status  # a process that died changes no file
+            elif row.record.status in UNFINISHED:
+                status = row.record.effective_status  # a worker or queue that died changes no file
                 if status != row.status:
                     row.status = status
                     records.rows[run_id] = replace(row)
         if records.rows or records.removed or not self.polled_once:
             self.put(records)  # the first batch even when empty: the screen then says so
+        self._modal.maybe_refresh(
+            [
+                Run(self.root / run_id, row.record)
+                for run_id, row in self._rows.items()
+                if row.record.backend == "modal" and row.record.status in UNFINISHED
+            ]
+        )
         if not self.polled_once:
             # Paint the table before reading every run's metrics: they are read on the next poll,
             # which the screen asks for once the rows are on screen (reading them now would race
@@ -339,7 +394,7 @@ class RecordFeed(Feed):
                 self._key = ("deleted",)
                 self.put(RecordBatch(None, None, deleted=True))
             return
-        if key == self._key and self._status != "running":
+        if key == self._key and self._status not in UNFINISHED:
             return
         record = read_run_record(self.run_dir)
         if record is None:
