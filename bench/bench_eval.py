@@ -66,7 +66,7 @@ def overhead(repeats: int) -> None:
     from core.store.runstore import RunStore
 
     cfg = config(GREEDY).config
-    ref = model_ref(cfg, None)
+    ref = model_ref(cfg.model, None)
     backend, tokenizer = load_backend(cfg, ref, prefer_vllm=False)
     evaluation = Evaluation.prepare(cfg, ref, backend=(backend, tokenizer))
     prompts = [p.prompt for p in evaluation.problems(evaluation.benchmarks[0])]
@@ -113,7 +113,7 @@ def child(run_dir: str, counter: str) -> None:
 
     run = Run(Path(run_dir))
     cfg = run.config()
-    evaluation = Evaluation.prepare(cfg, model_ref(cfg, None))
+    evaluation = Evaluation.prepare(cfg, model_ref(cfg.model, None))
     generate = evaluation.backend.generate
 
     def counted(batch, settings):

@@ -34,12 +34,12 @@ def _code_strings_and_defs(roots=("core", "tui", "modal_jobs")):
                 and isinstance(node.body[0], ast.Expr)
                 and isinstance(node.body[0].value, ast.Constant)
             }
-            where = lambda node: f"{path.relative_to(REPO)}:{node.lineno}"  # noqa: E731
+            name = path.relative_to(REPO)
             for node in ast.walk(tree):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                    yield "string", node.value, where(node)
+                    yield "string", node.value, f"{name}:{node.lineno}"
                 elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    yield "def", node.name, where(node)
+                    yield "def", node.name, f"{name}:{node.lineno}"
                 elif (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
@@ -47,7 +47,7 @@ def _code_strings_and_defs(roots=("core", "tui", "modal_jobs")):
                     and any(k.arg == "status" for k in node.keywords)
                     and not node.args  # rich's progress.update(task, status=...) is not a run
                 ):
-                    yield "status-write", "", where(node)
+                    yield "status-write", "", f"{name}:{node.lineno}"
 
 
 def test_each_contract_is_defined_in_one_place():

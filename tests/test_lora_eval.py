@@ -102,7 +102,9 @@ def test_eval_stage_loads_the_weights_the_last_stage_trained(tmp_path, trained_l
             model_path = grpo.run_grpo(cfg, run, init_model=model_path)
     last = [s for s in cfg.condition.stages if s in ("sft", "grpo")][-1]
 
-    backend, tokenizer = TransformersBackend.load(cfg, model_ref(cfg, run_final_checkpoint(cfg, run), run))
+    backend, tokenizer = TransformersBackend.load(
+        cfg, model_ref(cfg.model, run_final_checkpoint(cfg.condition, run), run)
+    )
     evaluated = last_logits(backend.model, tokenizer)
     base, base_tokenizer = load_model_and_tokenizer(cfg.model, device="cpu")
     untouched = last_logits(base.eval(), base_tokenizer)

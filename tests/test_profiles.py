@@ -173,7 +173,7 @@ def test_every_training_target_and_prompt_follow_one_answer_protocol():
     study = load_study(CONFIG)
     for condition in ("baseline", "sft_traces", "re_distill"):
         cfg = resolve(study, condition, "local")
-        rows = load_dataset_rows(dataset_spec(cfg, cfg.sft.dataset), "sft", name=cfg.sft.dataset)
+        rows = load_dataset_rows(dataset_spec(cfg.datasets, cfg.sft.dataset), "sft", name=cfg.sft.dataset)
         tail = [r.completion.rsplit("</think>", 1)[-1] for r in rows]
         assert all(last_boxed(t) is not None for t in tail), condition
         assert all(r.prompt[-1]["content"].endswith(INSTRUCTION) for r in rows), condition

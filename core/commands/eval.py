@@ -88,8 +88,8 @@ def run_target(run: Run, args):
             raise UsageError(f"--set {key}: {error['msg']}") from None
         cfg = cfg.model_copy(update={"evaluation": evaluation})
     # A run made by `rdtui eval ADAPTER` keeps its adapter's folder in run.json.
-    checkpoint = run.record.extra.get("eval_checkpoint") or run_final_checkpoint(cfg, run)
-    return cfg, model_ref(cfg, checkpoint, run)
+    checkpoint = run.record.extra.get("eval_checkpoint") or run_final_checkpoint(cfg.condition, run)
+    return cfg, model_ref(cfg.model, checkpoint, run)
 
 
 def _eval_only_condition(study) -> str:
@@ -113,16 +113,16 @@ def model_target(target: str, args):
     base = resolve_full(study, condition, args.profile, sets, args.overrides_file)
     path = Path(target)
     if (path / "adapter_config.json").exists():
-        return base, model_ref(base.config, path), ADHOC_CONDITION
+        return base, model_ref(base.config.model, path), ADHOC_CONDITION
     if not target.startswith("builtin:") and "/" not in target and not path.exists():
         raise UsageError(f"{target!r} is neither a run in the store nor a model (hub id, folder or builtin:NAME)")
     name = str(path.resolve()) if path.exists() else target
     if name == base.config.model.name:
-        return base, model_ref(base.config, None), condition
+        return base, model_ref(base.config.model, None), condition
     resolution = resolve_full(
         study, condition, args.profile, [*sets, f"model.name={json.dumps(name)}"], args.overrides_file
     )
-    return resolution, model_ref(resolution.config, None), ADHOC_CONDITION
+    return resolution, model_ref(resolution.config.model, None), ADHOC_CONDITION
 
 
 def _recorded_launch(run: Run, args) -> None:

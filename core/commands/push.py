@@ -41,7 +41,7 @@ def main(args) -> int:
     from core.evaluation.modelref import run_final_checkpoint
 
     try:
-        model_dir = run_final_checkpoint(cfg, run)
+        model_dir = run_final_checkpoint(cfg.condition, run)
     except RdtuiError as exc:
         raise UsageError(str(exc)) from None
     if model_dir is None:

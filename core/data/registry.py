@@ -10,21 +10,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.data import synthetic
 from core.data.formatters import FORMATTERS, FormattedRow, MissingColumn
 from core.data.mapped import mapped_formatter
 from core.errors import RdtuiError
 
+if TYPE_CHECKING:
+    from core.config.schema import DatasetSpec
+
 PURPOSES = ("sft", "grpo", "eval")
 DEFAULT_SYNTHETIC_SIZE = 256
 
 
-def dataset_spec(cfg, name: str):
-    spec = cfg.datasets.get(name)
+def dataset_spec(datasets: dict[str, DatasetSpec], name: str) -> DatasetSpec:
+    """The config's `datasets.<name>`, or one line naming the ones it defines."""
+    spec = datasets.get(name)
     if spec is None:
-        known = ", ".join(sorted(cfg.datasets)) or "none"
+        known = ", ".join(sorted(datasets)) or "none"
         raise RdtuiError(f"datasets.{name}: no such dataset in the config (defined: {known})")
     return spec
 
@@ -163,7 +167,7 @@ def build_sft_dataset(cfg, name: str | None = None):
     from datasets import Dataset
 
     name = name or cfg.sft.dataset
-    rows = load_dataset_rows(dataset_spec(cfg, name), "sft", name=name)
+    rows = load_dataset_rows(dataset_spec(cfg.datasets, name), "sft", name=name)
     template_kwargs = {"enable_thinking": cfg.model.enable_thinking}
     return Dataset.from_list(
         [
@@ -182,5 +186,5 @@ def build_grpo_dataset(cfg, name: str | None = None):
     from datasets import Dataset
 
     name = name or cfg.grpo.dataset
-    rows = load_dataset_rows(dataset_spec(cfg, name), "grpo", name=name)
+    rows = load_dataset_rows(dataset_spec(cfg.datasets, name), "grpo", name=name)
     return Dataset.from_list([{"prompt": row.prompt, "answer": row.answer} for row in rows])

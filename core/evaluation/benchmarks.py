@@ -68,7 +68,7 @@ def benchmark_kind(spec, name: str) -> str:
 
 def load_benchmark(cfg, name: str) -> Benchmark:
     """The rows of one benchmark (its DatasetSpec's `limit` applied); RdtuiError names the config key."""
-    spec = dataset_spec(cfg, name)
+    spec = dataset_spec(cfg.datasets, name)
     rows = load_dataset_rows(spec, "eval", name=name)
     return Benchmark(name=name, kind=benchmark_kind(spec, name), rows=tuple(rows))
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import RdtuiError
 from core.store.runstore import TRAINING_STAGES
+
+if TYPE_CHECKING:
+    from core.config.schema import ConditionMeta, ModelCfg
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,9 @@ def _shown(path: str | Path, folder: Path | None) -> str:
     return str(path)
 
 
-def run_final_checkpoint(cfg, run) -> Path | None:
+def run_final_checkpoint(condition: ConditionMeta, run) -> Path | None:
     """The trained model of a run: its last training stage's final folder; None for an eval-only condition."""
-    stages = [s for s in cfg.condition.stages if s in TRAINING_STAGES]
+    stages = [s for s in condition.stages if s in TRAINING_STAGES]
     if not stages:
         return None
     final = run.final_model_dir(stages[-1])
@@ -58,10 +62,10 @@ def run_final_checkpoint(cfg, run) -> Path | None:
     return final
 
 
-def model_ref(cfg, checkpoint: str | Path | None, run=None) -> ModelRef:
+def model_ref(model: ModelCfg, checkpoint: str | Path | None, run=None) -> ModelRef:
     """The ModelRef for `checkpoint` (None = the config's base model), checking an adapter's base."""
     if checkpoint is None:
-        return ModelRef(base=cfg.model.name, checkpoint=None)
+        return ModelRef(base=model.name, checkpoint=None)
     path = Path(checkpoint)
     if not path.is_dir():
         raise RdtuiError(f"trained model folder not found: {path}")
@@ -69,11 +73,11 @@ def model_ref(cfg, checkpoint: str | Path | None, run=None) -> ModelRef:
     if not adapter_config.exists():
         if not (path / "config.json").exists():
             raise RdtuiError(f"{path}: neither a model (config.json) nor an adapter (adapter_config.json)")
-        return ModelRef(base=cfg.model.name, checkpoint=path)
-    return ModelRef(base=_adapter_base(cfg, path, adapter_config, run), checkpoint=path)
+        return ModelRef(base=model.name, checkpoint=path)
+    return ModelRef(base=_adapter_base(model, path, adapter_config, run), checkpoint=path)
 
 
-def _adapter_base(cfg, path: Path, adapter_config: Path, run) -> str:
+def _adapter_base(model: ModelCfg, path: Path, adapter_config: Path, run) -> str:
     from core.models.loading import model_source
 
     try:
@@ -83,8 +87,8 @@ def _adapter_base(cfg, path: Path, adapter_config: Path, run) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("base_model_name_or_path") or "", str):
         raise RdtuiError(f"{adapter_config}: not an adapter config (expected an object with base_model_name_or_path)")
     trained_on = data.get("base_model_name_or_path") or ""
-    if trained_on in (cfg.model.name, model_source(cfg.model.name)) or not trained_on:
-        return cfg.model.name
+    if trained_on in (model.name, model_source(model.name)) or not trained_on:
+        return model.name
     # sft_then_grpo (after_sft: merge) trains its GRPO adapter over the merged SFT model in the run's
     # checkpoints; the folder may have moved with the run (Modal volume -> local store), so match by name.
     if run is not None:
@@ -93,5 +97,5 @@ def _adapter_base(cfg, path: Path, adapter_config: Path, run) -> str:
             return str(merged)
     raise RdtuiError(
         f"{path}: adapter was trained on base model {trained_on!r}, but the config's model is "
-        f"{cfg.model.name!r}; set model.name to its base (--set model.name=...)"
+        f"{model.name!r}; set model.name to its base (--set model.name=...)"
     )

@@ -262,5 +262,5 @@ def run_eval_stage(cfg, run, model_ref_or_path=None) -> dict[str, dict[str, Any]
     if isinstance(model_ref_or_path, ModelRef):
         ref = model_ref_or_path
     else:
-        ref = model_ref(cfg, model_ref_or_path or run_final_checkpoint(cfg, run), run)
+        ref = model_ref(cfg.model, model_ref_or_path or run_final_checkpoint(cfg.condition, run), run)
     return Evaluation.prepare(cfg, ref).run(run)

@@ -179,10 +179,10 @@ def _run_stage(stage: str, cfg, run: Run, model_path: Path | None, resume: bool)
     from core.evaluation.modelref import model_ref, run_final_checkpoint
     from core.evaluation.stage import Evaluation
 
-    checkpoint = run.record.extra.get("eval_checkpoint") or model_path or run_final_checkpoint(cfg, run)
+    checkpoint = run.record.extra.get("eval_checkpoint") or model_path or run_final_checkpoint(cfg.condition, run)
     Evaluation.prepare(
         cfg,
-        model_ref(cfg, checkpoint, run),
+        model_ref(cfg.model, checkpoint, run),
         launch.get("benchmarks"),
         start_from=launch.get("start_from") or 0,
         limit=launch.get("limit"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.data.registry import build_grpo_dataset
 from core.errors import RdtuiError
@@ -19,6 +20,9 @@ from core.training.common import (
 )
 from core.training.distributed import vllm_arguments
 from core.training.telemetry import RewardRecorder, TelemetryCallback
+
+if TYPE_CHECKING:
+    from core.config.schema import ModelCfg
 
 STAGE = "grpo"
 
@@ -73,18 +77,18 @@ def _model_for_grpo(cfg, run, init_model: str | Path | None):
     keep_adapter = sft_adapter and cfg.grpo.after_sft == "continue"
     if sft_adapter and not keep_adapter:
         assert init_path is not None  # sft_adapter implies a path
-        init_path = save_merged_sft(cfg, init_path, run.merged_sft_dir)
+        init_path = save_merged_sft(cfg.model, init_path, run.merged_sft_dir)
     model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_path, trainable_adapter=keep_adapter)
     if keep_adapter:
         return model, tokenizer, None
     return model, tokenizer, lora_config(model, cfg.lora)
 
 
-def save_merged_sft(cfg, sft_adapter: Path, target: Path) -> Path:
+def save_merged_sft(model_cfg: ModelCfg, sft_adapter: Path, target: Path) -> Path:
     """Base + SFT adapter merged into full weights, saved once (a resumed GRPO stage reuses it)."""
     if (target / "config.json").exists():
         return target
-    model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=sft_adapter)
+    model, tokenizer = load_model_and_tokenizer(model_cfg, adapter=sft_adapter)
     merged = model.merge_and_unload()
     print(f"[rdtui] merged the SFT adapter into the base model: {target.name}", flush=True)
 

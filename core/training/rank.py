@@ -41,7 +41,7 @@ def run_stage(args: argparse.Namespace) -> Path:
     if args.prepare:
         from core.training.grpo import save_merged_sft
 
-        return save_merged_sft(cfg, Path(args.init), run.merged_sft_dir)
+        return save_merged_sft(cfg.model, Path(args.init), run.merged_sft_dir)
     if args.stage == "sft":
         from core.training.sft import run_sft
 

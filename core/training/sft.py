@@ -22,7 +22,7 @@ def sft_output_dirs(run) -> tuple[Path, Path]:
 def _sampler(cfg, tokenizer):
     if not cfg.sft.sample_every or not cfg.telemetry.samples_per_log:
         return None
-    rows = load_dataset_rows(dataset_spec(cfg, cfg.sft.dataset), "sft", name=cfg.sft.dataset)
+    rows = load_dataset_rows(dataset_spec(cfg.datasets, cfg.sft.dataset), "sft", name=cfg.sft.dataset)
     funcs, weights = None, None
     if cfg.grpo is not None:
         from core.training.rewards import build_reward_functions
