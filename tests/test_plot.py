@@ -88,6 +88,32 @@ def test_curves_overlay_runs_and_traces_compare_conditions(runs, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
+def test_a_run_keeps_its_colour_in_every_panel_and_one_legend_lists_every_series(runs):
+    from core.commands.plot import _pyplot, plot_curves
+
+    plt = _pyplot()
+    fig = plot_curves(plt, RunStore(runs), [], ["loss", "reward"], 0.6)
+    colours: dict[str, set] = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if not line.get_label().startswith("_"):  # the smoothed line carries the label
+                colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert len(colours) == 2 and all(len(c) == 1 for c in colours.values())  # one colour per run, in both panels
+    assert len(set.union(*colours.values())) == 2  # and two runs, two colours
+    [legend] = fig.legends
+    assert sorted(t.get_text()[:-7] for t in legend.get_texts()) == ["grpo_only grpo", "sft_traces grpo"]
+    assert "EMA weight 0.6" in legend.get_title().get_text()
+    plt.close(fig)
+
+
+def test_results_bars_are_labelled_with_their_value_and_titles_with_n(runs, tmp_path):
+    out = tmp_path / "results.svg"
+    assert rdtui_plot(runs, "results", "--out", str(out)) == 0
+    svg = out.read_text()
+    assert ">40.0<" in svg and ">60.0<" in svg  # grpo_only 0.4, sft_traces 0.6
+    assert "synth_test (n = 32)" in svg
+
+
 def test_smoothing_starts_at_the_data_and_follows_it():
     assert smooth([1.0, 1.0, 1.0], 0.9) == pytest.approx([1.0, 1.0, 1.0])
     values = smooth([0.0] * 5 + [1.0] * 50, 0.6)

@@ -93,6 +93,31 @@ def _curve_runs(store: RunStore, run_ids: list[str]) -> list[Run]:
     return list(latest.values())
 
 
+def _palette(plt, names: list[str]) -> dict[str, str]:
+    """One colour per name, the same in every panel of a figure."""
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {name: cycle[i % len(cycle)] for i, name in enumerate(names)}
+
+
+def _legend_below(fig, plt, colors: dict[str, str], *, patches: bool, title: str | None = None) -> None:
+    """One legend for all panels, under them (savefig's tight box makes room for it)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c) if patches else Line2D([], [], color=c, linewidth=1.8) for c in colors.values()]
+    fig.legend(
+        handles,
+        list(colors),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(len(colors), 4),
+        fontsize=8,
+        frameon=False,
+        title=title,
+        title_fontsize=8,
+    )
+
+
 def plot_curves(plt, store: RunStore, run_ids: list[str], metrics: list[str], weight: float):
     runs = _curve_runs(store, run_ids)
     series: dict[str, list[tuple[str, list[int], list[float]]]] = {m: [] for m in metrics}
@@ -116,15 +141,18 @@ def plot_curves(plt, store: RunStore, run_ids: list[str], metrics: list[str], we
     metrics = [m for m in metrics if series[m]]
     if not metrics:
         raise UsageError("none of the runs logged those metrics (see metrics.jsonl for names)")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
+    colors = _palette(plt, list(dict.fromkeys(label for m in metrics for label, _, _ in series[m])))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.0 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for label, xs, ys in series[metric]:
-            (line,) = ax.plot(xs, smooth(ys, weight), label=label, linewidth=1.6)
-            ax.plot(xs, ys, color=line.get_color(), alpha=0.25, linewidth=0.8)
+            ax.plot(xs, ys, color=colors[label], alpha=0.25, linewidth=0.8)
+            ax.plot(xs, smooth(ys, weight), color=colors[label], linewidth=1.6, label=label)
         ax.set_title(metric)
-        ax.set_xlabel("step")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="best")
+    smoothing = f"solid: smoothed (EMA weight {weight:g}); faint: raw" if weight else None
+    _legend_below(fig, plt, colors, patches=False, title=smoothing)
     return fig
 
 
@@ -143,32 +171,59 @@ def _score(summary: dict[str, Any], k: str | None) -> tuple[float, float, float]
     return value, low, high
 
 
+def _row_labels(rows) -> list[str]:
+    """Each row's condition; a condition with several rows (runs picked by hand) gets its run id's tail."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.condition] = counts.get(row.condition, 0) + 1
+    return [row.condition if counts[row.condition] == 1 else f"{row.condition} ({row.run_id[-4:]})" for row in rows]
+
+
+def _row_score(row, summaries: dict[str, dict[str, Any]], bench: str, k: str | None):
+    """(value, low, high) of one row on one benchmark: the table's accuracy and interval (averaged over
+    seeds when the study has several), or pass@k from the run's summary."""
+    result = row.benchmarks.get(bench)
+    if k is None and result is not None and len(result.ci95) == 2:
+        return result.accuracy, result.ci95[0], result.ci95[1]
+    return _score(summaries.get(bench, {}), k)
+
+
 def plot_results(plt, store: RunStore, run_ids: list[str], k: str | None):
     rows = _result_rows(store, run_ids)
     summaries = {row.run_id: _summaries(store, row.run_id) for row in rows}
     benches = list(dict.fromkeys(b for row in rows for b in summaries[row.run_id]))
+    labels = _row_labels(rows)
+    colors = _palette(plt, labels)
     fig, axes = plt.subplots(
-        1, len(benches), figsize=(max(4.5, 1.1 * len(rows) + 1.5) * len(benches), 4.2), squeeze=False
+        1, len(benches), figsize=(max(3.6, 0.55 * len(rows) + 1.4) * len(benches), 3.8), squeeze=False
     )
-    for ax, bench in zip(axes[0], benches):
-        names: list[str] = []
-        values: list[float] = []
-        errors: list[list[float]] = [[], []]
-        for row in rows:
-            score = _score(summaries[row.run_id].get(bench, {}), k)
+    metric = "accuracy" if k is None else f"pass@{k}"
+    for index, (ax, bench) in enumerate(zip(axes[0], benches)):
+        n = None
+        for x, (row, label) in enumerate(zip(rows, labels)):
+            score = _row_score(row, summaries[row.run_id], bench, k)
             if score is None:
                 continue
-            value, low, high = score
-            names.append(row.condition)
-            values.append(100 * value)
-            errors[0].append(100 * max(value - low, 0))
-            errors[1].append(100 * max(high - value, 0))
-        ax.bar(range(len(names)), values, yerr=errors, capsize=4, color="#4c72b0")
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_ylim(0, 100)
-        ax.set_ylabel(f"{'accuracy' if k is None else f'pass@{k}'} (%), 95% interval")
-        ax.set_title(bench)
+            value, low, high = (100 * v for v in score)
+            ax.bar(x, value, color=colors[label], width=0.75)
+            ax.errorbar(x, value, yerr=[[max(value - low, 0)], [max(high - value, 0)]], color="black", capsize=3)
+            ax.annotate(
+                f"{value:.1f}",
+                (x, max(high, value)),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+            n = n or (row.benchmarks[bench].n if bench in row.benchmarks else None)
+        ax.set_xticks(range(len(rows)), [])
+        ax.set_ylim(0, 105)
+        ax.set_title(bench if n is None else f"{bench} (n = {n})", fontsize=10)
+        if index == 0:
+            ax.set_ylabel(f"{metric} (%), 95% interval")
         ax.grid(axis="y", alpha=0.3)
+    _legend_below(fig, plt, colors, patches=True)
     return fig
 
 
@@ -176,26 +231,63 @@ def plot_traces(plt, store: RunStore, run_ids: list[str]):
     rows = _result_rows(store, run_ids)
     summaries = {row.run_id: _summaries(store, row.run_id) for row in rows}
     benches = list(dict.fromkeys(b for row in rows for b in summaries[row.run_id]))
-    fig, axes = plt.subplots(1, len(TRACE_PANELS), figsize=(5 * len(TRACE_PANELS), 4.2), squeeze=False)
+    labels = _row_labels(rows)
+    colors = _palette(plt, benches)
+    fig, axes = plt.subplots(
+        1, len(TRACE_PANELS), figsize=(max(4.2, 0.6 * len(rows) + 1.5) * len(TRACE_PANELS), 3.8), squeeze=False
+    )
     width = 0.8 / max(len(benches), 1)
     for ax, (key, title) in zip(axes[0], TRACE_PANELS):
+        highest = 0.0
         for i, bench in enumerate(benches):
             values = []
             for row in rows:
                 value = (summaries[row.run_id].get(bench, {}).get("trace") or {}).get(key)
                 values.append(value if isinstance(value, (int, float)) else 0.0)
-            ax.bar([x + i * width for x in range(len(rows))], values, width=width, label=bench)
-        ax.set_xticks(
-            [x + width * (len(benches) - 1) / 2 for x in range(len(rows))],
-            [row.condition for row in rows],
-            rotation=30,
-            ha="right",
-            fontsize=8,
-        )
+            highest = max([highest, *values])
+            ax.bar([x + i * width for x in range(len(rows))], values, width=width, color=colors[bench])
+        ax.set_xticks([x + width * (len(benches) - 1) / 2 for x in range(len(rows))], labels, rotation=30, ha="right")
+        ax.tick_params(axis="x", labelsize=8)
         ax.set_title(title, fontsize=10)
+        if highest == 0:  # none found anywhere: say so rather than draw an empty, centred-on-zero axis
+            ax.set_ylim(0, 1)
+            ax.text(0.5, 0.5, "none in any completion", transform=ax.transAxes, ha="center", color="0.4")
+        ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    _legend_below(fig, plt, colors, patches=True, title="benchmark")
     return fig
+
+
+def write_figure(
+    kind: str,
+    store: RunStore,
+    run_ids: list[str],
+    out: Path,
+    *,
+    metrics: list[str] | None = None,
+    smooth: float = 0.0,
+    k: str | None = None,
+) -> Path:
+    """Draw one figure (curves, results or traces) and write it whole to `out`, its format from the
+    suffix: what `rdtui plot` and the app's plot key call. UsageError (with the reason) when the
+    suffix is not a format, matplotlib is missing, or there is nothing to plot."""
+    if out.suffix.lower() not in FORMATS:
+        raise UsageError(f"{out}: the format comes from the suffix: {', '.join(FORMATS)}")
+    plt = _pyplot()
+    if kind == "curves":
+        fig = plot_curves(plt, store, run_ids, metrics or list(DEFAULT_METRICS), smooth)
+    elif kind == "results":
+        fig = plot_results(plt, store, run_ids, k)
+    else:
+        fig = plot_traces(plt, store, run_ids)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    # Written whole, then renamed: no half-written figure. The tight box takes in the legend below.
+    fig.savefig(tmp, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(out)
+    return out
 
 
 def main(args) -> int:
@@ -204,19 +296,6 @@ def main(args) -> int:
         raise UsageError(f"--out {out}: the format comes from the suffix: {', '.join(FORMATS)}")
     if not 0 <= args.smooth < 1:
         raise UsageError(f"--smooth {args.smooth}: must be in [0, 1)")
-    plt = _pyplot()
     store = RunStore(default_runs_dir(args.runs_dir))
-    if args.kind == "curves":
-        fig = plot_curves(plt, store, args.runs, args.metric or list(DEFAULT_METRICS), args.smooth)
-    elif args.kind == "results":
-        fig = plot_results(plt, store, args.runs, args.k)
-    else:
-        fig = plot_traces(plt, store, args.runs)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    fig.savefig(tmp, dpi=150)  # written whole, then renamed: no half-written figure
-    plt.close(fig)
-    tmp.replace(out)
-    print(out)
+    print(write_figure(args.kind, store, args.runs, out, metrics=args.metric, smooth=args.smooth, k=args.k))
     return 0
