@@ -6,7 +6,7 @@ Order of checks, on the cleaned strings (normalize.clean): identical text; lette
 unions of intervals, sets ``\\{..\\}`` and bare lists (any order; ``a \\pm b`` is the two values),
 tuples and intervals (in order, brackets must agree); and last scalars: base-n numerals
 (``52_8``), exact numbers (numbers.py, with its tolerance), then expressions evaluated at the same
-variable values (evaluate.py). A case none of these can read returns None: the symbolic fallback
+variable values (expression.py). A case none of these can read returns None: the symbolic fallback
 decides it.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import permutations
 
-from core.grading.evaluate import EvalError, Value, evaluate, has_variables, values_close
+from core.grading.expression import EvalError, Value, evaluate, has_variables, values_close
 from core.grading.normalize import clean, strip_units
 from core.grading.numbers import Number, decimal_rounding, number_matches_float, numbers_equal, parse_number
 

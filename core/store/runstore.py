@@ -520,10 +520,6 @@ class RunStore:
         runs.sort(key=lambda r: (r.record.created_at, r.id))
         return runs
 
-    def latest(self, condition: str, status: str | None = "succeeded") -> Run | None:
-        runs = self.list(condition=condition, status=status)
-        return runs[-1] if runs else None
-
 
 def _is_dir(entry: os.DirEntry) -> bool:
     try:
