@@ -67,7 +67,7 @@ async def test_a_run_whose_queue_or_worker_died_shows_lost_as_rdtui_ls_says(runs
 
 async def test_unfinished_modal_runs_are_refreshed_at_most_every_five_seconds(runs_dir, monkeypatch):
     from core.backends.modal_backend import REFRESH_INTERVAL_S
-    from tui import feeds
+    from tui.feeds import modal_refresh
 
     for n, (name, status) in enumerate(
         (("modal-running", "running"), ("modal-queued", "queued"), ("modal-done", "succeeded"), ("local", "running"))
@@ -82,7 +82,7 @@ async def test_unfinished_modal_runs_are_refreshed_at_most_every_five_seconds(ru
         if len(calls) == 1:
             set_record(runs_dir / "modal-running", status="succeeded", finished_at=T0 + 900)
 
-    monkeypatch.setattr(feeds, "refresh_modal_runs", refresh_from_the_volume)
+    monkeypatch.setattr(modal_refresh, "refresh_modal_runs", refresh_from_the_volume)
     app = app_for(runs_dir)  # polls every 0.2 s: the refresh must still wait its 5 s
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.screen.query_one("DataTable")

@@ -1,6 +1,6 @@
 """The rdtui dashboard: runs, run detail, config editor, launch and results screens.
 
-Everything shown is read from the run store by one poller thread (`tui.feeds`); the app applies
+Everything shown is read from the run store by one poller thread (`tui.feeds.poller`); the app applies
 what it read on one timer tick. Heavy libraries are never imported here: config validation and
 launching import `core.config` / `core.execution.launch` inside worker threads when first needed.
 """
@@ -18,7 +18,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from core.store.runstore import RunStore
-from tui.feeds import Poller
+from tui.feeds.poller import Poller
 from tui.userstate import load_settings, save_crash, save_settings
 
 TICK_SECONDS = 0.5

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from core.store.runstore import Run, RunRecord
 from core.store.runview import format_progress, run_summary
-from tui.feeds import RunRow
+from tui.feeds.runs import RunRow
 from tui.widgets.styles import plain as cell
 from tui.widgets.styles import sparkline, status_text
 

@@ -13,18 +13,12 @@ from core.store.runview import run_summary
 from core.training.sysmetrics import (
     SYSTEM_FILE,  # light: the file's name and its writer only
 )
-from tui.feeds import (
-    EvalFeed,
-    Feed,
-    JsonlFeed,
-    LinesBatch,
-    LogFeed,
-    MetricsBatch,
-    MetricsFeed,
-    RecordBatch,
-    RecordFeed,
-    read_run_record,
-)
+from tui.feeds.eval import EvalFeed
+from tui.feeds.lines import JsonlFeed, LinesBatch
+from tui.feeds.log import LogFeed
+from tui.feeds.metrics import MetricsBatch, MetricsFeed
+from tui.feeds.poller import Feed
+from tui.feeds.records import RecordBatch, RecordFeed, read_run_record
 from tui.logsource import LogChunk
 from tui.widgets.compare import ComparePane
 from tui.widgets.configview import ConfigPane

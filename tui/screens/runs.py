@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from core.store.runstore import FINISHED
-from tui.feeds import RunRow, RunsBatch, RunsFeed
+from tui.feeds.runs import RunRow, RunsBatch, RunsFeed
 from tui.runs_table import LABELS, SELECTED, Layout, cell, plan_layout, row_cells
 from tui.widgets.footer import KeysFooter
 

@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tui.feeds import EvalBatch, pass_at_1, score
+from tui.feeds.eval import EvalBatch
+from tui.feeds.scores import pass_at_1, score
 from tui.widgets.styles import plain
 
 

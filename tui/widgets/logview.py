@@ -1,6 +1,6 @@
 """A log viewer that renders only the rows on screen: follow, search, filter and wrap.
 
-Lines arrive in batches (see `tui.feeds.LogFeed`); the view keeps up to MAX_LINES of them, and
+Lines arrive in batches (see `tui.feeds.log.LogFeed`); the view keeps up to MAX_LINES of them, and
 each repaint costs the visible rows only, whatever the file size.
 """
 

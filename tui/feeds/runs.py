@@ -1,0 +1,139 @@
+"""Every run in the store for the runs table: records re-read when run.json changes, the latest
+metric, sparkline and pass@1 when their files change."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from core.store.jsonl import parse_lines
+from core.store.logtail import read_last_lines
+from core.store.runstore import METRICS_FILE, RUN_FILE, Run, RunRecord
+from tui.feeds.modal_refresh import ModalRefresher
+from tui.feeds.poller import Feed, stat_key
+from tui.feeds.records import UNFINISHED, load_record
+from tui.feeds.scores import best_pass1
+
+SPARK_POINTS = 24
+
+
+@dataclass
+class RunRow:
+    record: RunRecord
+    status: str
+    metric: str | None = None  # what the latest value and sparkline show: reward, else loss
+    latest: float | None = None
+    spark: list[float] = field(default_factory=list)
+    pass1: float | None = None
+
+
+@dataclass
+class RunsBatch:
+    rows: dict[str, RunRow] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+
+def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
+    data, _ = read_last_lines(path, SPARK_POINTS * 2)
+    records, _bad = parse_lines(data)
+    for name in ("reward", "loss"):
+        values = [
+            float(r[name])
+            for r in records
+            if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)
+        ]
+        if values:
+            return name, values[-1], values[-SPARK_POINTS:]
+    return None, None, []
+
+
+class RunsFeed(Feed):
+    """Every run in the store: records re-read when run.json changes, metrics when they grow."""
+
+    def __init__(self, root: Path, deliver: Callable[[RunsBatch], None]):
+        super().__init__(deliver)
+        self.root = root
+        self._seen: dict[str, tuple] = {}  # run id -> (run.json key, metrics key, eval key)
+        self._rows: dict[str, RunRow] = {}
+        self._filled = False  # whether a poll has read the metrics and scores yet
+        self._modal = ModalRefresher(self.fail)
+
+    def merge(self, old: RunsBatch, new: RunsBatch) -> RunsBatch:
+        old.rows.update(new.rows)
+        old.removed -= set(new.rows)
+        old.removed |= new.removed
+        for run_id in new.removed:
+            old.rows.pop(run_id, None)
+        return old
+
+    def poll(self) -> None:
+        root = str(self.root)  # paths as strings: pathlib's cost shows at a thousand runs
+        try:
+            with os.scandir(root) as entries:
+                dirs = [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+        except FileNotFoundError:
+            dirs = []
+        records = RunsBatch(removed=set(self._seen) - set(dirs))
+        for run_id in records.removed:
+            self._seen.pop(run_id, None)
+            self._rows.pop(run_id, None)
+        for run_id in dirs:
+            record_key = stat_key(f"{root}/{run_id}/{RUN_FILE}")
+            if record_key is None:
+                continue
+            old = self._seen.get(run_id)
+            row = self._rows.get(run_id)
+            if old is None or old[0] != record_key or row is None:
+                record = load_record(f"{root}/{run_id}")
+                if record is None:
+                    continue
+                if row is None:
+                    row = self._rows[run_id] = RunRow(record, record.effective_status)
+                else:
+                    row.record, row.status = record, record.effective_status
+                records.rows[run_id] = replace(row)
+                self._seen[run_id] = (record_key, old[1], old[2]) if old else (record_key, None, None)
+            elif row.record.status in UNFINISHED:
+                status = row.record.effective_status  # a worker or queue that died changes no file
+                if status != row.status:
+                    row.status = status
+                    records.rows[run_id] = replace(row)
+        if records.rows or records.removed or not self.polled_once:
+            self.put(records)  # the first batch even when empty: the screen then says so
+        self._modal.maybe_refresh(
+            [
+                Run(self.root / run_id, row.record)
+                for run_id, row in self._rows.items()
+                if row.record.backend == "modal" and row.record.status in UNFINISHED
+            ]
+        )
+        if not self.polled_once:
+            # Paint the table before reading every run's metrics: they are read on the next poll,
+            # which the screen asks for once the rows are on screen (reading them now would race
+            # the first paint for the interpreter).
+            self.wake()
+            return
+        self._read_extras(root)
+
+    def _read_extras(self, root: str) -> None:
+        """Latest metric, sparkline and pass@1 of the runs whose metrics or eval folder changed."""
+        extras = RunsBatch()
+        for run_id, (record_key, old_metrics, old_eval) in self._seen.items():
+            metrics_key = stat_key(f"{root}/{run_id}/metrics.jsonl")
+            eval_key = stat_key(f"{root}/{run_id}/eval")
+            if metrics_key == old_metrics and eval_key == old_eval:
+                continue
+            row, run_dir = self._rows[run_id], self.root / run_id
+            if metrics_key != old_metrics:
+                row.metric, row.latest, row.spark = latest_metric(run_dir / METRICS_FILE)
+            if eval_key != old_eval:
+                row.pass1 = best_pass1(run_dir)
+            self._seen[run_id] = (record_key, metrics_key, eval_key)
+            extras.rows[run_id] = replace(row)
+        if extras.rows:
+            self.put(extras)
+            if not self._filled:
+                self.wake()  # the first metrics: show them now, not at the next tick
+        self._filled = True
