@@ -177,7 +177,7 @@ def bench_sft(model, rows_ids, rows_pos, args, device: str) -> dict:
         r=64, lora_alpha=64, lora_dropout=0.05, use_rslora=True, target_modules=LORA_TARGETS, task_type="CAUSAL_LM"
     )
     peft_model = get_peft_model(model, lora)
-    peft_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    checkpointing(model, True)
     peft_model.enable_input_require_grads()
     peft_model.train()
     optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=2e-4)
@@ -199,8 +199,22 @@ def bench_sft(model, rows_ids, rows_pos, args, device: str) -> dict:
     step_s = statistics.median(times)
     tokens = args.batch * args.seq_len
     peft_model.unload()
-    model.gradient_checkpointing_disable()
+    checkpointing(model, False)
     return {"step_s": step_s, "tokens_per_s": tokens / step_s, "tokens_per_step": tokens, "loss": loss.item()}
+
+
+def checkpointing(model, on: bool) -> None:
+    """Activation checkpointing on or off: transformers 5.24 renamed gradient_checkpointing_* (the
+    old names warn and go in v6); the images' older transformers may have only those."""
+    if hasattr(model, "activation_checkpointing_enable"):
+        if on:
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.activation_checkpointing_disable()
+    elif on:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_disable()
 
 
 def bench_generate(model, tokenizer, prompts: list[str], args, device: str) -> dict:
@@ -249,7 +263,9 @@ def bench_vllm(model, tokenizer, prompts: list[str], args) -> dict:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         llm = LLM(model=folder, dtype="bfloat16", gpu_memory_utilization=0.6, seed=0)
-        params = SamplingParams(max_tokens=args.max_new_tokens, temperature=0.7, ignore_eos=True)
+        # detokenize=False: random weights sample ids far past the builtin tokenizer's vocabulary, and
+        # the text is not what is measured.
+        params = SamplingParams(max_tokens=args.max_new_tokens, temperature=0.7, ignore_eos=True, detokenize=False)
         llm.generate(prompts[:8], params)  # warm-up: CUDA graphs, kernels
         start = time.perf_counter()
         outputs = llm.generate(prompts, params)
@@ -267,9 +283,12 @@ def free(device: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """0 when every measurement that could run here ran (the others are printed as skipped, with
+    why); 1 when one failed."""
+    from importlib.metadata import version
+
     args = parse_args(argv)
     import torch
-    import transformers
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.smoke:
@@ -279,24 +298,50 @@ def main(argv: list[str] | None = None) -> int:
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     results: dict = {
         "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "gpus": torch.cuda.device_count() if device == "cuda" else 0,
         "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        "transformers": version("transformers"),
         "shape": shape,
         "sft": {},
         "generate": {},
         "skipped": {},
+        "failed": {},
     }
-    print(f"device {results['device']}, torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
-
-    if args.part in ("single", "all"):
-        bench_single(args, results, shape, device, dtype)
-    if args.part in ("multi", "all"):
-        bench_multi(args, results, shape, device, dtype)
+    print(
+        f"device {results['device']} x {results['gpus']}, torch {torch.__version__} "
+        f"(CUDA {torch.version.cuda or 'none'}), transformers {results['transformers']}",
+        flush=True,
+    )
+    if device == "cpu" and not args.smoke:
+        # A 1.7B model on the CPU would take hours and measure nothing this check is for.
+        results["skipped"].update(cpu_only_skips(args.part, torch.__version__))
+    else:
+        if args.part in ("single", "all"):
+            bench_single(args, results, shape, device, dtype)
+        if args.part in ("multi", "all"):
+            bench_multi(args, results, shape, device, dtype)
     for name, why in results["skipped"].items():
         print(f"[{name}] skipped: {why}", flush=True)
+    for name, why in results["failed"].items():
+        print(f"[{name}] FAILED: {why}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return 1 if results["failed"] else 0
+
+
+def cpu_only_skips(part: str, torch_version: str) -> dict[str, str]:
+    """Why each measurement of `part` is skipped on a machine without CUDA."""
+
+    def imports(name: str) -> str:
+        return "needs CUDA" if importlib.util.find_spec(name) else f"{name} does not import"
+
+    no_cuda = f"no CUDA device (torch {torch_version} sees none); --smoke runs the script's path on the CPU"
+    skips = {}
+    if part in ("single", "all"):
+        skips.update(single_gpu=no_cuda, flash_attention_2=imports("flash_attn"), vllm=imports("vllm"))
+    if part in ("multi", "all"):
+        skips.update(multi_gpu=f"needs 2 GPUs; {no_cuda}", grpo_server=f"needs 2 GPUs and vLLM ({imports('vllm')})")
+    return skips
 
 
 def bench_single(args, results: dict, shape: dict, device: str, dtype) -> None:
@@ -355,13 +400,15 @@ def bench_single(args, results: dict, shape: dict, device: str, dtype) -> None:
                     flush=True,
                 )
             except Exception as exc:
-                results["skipped"]["vllm"] = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
+                results["failed"]["vllm"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         del model
         free(device)
-    if "vllm" not in results["generate"] and "vllm" not in results["skipped"]:
+    if "vllm" not in results["generate"] and "vllm" not in results["failed"]:
         results["skipped"]["vllm"] = (
             "vllm does not import" if importlib.util.find_spec("vllm") is None else "needs CUDA"
         )
+    side_by_side("LoRA SFT tokens/s", {attn: r["tokens_per_s"] for attn, r in results["sft"].items()})
+    side_by_side("generation new tokens/s", {k: r["tokens_per_s"] for k, r in results["generate"].items()})
 
 
 # -- the multi-GPU part: rdtui's own stages ----------------------------------------------------------
@@ -397,10 +444,15 @@ MULTI_SMOKE = [
 
 
 def save_model_folder(shape: dict, attn: str, device: str, dtype, folder: Path) -> Path:
-    """The random-weight model and rdtui's builtin tokenizer, as a folder `model.name` can point at."""
-    model = new_model(shape, attn, "cpu", dtype)
+    """The random-weight model and rdtui's builtin tokenizer, as a folder `model.name` can point at.
+
+    Its vocabulary is the tokenizer's: GRPO decodes every sampled id (TRL, and vLLM's detokenizer in
+    colocate and server mode), and random weights would sample ids the builtin tokenizer lacks. The
+    layouts are compared with each other, on the same model, so a smaller output layer is fair."""
+    tokenizer = build_tokenizer()
+    model = new_model({**shape, "vocab_size": len(tokenizer)}, attn, "cpu", dtype)
     model.save_pretrained(str(folder))
-    build_tokenizer().save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
     del model
     free(device)
     return folder
@@ -458,9 +510,7 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
     gpus = torch.cuda.device_count() if device == "cuda" else 0
     if device == "cuda" and gpus < 2:
         results["skipped"]["multi_gpu"] = f"needs 2 GPUs; this machine has {gpus}"
-        return
-    if device == "cpu" and not args.smoke:
-        results["skipped"]["multi_gpu"] = "no CUDA (--smoke checks the path with 2 CPU processes)"
+        results["skipped"]["grpo_server"] = f"needs 2 GPUs (1 serving, 1 training); this machine has {gpus}"
         return
     vllm = device == "cuda" and importlib.util.find_spec("vllm") is not None
     attn = attention_paths(device)[0]
@@ -499,6 +549,8 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
                 "tokens_per_s": _median(rates),
                 "steps": len(rates),
             }
+            if error:
+                results["failed"][f"multi SFT {name}"] = error
             print(
                 f"[multi] SFT {name}: " + (f"failed: {error}" if error else f"{_median(rates):,.0f} tokens/s"),
                 flush=True,
@@ -529,6 +581,8 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
                 "completion_tokens_per_s": _median(rates),
                 "steps": len(rates),
             }
+            if error:
+                results["failed"][f"multi GRPO {name}"] = error
             print(
                 f"[multi] GRPO {name}: "
                 + (f"failed: {error}" if error else f"{_median(rates):,.0f} completion tokens/s"),
@@ -542,20 +596,29 @@ def _median(values: list[float]) -> float | None:
 
 
 def print_multi_table(multi: dict) -> None:
-    rows = [("SFT", name, r["tokens_per_s"], r["error"]) for name, r in multi["sft"].items()]
-    rows += [("GRPO", name, r["completion_tokens_per_s"], r["error"]) for name, r in multi["grpo"].items()]
-    baseline = {
-        kind: next((rate for k, _, rate, err in rows if k == kind and rate and not err), None)
-        for kind in ("SFT", "GRPO")
-    }
-    print(f"\n{'stage':6} {'layout':20} {'tokens/s (median)':>18} {'vs 1 GPU':>9}")
-    for kind, name, rate, error in rows:
-        if error or rate is None:
-            print(f"{kind:6} {name:20} {'failed' if error else 'no steps':>18} {'':>9}")
-            continue
-        ratio = f"{rate / baseline[kind]:.2f}x" if baseline[kind] else ""
-        print(f"{kind:6} {name:20} {rate:>18,.0f} {ratio:>9}")
-    print(flush=True)
+    """Each stage's layouts side by side, with the ratio to its first (one-GPU) layout."""
+    side_by_side("SFT tokens/s (median step)", {n: r["tokens_per_s"] for n, r in multi["sft"].items()})
+    side_by_side(
+        "GRPO completion tokens/s (median step; colocate vs server)",
+        {n: r["completion_tokens_per_s"] for n, r in multi["grpo"].items()},
+    )
+
+
+def side_by_side(title: str, rates: dict[str, float | None]) -> None:
+    """One table line per figure: names as columns, the value under each, the ratio to the first."""
+    if not rates:
+        return
+    width = max(12, *(len(name) for name in rates))
+    baseline = next(iter(rates.values()))
+    cells = [
+        "failed".rjust(width)
+        if rate is None
+        else f"{rate:,.0f}".rjust(width - 8) + (f" ({rate / baseline:.2f}x)" if baseline else "").ljust(8)
+        for rate in rates.values()
+    ]
+    print(f"\n{title}", flush=True)
+    print("  ".join(name.rjust(width) for name in rates), flush=True)
+    print("  ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

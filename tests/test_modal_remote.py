@@ -182,3 +182,33 @@ def test_the_stage_environment_keeps_the_hub_cache_on_the_volume(tmp_path):
     assert env["HF_HOME"] == str(tmp_path / "hf-cache" / "grpo_only-20260101-000000-0005")  # one writer per cache
     # A distributed world is set up only where vLLM colocate really runs (core.training.grpo).
     assert "RANK" not in env and "MASTER_PORT" not in env
+
+
+def test_stage_commits_are_bounded_by_the_interval_and_each_writes_the_new_segments_first(tmp_path):
+    """M18: a stage commits the Volume once per COMMIT_INTERVAL_S (10 s; 6 runs stay near the docs'
+    5 concurrent commits) and once at the end, each time after writing the new log bytes as a segment."""
+    import inspect
+    import time
+
+    from core.backends.sync import SEGMENTS_DIR, SegmentWriter
+
+    assert remote.COMMIT_INTERVAL_S >= 10
+    assert inspect.signature(remote.run_stage).parameters["commit_interval"].default == remote.COMMIT_INTERVAL_S
+    log = tmp_path / "log.txt"
+    log.write_text("")
+    writer, events = SegmentWriter(tmp_path), []
+
+    def commit() -> None:
+        segments = sorted((tmp_path / SEGMENTS_DIR).rglob("*.seg")) if (tmp_path / SEGMENTS_DIR).exists() else []
+        events.append(("commit", sum(p.stat().st_size for p in segments)))
+
+    interval, started = 0.2, time.monotonic()
+    with remote.periodic_commit(commit, interval, before=writer.write_new):
+        for i in range(10):
+            with open(log, "a") as fh:
+                fh.write(f"line {i}\n")
+            time.sleep(0.1)
+    elapsed = time.monotonic() - started
+    # At most one commit per interval (plus the last), never a burst; the last one holds every byte.
+    assert 1 <= len(events) <= elapsed / interval + 2
+    assert events[-1] == ("commit", log.stat().st_size)
