@@ -59,18 +59,30 @@ class Benchmark:
         return out
 
 
-def benchmark_kind(spec, name: str) -> str:
-    """The grader's rules: MATH-style answers (LaTeX, symbolic) or GSM8K-style numbers."""
-    if spec.formatter == "math500" or (spec.formatter is None and spec.synthetic is None and "math" in name):
-        return "math"
-    return "gsm8k"
+# Formatters whose gold answers are plain numbers (word problems, the offline digit task); every
+# other formatter, the config-only ones included, may carry LaTeX or symbolic golds.
+NUMERIC_FORMATTERS = ("gsm8k", "orca_math")
+
+
+def benchmark_kind(spec) -> str:
+    """The benchmark kind the grader is told: "gsm8k" (numbers) or "math" (LaTeX, symbolic).
+
+    The kind only says how a gold *field* is read (after `####`, or its last \\boxed{}); the
+    comparison rules are the same for both, so an integer answer (AIME: 33 against a gold of "033"
+    or 33) grades alike under either. A config-only benchmark (`formatter: columns` and TRL's
+    formats) has its gold reduced to the final answer when loaded (core/data/mapped.gold_of) and is
+    graded as "math", which accepts numbers and expressions alike.
+    """
+    if spec.synthetic is not None or spec.formatter in NUMERIC_FORMATTERS:
+        return "gsm8k"
+    return "math"
 
 
 def load_benchmark(cfg, name: str) -> Benchmark:
     """The rows of one benchmark (its DatasetSpec's `limit` applied); RdtuiError names the config key."""
     spec = dataset_spec(cfg.datasets, name)
     rows = load_dataset_rows(spec, "eval", name=name)
-    return Benchmark(name=name, kind=benchmark_kind(spec, name), rows=tuple(rows))
+    return Benchmark(name=name, kind=benchmark_kind(spec), rows=tuple(rows))
 
 
 def load_benchmarks(cfg, names: list[str] | None = None) -> list[Benchmark]:
