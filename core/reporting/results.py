@@ -22,6 +22,7 @@ from core.store.jsonl import read_jsonl
 from core.store.runstore import TRAINING_STAGES, Run, RunStore
 
 FORMATS = ("table", "md", "csv", "json")
+PAIRED_HEADING = "Paired differences on the same problems (A - B, percentage points, 95% interval; * excludes 0)"
 ADHOC_CONDITION = "model_eval"  # `rdtui eval MODEL` runs of a model other than the study's base
 
 
@@ -291,8 +292,9 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def _display_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]]:
-    """Rows for the table and Markdown: accuracy [95% interval] (N) per benchmark, then pass@k, maj@k."""
+def results_table(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]]:
+    """The one results table (cells by column, columns) that `rdtui results`, the Markdown export and
+    the app's Results screen show: accuracy [95% interval] (N) per benchmark, then pass@k, maj@k."""
     columns = ["condition", "run"]
     benches = _benchmark_names(rows)
     for bench in benches:
@@ -373,17 +375,16 @@ def render_results(rows: list[ResultRow], fmt: str = "table") -> str:
         return json.dumps([row.to_dict() for row in rows], indent=2)
     if fmt == "csv":
         return _csv(rows)
-    cells, columns = _display_rows(rows)
-    pair_cells, pair_columns = _paired_rows(rows)
+    cells, columns = results_table(rows)
+    pair_cells, pair_columns = paired_table(rows)
     render = _markdown if fmt == "md" else format_table
     text = render(cells, columns)
     if pair_cells:
-        heading = "Paired differences on the same problems (A - B, percentage points, 95% interval; * excludes 0):"
-        text += f"\n\n{heading}\n\n" + render(pair_cells, pair_columns)
+        text += f"\n\n{PAIRED_HEADING}:\n\n" + render(pair_cells, pair_columns)
     return text
 
 
-def _paired_rows(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]]:
+def paired_table(rows: list[ResultRow]) -> tuple[list[dict[str, str]], list[str]]:
     """One line per pair of conditions (study order, A before B), one column per benchmark."""
     benches = _benchmark_names(rows)
     out = []

@@ -1,7 +1,9 @@
-"""The study's headline table: pass@k per condition (base model included), sortable, exportable."""
+"""The study's headline table: core's one results table (core/reporting/results.py: the same columns
+and numbers as `rdtui results` and the exports), with its paired differences; sortable, exportable."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,45 +26,25 @@ def default_export(config_path: Path) -> Path:
     return config_path.resolve().parent / OVERRIDES_DIR / "exports" / "results.md"
 
 
-def table_cells(rows: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Columns and numeric cells (so sorting compares numbers): accuracy, interval, pass@k, maj@k."""
-    benches = sorted({b for row in rows for b in row.benchmarks})
-    columns = ["condition", "run", "model"]
-    cells = []
-    for row in rows:
-        out: dict[str, Any] = {"condition": row.condition, "run": row.run_id, "model": row.model}
-        for bench in benches:
-            result = row.benchmarks.get(bench)
-            if result is None:
-                continue
-            out[bench] = result.accuracy
-            out[f"{bench} 95% CI"] = f"[{pct(result.ci95[0])}, {pct(result.ci95[1])}]"
-            out[f"{bench} N"] = result.n if result.complete else f"{result.n} partial"
-            for kind, values in (("pass", result.pass_at_k), ("maj", result.maj_at_k)):
-                for k, value in values.items():
-                    if k != "1":
-                        out[f"{bench} {kind}@{k}"] = value
-        cells.append(out)
-        columns += [c for c in out if c not in columns]
-    return columns, cells
+MISSING = "-"
+_LEADING_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
-def pct(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value * 100:.1f}" if abs(value) <= 1 else f"{value:.4g}"
-    return str(value)
+def cell_value(text: str) -> float | str | None:
+    """What a cell sorts by: the number it starts with (`75.7 [70.1, 80.9] (N=300)` -> 75.7), else
+    its text; None for a missing value."""
+    if text == MISSING:
+        return None
+    number = _LEADING_NUMBER.match(text)
+    return float(number.group()) if number else text
 
 
-def sort_order(values: list[Any], reverse: bool) -> list[int]:
+def sort_order(values: list[float | str | None], reverse: bool) -> list[int]:
     """Row order by one column: numbers by value, then text; missing values always last."""
 
     def key(i: int) -> tuple:
         value = values[i]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return (0, value, "")
-        return (1, 0, str(value))
+        return (0, value, "") if isinstance(value, float) else (1, 0, str(value))
 
     present = [i for i, v in enumerate(values) if v is not None]
     return sorted(present, key=key, reverse=reverse) + [i for i, v in enumerate(values) if v is None]
@@ -90,6 +72,8 @@ class ResultsScreen(Screen):
         yield Static(" Results", classes="screen-title")
         yield Static("Collecting results…", classes="pane-status", id="results-status", markup=False)
         yield DataTable(id="results-table", cursor_type="cell", fixed_columns=1)  # condition stays in view
+        yield Static("", id="paired-heading", markup=False)
+        yield DataTable(id="paired-table", cursor_type="row", fixed_columns=2)
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -139,32 +123,45 @@ class ResultsScreen(Screen):
         self.query_one("#results-status", Static).update(text)
 
     def _fill(self, rows: list[Any]) -> None:
+        from core.reporting.results import PAIRED_HEADING, paired_table, results_table
+
         self.rows = rows
-        table = self.query_one(DataTable)
+        self.query_one("#paired-heading", Static).update(f" {PAIRED_HEADING}")
+        table = self.query_one("#results-table", DataTable)
         where = table.cursor_coordinate
-        table.clear(columns=True)
-        columns, cells = table_cells(rows)
-        for name in columns:
-            table.add_column(name, key=name)
-        for n, row in enumerate(cells):
-            table.add_row(*(plain(pct(row.get(c))) for c in columns), key=str(n))
+        cells, columns = results_table(rows)
+        self._show_table(table, cells, columns)
         table.move_cursor(row=where.row, column=where.column)
+        pair_cells, pair_columns = paired_table(rows)
+        self._show_table(self.query_one("#paired-table", DataTable), pair_cells, pair_columns)
+        for widget in (self.query_one("#paired-heading"), self.query_one("#paired-table")):
+            widget.display = bool(pair_cells)
         self._status(
             f"{len(rows)} row(s) from {self.app.store.root} · live · s sort · x export"
             if rows
             else f"No finished runs in {self.app.store.root} yet."
         )
 
+    @staticmethod
+    def _show_table(table: DataTable, cells: list[dict[str, str]], columns: list[str]) -> None:
+        table.clear(columns=True)
+        for name in columns:
+            table.add_column(name, key=name)
+        for n, row in enumerate(cells):
+            table.add_row(*(plain(row.get(c, MISSING)) for c in columns), key=str(n))
+
     def action_sort(self) -> None:
-        table = self.query_one(DataTable)
+        from core.reporting.results import results_table
+
+        table = self.query_one("#results-table", DataTable)
         if not table.row_count:
             return
         where = table.cursor_coordinate
         column = table.coordinate_to_cell_key(where).column_key.value
         reverse = self.sorted_by == (column, False)
         self.sorted_by = (column, reverse)
-        cells = table_cells(self.rows)[1]
-        order = sort_order([c.get(column) for c in cells], reverse)
+        cells = results_table(self.rows)[0]
+        order = sort_order([cell_value(c.get(column, MISSING)) for c in cells], reverse)
         self._fill([self.rows[i] for i in order])
         table.move_cursor(column=where.column)
 
