@@ -466,12 +466,19 @@ def new_run(root: Path, condition: str, overrides: list[str]):
     return RunStore(root / "runs").create(condition, "local", "local", snapshot_text(resolution))
 
 
-def run_worker(run, timeout: float) -> str | None:
-    """The run's stages in `python -m core.execution.run_process`, as the local backend runs them; None or the error."""
+def run_worker(run, timeout: float, gpus: int | None = None) -> str | None:
+    """The run's stages in `python -m core.execution.run_process`, as the local backend runs them; None or the error.
+
+    `gpus`: how many of the machine's GPUs the run may see. A one-process run that sees several would
+    train under nn.DataParallel (the HF Trainer's choice), not on the one GPU it is measured as."""
     import os
     import subprocess
 
+    from core.training.distributed import visible_devices
+
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    if gpus is not None and visible_devices():
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(visible_devices()[:gpus])
     with open(run.log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "core.execution.run_process", str(run.dir)],
@@ -541,7 +548,7 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
         sft_setups = [("1 GPU", 1), ("2 GPUs DDP", 2)]
         for name, procs in sft_setups:
             run = new_run(root, "sft_traces", common + MULTI_SFT + smoke + [f"distributed.num_processes={procs}"])
-            error = run_worker(run, args.stage_timeout)
+            error = run_worker(run, args.stage_timeout, gpus=procs)
             rates = step_rates(run, "sft", lambda prev, cur: cur["num_tokens"] - prev["num_tokens"])
             results["multi"]["sft"][name] = {
                 "processes": procs,
@@ -570,7 +577,9 @@ def bench_multi(args, results: dict, shape: dict, device: str, dtype) -> None:
             )
             cfg = run.config()
             per_step = cfg.grpo.per_device_train_batch_size * cfg.grpo.gradient_accumulation_steps * procs
-            error = run_worker(run, args.stage_timeout)
+            error = run_worker(
+                run, args.stage_timeout, gpus=procs + (cfg.grpo.vllm_server_gpus if mode == "server" else 0)
+            )
             rates = step_rates(
                 run, "grpo", lambda prev, cur, per_step=per_step: cur["completions/mean_length"] * per_step
             )
