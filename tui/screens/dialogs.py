@@ -1,6 +1,10 @@
-"""Small modal dialogs: a yes/no confirmation and a scrollable text (diffs, completions)."""
+"""Small modal dialogs: a yes/no confirmation, a scrollable text (diffs, completions), a file path
+(exports, figures)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import RenderableType
 from textual.app import ComposeResult
@@ -79,3 +83,27 @@ class PathScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def choose_output_file(
+    app, question: str, default: Path, suffixes: tuple[str, ...], write: Callable[[Path], None]
+) -> None:
+    """Ask where to write a file (prefilled with `default`), refuse a suffix not in `suffixes`, ask
+    before replacing a file that exists (enter: No), then `write(absolute path)`: exports and
+    figures alike never overwrite silently and always name the full path."""
+
+    def chosen(answer: str | None) -> None:
+        if not answer:
+            return
+        path = Path(answer).expanduser().resolve()
+        if path.suffix.lower() not in suffixes:
+            app.notify(
+                f"{path}: name a {', '.join(suffixes[:-1])} or {suffixes[-1]} file.", severity="error", markup=False
+            )
+            return
+        if path.exists():
+            app.push_screen(ConfirmScreen(f"{path} exists. Replace it?"), lambda yes: yes and write(path))
+            return
+        write(path)
+
+    app.push_screen(PathScreen(question, str(default)), chosen)

@@ -21,9 +21,9 @@ FORMATS = {".md": "md", ".csv": "csv", ".json": "json"}
 LIVE_SECONDS = 2.0
 
 
-def default_export(config_path: Path) -> Path:
-    """results.md in .rdtui/exports beside config.yaml: git ignores .rdtui (see config_edit)."""
-    return config_path.resolve().parent / OVERRIDES_DIR / "exports" / "results.md"
+def default_export(config_path: Path, name: str = "results.md") -> Path:
+    """A file in .rdtui/exports beside config.yaml: git ignores .rdtui (see config_edit)."""
+    return config_path.resolve().parent / OVERRIDES_DIR / "exports" / name
 
 
 MISSING = "-"
@@ -55,12 +55,14 @@ class ResultsScreen(Screen):
     HELP_TEXT = (
         "One row per condition from its latest finished run (the base model row included), "
         "updated as runs finish. s sorts by the column under the cursor (again: reverse); x exports "
-        "the table to a file you name (.md, .csv or .json), never overwriting one without asking."
+        "the table to a file you name (.md, .csv or .json), never overwriting one without asking; p writes "
+        "the results figure (as rdtui plot results: .png, .svg or .pdf; needs matplotlib) the same way."
     )
     BINDINGS = [
         Binding("escape", "app.back", "Back"),
         Binding("s", "sort", "Sort by column"),
         Binding("x", "export", "Export…"),
+        Binding("p", "plot", "Plot…"),
     ]
 
     def __init__(self) -> None:
@@ -137,7 +139,7 @@ class ResultsScreen(Screen):
         for widget in (self.query_one("#paired-heading"), self.query_one("#paired-table")):
             widget.display = bool(pair_cells)
         self._status(
-            f"{len(rows)} row(s) from {self.app.store.root} · live · s sort · x export"
+            f"{len(rows)} row(s) from {self.app.store.root} · live · s sort · x export · p plot"
             if rows
             else f"No finished runs in {self.app.store.root} yet."
         )
@@ -169,29 +171,25 @@ class ResultsScreen(Screen):
         if not self.rows:
             self.notify("Nothing to export yet.", severity="warning")
             return
-        from tui.screens.dialogs import PathScreen
+        from tui.screens.dialogs import choose_output_file
 
-        self.app.push_screen(
-            PathScreen("Export results to (.md, .csv or .json):", str(default_export(Path(self.app.config_path)))),
-            self._export_to,
+        choose_output_file(
+            self.app,
+            "Export results to (.md, .csv or .json):",
+            default_export(Path(self.app.config_path)),
+            tuple(FORMATS),
+            lambda path: self._write_export(path, FORMATS[path.suffix.lower()]),
         )
 
-    def _export_to(self, answer: str | None) -> None:
-        if not answer:
+    def action_plot(self) -> None:
+        """The results figure (rdtui plot results) of the rows shown, to a file you name."""
+        run_ids = [row.run_id for row in self.rows if row.run_id]
+        if not run_ids:
+            self.notify("Nothing to plot yet: no condition has a finished evaluation.", severity="warning")
             return
-        path = Path(answer).expanduser().resolve()
-        fmt = FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            self.notify(f"{path}: name a .md, .csv or .json file.", severity="error", markup=False)
-            return
-        if path.exists():
-            from tui.screens.dialogs import ConfirmScreen
+        from tui.figures import plot_to_chosen_file
 
-            self.app.push_screen(
-                ConfirmScreen(f"{path} exists. Replace it?"), lambda yes: yes and self._write_export(path, fmt)
-            )
-            return
-        self._write_export(path, fmt)
+        plot_to_chosen_file(self.app, "results", run_ids, default_export(Path(self.app.config_path), "results.png"))
 
     def _write_export(self, path: Path, fmt: str) -> None:
         from core.reporting.results import render_results

@@ -70,7 +70,9 @@ class RunDetailScreen(Screen):
         "([ and ] step through them). "
         "Runs selected on the home screen are overlaid on the curves; the other tabs show the first. "
         "System: CPU, RAM and each GPU's utilisation, memory and power, as the worker sampled them "
-        "(the latest reading is in the header)."
+        "(the latest reading is in the header). "
+        "Compare: p writes the runs' curves (the metrics and smoothing of the Curves tab) as a figure "
+        "(.png, .svg or .pdf, as rdtui plot curves; needs matplotlib)."
     )
     BINDINGS = [
         Binding("1", "tab(0)", "Curves", show=False),
@@ -221,6 +223,22 @@ class RunDetailScreen(Screen):
         if batch.bad_lines:
             self.notify(f"Skipped {batch.bad_lines} corrupt line(s) in samples.jsonl.", severity="warning")
         self.query_one(SamplesPane).add(batch.records, batch.reset)
+
+    def on_compare_pane_plot_requested(self, event: ComparePane.PlotRequested) -> None:
+        """The compared runs' curves as a figure (rdtui plot curves): the metrics chosen on the
+        Curves tab, with its smoothing."""
+        from tui.figures import plot_to_chosen_file
+        from tui.screens.results import default_export
+
+        curves = self.query_one("#curves-pane", CurvesPane)
+        plot_to_chosen_file(
+            self.app,
+            "curves",
+            event.run_ids,
+            default_export(self.app.config_path, "curves.png"),
+            metrics=list(curves.chosen) or None,
+            smooth=curves.smoothing,
+        )
 
     # ---- tabs ----
     def _active_tab(self) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from core.store.jsonl import read_jsonl
@@ -107,6 +109,16 @@ def compare(run_dirs: list[Path]) -> Comparison:
 
 
 class ComparePane(VerticalScroll):
+    BINDINGS = [Binding("p", "plot", "Plot curves…")]
+
+    class PlotRequested(Message):
+        """The user asked for the compared runs' curves as a figure (the screen knows the chosen
+        metrics and smoothing)."""
+
+        def __init__(self, run_ids: list[str]) -> None:
+            super().__init__()
+            self.run_ids = run_ids
+
     def __init__(self, run_dirs: list[Path], labels: list[str], **kwargs) -> None:
         super().__init__(can_focus=True, **kwargs)
         self.run_dirs = run_dirs
@@ -147,6 +159,9 @@ class ComparePane(VerticalScroll):
 
     def _status(self, text: str) -> None:
         self.query_one("#compare-status", Static).update(Text(text))
+
+    def action_plot(self) -> None:
+        self.post_message(self.PlotRequested([run_dir.name for run_dir in self.run_dirs]))
 
     def _show(self, result: Comparison) -> None:
         self.comparison = result

@@ -79,6 +79,10 @@ class CurvesPane(Horizontal):
             yield Static("Reading metrics…", classes="pane-status", id="curves-status")
             yield Grid(id="curve-grid")
 
+    @property
+    def smoothing(self) -> float:
+        return SMOOTHING[self.smoothing_index]
+
     # ---- data ----
     def replace(self, run_id: str, curves: RunCurves) -> None:
         self.curves[run_id] = curves
