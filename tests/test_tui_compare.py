@@ -15,6 +15,7 @@ SNAPSHOT = "study:\n  seed: 42  # study config.yaml:13\ngrpo:\n  learning_rate: 
 
 def write_journal(run_dir: Path, bench: str, verdicts: list[bool]) -> None:
     with open(run_dir / "eval" / f"{bench}.jsonl", "w") as fh:
+        fh.write(json.dumps({"type": "header"}) + "\n")  # as the evaluator writes it; readers skip a headless file
         for n, ok in enumerate(verdicts):
             fh.write(
                 json.dumps(
