@@ -71,7 +71,7 @@ def main() -> None:
     from core.data.registry import build_sft_dataset
 
     cfg = resolve(load_study(REPO / "config.yaml"), "sft_traces", "local")
-    dataset = build_sft_dataset(cfg, cfg.sft.dataset)
+    dataset = build_sft_dataset(cfg.datasets, cfg.sft.dataset, enable_thinking=cfg.model.enable_thinking)
     print(
         f"tiny model SFT, {cfg.sft.dataset} ({len(dataset)} rows), batch {cfg.sft.per_device_train_batch_size}, "
         f"max_length {cfg.sft.max_length}, {ns.steps} steps x {ns.repeats} runs (medians)"

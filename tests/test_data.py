@@ -233,15 +233,15 @@ def local_cfg():
 
 
 def test_build_datasets_from_the_local_profile(local_cfg):
-    sft = build_sft_dataset(local_cfg, "s1k")
+    sft = build_sft_dataset(local_cfg.datasets, "s1k", enable_thinking=local_cfg.model.enable_thinking)
     assert len(sft) == local_cfg.datasets["s1k"].size
-    verified = build_sft_dataset(local_cfg, "openr1_verified")
+    verified = build_sft_dataset(local_cfg.datasets, "openr1_verified", enable_thinking=True)
     assert len(verified) == local_cfg.datasets["openr1_verified"].limit
     first = sft[0]
     assert first["prompt"][-1]["role"] == "user"
     assert first["completion"][0]["role"] == "assistant" and first["completion"][0]["content"].startswith("<think>")
     assert first["chat_template_kwargs"] == {"enable_thinking": True}
-    grpo = build_grpo_dataset(local_cfg, "gsm8k_train")
+    grpo = build_grpo_dataset(local_cfg.datasets, "gsm8k_train")
     assert set(grpo.column_names) == {"prompt", "answer"} and grpo[0]["answer"].isdigit()
     gsm8k = load_dataset_rows(local_cfg.datasets["gsm8k_test"], "eval", name="gsm8k_test")
     assert len(gsm8k) == local_cfg.datasets["gsm8k_test"].limit and gsm8k[0].answer == "18"
@@ -249,4 +249,4 @@ def test_build_datasets_from_the_local_profile(local_cfg):
 
 def test_unknown_dataset_name_is_a_clear_error(local_cfg):
     with pytest.raises(RdtuiError, match="datasets.nope: no such dataset"):
-        build_sft_dataset(local_cfg, "nope")
+        build_sft_dataset(local_cfg.datasets, "nope", enable_thinking=True)

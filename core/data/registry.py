@@ -162,13 +162,13 @@ def load_dataset_rows(spec, purpose: str, *, name: str = "dataset") -> list[Form
     return out
 
 
-def build_sft_dataset(cfg, name: str | None = None):
-    """A TRL prompt-completion dataset in chat form for SFT on `cfg.datasets[name]` (default cfg.sft.dataset)."""
+def build_sft_dataset(datasets: dict[str, DatasetSpec], name: str, *, enable_thinking: bool):
+    """A TRL prompt-completion dataset in chat form for SFT on `datasets[name]`; `enable_thinking` goes to
+    the chat template with every row (model.enable_thinking)."""
     from datasets import Dataset
 
-    name = name or cfg.sft.dataset
-    rows = load_dataset_rows(dataset_spec(cfg.datasets, name), "sft", name=name)
-    template_kwargs = {"enable_thinking": cfg.model.enable_thinking}
+    rows = load_dataset_rows(dataset_spec(datasets, name), "sft", name=name)
+    template_kwargs = {"enable_thinking": enable_thinking}
     return Dataset.from_list(
         [
             {
@@ -181,10 +181,9 @@ def build_sft_dataset(cfg, name: str | None = None):
     )
 
 
-def build_grpo_dataset(cfg, name: str | None = None):
-    """Prompts (chat form) with their gold `answer`, which TRL hands to the reward functions."""
+def build_grpo_dataset(datasets: dict[str, DatasetSpec], name: str):
+    """Prompts (chat form) of `datasets[name]` with their gold `answer`, which TRL hands to the reward functions."""
     from datasets import Dataset
 
-    name = name or cfg.grpo.dataset
-    rows = load_dataset_rows(dataset_spec(cfg.datasets, name), "grpo", name=name)
+    rows = load_dataset_rows(dataset_spec(datasets, name), "grpo", name=name)
     return Dataset.from_list([{"prompt": row.prompt, "answer": row.answer} for row in rows])

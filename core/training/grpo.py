@@ -120,7 +120,7 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
 
     check_wandb(cfg)
     funcs, weights = build_rewards(cfg)  # the whole config: its grading section reaches the reward
-    dataset = build_grpo_dataset(cfg, cfg.grpo.dataset)
+    dataset = build_grpo_dataset(cfg.datasets, cfg.grpo.dataset)
     model, tokenizer, peft_config = _model_for_grpo(cfg, run, init_model)
     checkpoints, final = grpo_output_dirs(run)
     vllm = use_vllm(cfg.grpo)

@@ -47,7 +47,7 @@ def run_sft(cfg, run, *, init_model: str | Path | None = None, resume: bool = Fa
     from trl import SFTConfig, SFTTrainer
 
     check_wandb(cfg)
-    dataset = build_sft_dataset(cfg, cfg.sft.dataset)
+    dataset = build_sft_dataset(cfg.datasets, cfg.sft.dataset, enable_thinking=cfg.model.enable_thinking)
     model, tokenizer = load_model_and_tokenizer(cfg.model, adapter=init_model)
     checkpoints, final = sft_output_dirs(run)
     args = SFTConfig(
