@@ -65,6 +65,9 @@ def test_config_checks_name_the_problem():
         check_config(resolve(study, "grpo_only", "local"))
     with pytest.raises(RdtuiError, match="local stand-in"):
         check_config(resolve(study, "grpo_only", "modal", overrides=["model.name=builtin:tiny-qwen3"]))
+    # Several machines validate (their cost can be estimated) but no Modal cluster is started for them yet.
+    with pytest.raises(RdtuiError, match="num_machines: 2 needs a Modal cluster, which rdtui does not start yet"):
+        check_config(resolve(study, "grpo_only", "modal", overrides=["gpu.grpo=H100:8", "distributed.num_machines=2"]))
 
 
 def test_preflight_refuses_before_any_network_when_no_token(tmp_path, monkeypatch):

@@ -231,6 +231,13 @@ def check_config(cfg) -> None:
                 )
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
+    if cfg.distributed.num_machines > 1 and any(s in cfg.condition.stages for s in ("sft", "grpo")):
+        # The launcher can place ranks on several machines (core/training/distributed.py), but the app
+        # starts no Modal cluster (`modal.clustered`) to hold them: each stage would fail on arrival.
+        raise RdtuiError(
+            f"{where}: distributed.num_machines: {cfg.distributed.num_machines} needs a Modal cluster, "
+            "which rdtui does not start yet: use one machine (up to 8 GPUs, e.g. gpu.grpo: H100:8)"
+        )
     model = Path(cfg.model.name).expanduser()
     if model.exists() and not model.is_dir():
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a file; a model is a folder or a hub id")
