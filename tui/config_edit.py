@@ -12,12 +12,12 @@ import io
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.paths import display_path
+from core.store.runstore import write_atomic as store_write_atomic
 
 OVERRIDES_DIR = ".rdtui"
 OVERRIDES_NAME = "overrides.yaml"
@@ -179,18 +179,7 @@ def ignore_overrides_dir(path: Path) -> None:
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ignore_overrides_dir(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep the file's own mode (m4)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    store_write_atomic(path, text, mode=_mode_for(path))  # keep the file's own mode (m4)
 
 
 def _mode_for(path: Path) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
 import types
 import typing
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config.layers import did_you_mean
+from core.store.runstore import write_atomic
 
 TRL_CLASSES = {"sft": "SFTConfig", "grpo": "GRPOConfig"}
 
@@ -200,9 +200,7 @@ def field_table() -> dict[str, dict[str, dict[str, Any]]] | None:
         return None
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(table, sort_keys=True))
-        os.replace(tmp, cache)
+        write_atomic(cache, json.dumps(table, sort_keys=True))
     except OSError:
         pass
     _TABLE = table

@@ -20,6 +20,7 @@ from typing import Any
 
 from core.errors import RdtuiError
 from core.store.jsonl import JsonlWriter, encode_line, read_jsonl
+from core.store.runstore import write_atomic
 
 FORMAT = 1
 
@@ -152,9 +153,7 @@ class Journal:
             "settings": self.settings,
             "created": time.time(),
         }
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(encode_line(header))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, encode_line(header))
 
     def check_prompts(self, prompt_hashes: dict[str, str]) -> None:
         """Refuse to continue when a finished problem's prompt is not the one the benchmark has now."""

@@ -360,15 +360,17 @@ def _one_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Replace `path` in one rename; on any failure (a full disk) no temporary file is left."""
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+    """Replace `path` in one rename: readers see the old file or the new one, never half of either, and
+    on any failure (a full disk) no temporary file is left. `mode` sets the new file's permissions."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "w") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
+        with open(tmp, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -376,6 +378,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
         except OSError:
             pass
         raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def write_record(run_dir: Path, record: RunRecord) -> None:
