@@ -14,6 +14,8 @@
 # Takes about 2-4 minutes on an H100; GPU_CHECK_TIMEOUT (seconds, default 360) bounds it. The
 # multi-GPU part runs after it with its own bound, GPU_CHECK_MULTI_TIMEOUT (default 540), so a hang
 # there keeps the single-GPU figures; --json writes OUT.json and OUT.multi.json.
+# What cannot run on the machine (no CUDA, one GPU, flash_attn or vllm not importable) prints
+# `[name] skipped: why`, and the exit status stays 0; a measurement that fails exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
