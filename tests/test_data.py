@@ -151,6 +151,27 @@ def test_missing_local_file_names_the_config_key(tmp_path):
         load_dataset_rows(_spec(path=str(tmp_path / "nope.jsonl"), formatter="s1k"), "sft", name="s1k")
 
 
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        (
+            "rows.jsonl",
+            b'{"question": "1+1?", "answer": "#### 2"}\n\xff\xfe{"x": 1}\n',
+            r"rows\.jsonl:2: not UTF-8 text",
+        ),
+        ("rows.jsonl", b'{"question": "1+1?", "answer": "#### 2"}\n{"question": \n', r"rows\.jsonl:2: not a JSON object"),
+        ("rows.jsonl", b"[" * 100_000 + b"\n", r"rows\.jsonl:1: (JSON nested too deeply|not a JSON object)"),
+        ("rows.jsonl", b'"just a string"\n', r"rows\.jsonl:1: expected a JSON object per line"),
+        ("rows.parquet", b"PAR1 not really", r"datasets\.mine\.path: .*rows\.parquet: not a readable Parquet file"),
+    ],
+)
+def test_a_damaged_local_file_is_one_line_naming_file_and_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(RdtuiError, match=message):
+        load_dataset_rows(_spec(path=str(path), formatter="gsm8k"), "eval", name="mine")
+
+
 def test_wrong_schema_names_the_missing_column(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps({"prompt": "x"}) + "\n")

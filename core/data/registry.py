@@ -40,18 +40,27 @@ def _local_records(path: Path, name: str) -> Iterator[dict[str, Any]]:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        yield from pq.read_table(path).to_pylist()
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises its own types for a damaged or foreign file
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise RdtuiError(f"datasets.{name}.path: {path}: not a readable Parquet file ({reason})") from None
+        yield from table.to_pylist()
         return
     if suffix not in (".jsonl", ".json"):
         raise RdtuiError(f"datasets.{name}.path: {path}: expected a .jsonl, .json or .parquet file")
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise RdtuiError(f"{path}:{lineno}: not UTF-8 text") from None
             except json.JSONDecodeError as exc:
                 raise RdtuiError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+            except RecursionError:
+                raise RdtuiError(f"{path}:{lineno}: JSON nested too deeply") from None
             if not isinstance(record, dict):
                 raise RdtuiError(f"{path}:{lineno}: expected a JSON object per line")
             yield record
