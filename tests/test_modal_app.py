@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.backends.modal_backend import JobSettings
-from core.config import load_study, resolve
+from core.config import load_snapshot, load_study, resolve, resolve_full, snapshot_text
 from tests.conftest import CONFIG, REPO
 
 # Reads the app back through Modal's own objects (the function specs) in a fresh process.
@@ -147,6 +147,12 @@ def test_a_gpu_fallback_list_reaches_modal_s_decorator_and_the_cost_takes_its_de
     with pytest.raises(InvalidError):
         parse_gpu_config(FALLBACK)
     assert "gpu" not in stage_call_options(cfg, "grpo")
+    # The driver reads the run's snapshot, which keeps the list.
+    snapshot = tmp_path / "config.yaml"
+    snapshot.write_text(
+        snapshot_text(resolve_full(load_study(CONFIG), "grpo_only", "modal", ["gpu.grpo=" + str(FALLBACK)]))
+    )
+    assert load_snapshot(snapshot).gpu.grpo == FALLBACK
     assert stage_call_options(cfg, "eval")["gpu"] == cfg.gpu.eval
     assert stage_call_options(cfg, "grpo")["timeout"] == cfg.modal.timeout_hours * 3600
     # Priced at the dearest choice, for all 8 GPUs: the most the user can be billed.
