@@ -328,6 +328,11 @@ def test_bad_set_override_is_one_clear_line():
     assert proc.stderr.strip() == "--set: grpo.temperature: input should be greater than or equal to 0 (got -1)"
     proc = rdtui("config", "show", "grpo_only", "--set", "grpo.temprature=1")
     assert "unknown key (did you mean 'temperature'?)" in proc.stderr
+    # Inside a dataset entry (replaced whole by a layer) the key is named once, as typed.
+    proc = rdtui("config", "show", "sft_traces", "--profile", "local", "--set", "datasets.s1k.sizee=3")
+    assert proc.stderr.strip() == "--set: datasets.s1k.sizee: unknown key (did you mean 'size'?)"
+    proc = rdtui("config", "show", "sft_traces", "--profile", "local", "--set", "datasets.s1k.size=abc")
+    assert proc.stderr.strip() == "--set: datasets.s1k.size: must be an integer (got 'abc')"
 
 
 def test_unknown_condition_and_profile():

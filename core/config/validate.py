@@ -34,7 +34,7 @@ def issue_at(layered: Layered, path: Path_, message: str) -> ConfigIssue:
     # Report the key as it is written in its file when the problem is that exact leaf or below it.
     key = source.key
     own = layered.leaves.get(path)
-    if own is None or own.source != source:
+    if (own is None or own.source != source) and source.key != ".".join(path):  # `--set a.b.c` names it whole
         key = ".".join(path) if not source.key else source.key + _suffix(layered, path, source)
     return ConfigIssue(source.file, source.line, key, message)
 
