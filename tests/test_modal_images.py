@@ -140,3 +140,20 @@ def test_the_dev_install_takes_the_local_cpu_torch(tmp_path):
     """`make`'s install line: with constraints-dev.txt pip takes the CPU build, never a CUDA one."""
     resolved = pip_resolve(["--no-deps", "-c", "constraints-dev.txt", "torch"], tmp_path, isolated=False)
     assert resolved["torch"] == "2.13.0+cpu"
+
+
+def test_a_deepspeed_layout_is_refused_for_modal_while_no_image_installs_deepspeed():
+    """distributed.backend zero2/zero3 would stop each stage on arrival without DeepSpeed: refused before
+    launch for as long as the lock has none (add deepspeed to an image, and this refusal goes)."""
+    from core.backends.modal_backend import check_config
+    from core.config import load_study, resolve
+    from core.errors import RdtuiError
+    from tests.conftest import CONFIG
+
+    assert not any(pin.startswith("deepspeed==") for image in ("train", "grpo") for pin in gpu_lock.pins(image))
+    study = load_study(CONFIG)
+    layout = ["gpu.grpo=H100:2"]
+    check_config(resolve(study, "grpo_only", "modal", overrides=[*layout, "distributed.backend=fsdp"]))
+    check_config(resolve(study, "grpo_only", "modal", overrides=["distributed.backend=zero2"]))  # one GPU: no launcher
+    with pytest.raises(RdtuiError, match="distributed.backend: zero3 needs DeepSpeed, which the Modal images"):
+        check_config(resolve(study, "grpo_only", "modal", overrides=[*layout, "distributed.backend=zero3"]))
