@@ -11,12 +11,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import RdtuiError, UsageError
 from core.paths import default_runs_dir, looks_like_folder
 from core.reporting.results import ADHOC_CONDITION
 from core.reporting.textable import format_table
 from core.store.runstore import Run, RunStore, process_start_ticks, try_own, validate_name
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 QUICK_PROBLEMS = 5
 
@@ -200,7 +204,7 @@ def check_options(args) -> None:
         raise UsageError(f"{target}: no such folder")
 
 
-def check_benchmarks(cfg, names: list[str] | None) -> None:
+def check_benchmarks(cfg: ResolvedConfig, names: list[str] | None) -> None:
     unknown = [n for n in names or [] if n not in cfg.datasets]
     if unknown:
         raise UsageError(

@@ -15,10 +15,13 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from core.errors import UsageError
 from core.grading import BENCHMARKS, grade
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def main(args) -> int:
     return 0
 
 
-def regrade_run(run, cfg, grader: str) -> dict[str, dict]:
+def regrade_run(run, cfg: ResolvedConfig, grader: str) -> dict[str, dict]:
     """Grade the completions already in `run`'s evaluation journals again with ``grader`` (nothing is
     generated), writing ``eval/<grader>/<bench>.json`` beside the run's own summaries; returns the
     summaries by benchmark. Each journal keeps the extraction settings it was written with."""

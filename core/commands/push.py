@@ -12,11 +12,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import RdtuiError, UsageError
 from core.paths import default_runs_dir
 from core.store.runstore import RunStore
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 CARD = "README.md"
 
@@ -96,7 +99,7 @@ def _yaml_list(name: str, values: list[str]) -> list[str]:
     return [f"{name}:"] + [f"- {json.dumps(v)}" for v in values] if values else []
 
 
-def model_card(run, cfg, model_dir: Path) -> str:
+def model_card(run, cfg: ResolvedConfig, model_dir: Path) -> str:
     """A hub model card: metadata the hub indexes, what the run trained, its evaluation table, the
     library versions and data revisions it loaded, and its whole config snapshot."""
     from core.reporting.results import collect_results, read_summaries, render_results
@@ -106,7 +109,7 @@ def model_card(run, cfg, model_dir: Path) -> str:
     hub_base = not base.startswith("builtin:") and not Path(base).exists()
     stages = [s for s in cfg.condition.stages if s in ("sft", "grpo")]
     datasets = [getattr(cfg, s).dataset for s in stages if getattr(cfg, s) is not None and getattr(cfg, s).dataset]
-    hub_datasets = [cfg.datasets[d].hub for d in datasets if d in cfg.datasets and cfg.datasets[d].hub]
+    hub_datasets = [hub for d in datasets if d in cfg.datasets and (hub := cfg.datasets[d].hub)]
     front = [
         "---",
         *(["base_model: " + json.dumps(base)] if hub_base else []),

@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.evaluation.benchmarks import Problem
 from core.evaluation.modelref import ModelRef
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class SamplingSettings:
         return self.temperature == 0
 
     @classmethod
-    def from_config(cls, cfg) -> SamplingSettings:
+    def from_config(cls, cfg: ResolvedConfig) -> SamplingSettings:
         ev = cfg.evaluation
         return cls(
             samples=ev.samples,
@@ -81,14 +84,14 @@ def vllm_usable() -> bool:
     return torch.cuda.is_available()
 
 
-def load_backend(cfg, ref: ModelRef, *, prefer_vllm: bool = True) -> tuple[Backend, object]:
+def load_backend(cfg: ResolvedConfig, ref: ModelRef, *, prefer_vllm: bool = True) -> tuple[Backend, object]:
     """(backend, tokenizer) for the model `ref` names; vLLM where usable, transformers otherwise."""
     if prefer_vllm and vllm_usable():
         return VllmBackend.load(cfg, ref)
     return TransformersBackend.load(cfg, ref)
 
 
-def _model_cfg(cfg, ref: ModelRef):
+def _model_cfg(cfg: ResolvedConfig, ref: ModelRef):
     return cfg.model if ref.base == cfg.model.name else cfg.model.model_copy(update={"name": ref.base})
 
 
@@ -108,7 +111,7 @@ class TransformersBackend:
         self._stop = torch.tensor(self.stop_ids)
 
     @classmethod
-    def load(cls, cfg, ref: ModelRef) -> tuple[TransformersBackend, object]:
+    def load(cls, cfg: ResolvedConfig, ref: ModelRef) -> tuple[TransformersBackend, object]:
         from core.models.loading import load_model_and_tokenizer
 
         model, tokenizer = load_model_and_tokenizer(_model_cfg(cfg, ref), adapter=ref.checkpoint)
@@ -198,7 +201,7 @@ class VllmBackend:
         self.stop_ids = stop_ids
 
     @classmethod
-    def load(cls, cfg, ref: ModelRef) -> tuple[VllmBackend, object]:
+    def load(cls, cfg: ResolvedConfig, ref: ModelRef) -> tuple[VllmBackend, object]:
         from vllm import LLM
 
         from core.models.loading import load_tokenizer, model_source

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config.schema import GradingCfg
 from core.errors import RdtuiError
@@ -23,6 +23,9 @@ from core.evaluation.modelref import ModelRef, model_ref, run_final_checkpoint
 from core.evaluation.summary import summarize, write_summary
 from core.store.jsonl import JsonlWriter
 from core.store.runview import format_duration
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 PROGRESS_INTERVAL_S = 1.0
 
@@ -257,7 +260,7 @@ class Evaluation:
         return summary
 
 
-def run_eval_stage(cfg, run, model_ref_or_path=None) -> dict[str, dict[str, Any]]:
+def run_eval_stage(cfg: ResolvedConfig, run, model_ref_or_path=None) -> dict[str, dict[str, Any]]:
     """The last stage of every condition: the run's trained model (or the base model) on every benchmark."""
     if isinstance(model_ref_or_path, ModelRef):
         ref = model_ref_or_path

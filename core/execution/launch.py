@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import Provenance, Resolution, Study, resolve_full, snapshot_text
 from core.errors import ConfigError, ConfigIssue, RdtuiError
 from core.store.runstore import Run, RunStore
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 # Layers that make up the study's baseline: what a launch shows are the values set elsewhere.
 BASELINE_LAYERS = {"defaults", "datasets", "study", "selection"}
@@ -94,7 +97,7 @@ def plan_launch(
     return plan
 
 
-def stage_datasets(cfg) -> list[tuple[tuple[str, ...], str]]:
+def stage_datasets(cfg: ResolvedConfig) -> list[tuple[tuple[str, ...], str]]:
     """(config key that names it, dataset name) for every dataset a stage of the run reads."""
     used: list[tuple[tuple[str, ...], str]] = []
     for stage in ("sft", "grpo"):
@@ -106,7 +109,7 @@ def stage_datasets(cfg) -> list[tuple[tuple[str, ...], str]]:
     return used
 
 
-def preflight_problems(cfg) -> list[tuple[tuple[str, ...], str]]:
+def preflight_problems(cfg: ResolvedConfig) -> list[tuple[tuple[str, ...], str]]:
     """What would fail a later stage of the run and can be seen now, without loading anything:
     a local dataset or benchmark file that is missing or not a file, a model folder that does not
     exist. (Reward names, GPUs and dataset names are checked by config validation.)"""

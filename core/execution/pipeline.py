@@ -14,9 +14,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import RdtuiError
 from core.store.runstore import Run
+
+if TYPE_CHECKING:
+    from core.config.schema import ResolvedConfig
 
 # run.json `extra` key: the options of the `rdtui eval` that made the run (benchmarks, start_from,
 # limit; samples and k are in the config snapshot), so a resume evaluates exactly that.
@@ -96,7 +100,7 @@ def execute_run(
     return "succeeded"
 
 
-def _preflight(cfg, remaining: list[str]) -> None:
+def _preflight(cfg: ResolvedConfig, remaining: list[str]) -> None:
     """Fail before the first remaining stage, not hours later, when a later one cannot start
     (files can go missing between launch and a resume, or differ inside a container)."""
     from core.execution.launch import preflight_problems
@@ -155,7 +159,7 @@ def _finish(run: Run, status: str, error: str | None) -> None:
     run.finish(status, error)  # `rdtui cancel` may have recorded the end already; its word stands
 
 
-def _run_stage(stage: str, cfg, run: Run, model_path: Path | None, resume: bool) -> Path | None:
+def _run_stage(stage: str, cfg: ResolvedConfig, run: Run, model_path: Path | None, resume: bool) -> Path | None:
     from core.training.distributed import needs_launcher, run_launched_stage
 
     if needs_launcher(cfg, stage):
