@@ -9,9 +9,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.slow  # about 30 s: it imports torch and transformers in a fresh process
 def test_without_cuda_the_gpu_check_prints_each_skip_and_exits_0(tmp_path):
     out = tmp_path / "gpu.json"
     # CUDA_VISIBLE_DEVICES="" hides any GPU this machine has, so the test is the same everywhere.
