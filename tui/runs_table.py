@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from rich.text import Text
 
-from core.store.runstore import Run, RunRecord
-from core.store.runview import format_progress, run_summary
+from core.store.runstore import RunRecord
+from core.store.runview import format_duration, format_progress
 from tui.feeds.runs import RunRow
 from tui.widgets.styles import plain as cell
 from tui.widgets.styles import sparkline, status_text
@@ -103,25 +102,27 @@ def format_latest(metric: str | None, value: float | None) -> str:
     return text
 
 
-def record_cells(record: RunRecord, root: Path, now: float) -> dict[str, str]:
-    """The cells that come from run.json alone."""
-    summary = run_summary(Run(root / record.id, record), now)
+def record_cells(record: RunRecord, status: str) -> dict[str, str]:
+    """The cells that come from run.json alone (and the status the feed derived): as `rdtui ls`
+    shows them (core.store.runview), without its date formatting and status derivation, which
+    were most of the time spent on a thousand rows."""
+    progress = record.progress or {}
     return {
         "condition": record.condition,
         "where": f"{record.profile}/{record.backend}",
-        "stage": summary["stage"] or "-",
-        "progress": summary["progress"],
-        "eta": summary["eta"],
+        "stage": record.stage or progress.get("stage") or "-",
+        "progress": format_progress(progress),
+        "eta": format_duration(progress.get("eta_s")) if status == "running" else "-",
     }
 
 
-def row_cells(row: RunRow, plan: Plan, root: Path, now: float, selected: bool) -> dict[str, Text]:
+def row_cells(row: RunRow, plan: Plan, selected: bool) -> dict[str, Text]:
     """Every column's cell for one run, keyed by column key (the layout picks which are shown)."""
     record = row.record
     texts = {
         "sel": SELECTED if selected else " ",
         "run": display_id(record, plan.id_style),
-        **record_cells(record, root, now),
+        **record_cells(record, row.status),
         "latest": format_latest(row.metric, row.latest),
         "trend": sparkline(row.spark, plan.spark),
         "pass1": format_score(row.pass1),
@@ -139,10 +140,10 @@ def _progress_room(record: RunRecord) -> int:
     return max(current, len(format_progress({"step": total, "total": total}))) if total else current
 
 
-def plan_layout(width: int, records: Iterable[RunRecord], root: Path, now: float) -> Layout:
+def plan_layout(width: int, records: Iterable[RunRecord]) -> Layout:
     """The widest plan whose columns fit in `width` cells (the narrowest one when none fits)."""
     records = list(records)
-    texts = [record_cells(r, root, now) for r in records]
+    texts = [record_cells(r, "") for r in records]
     measured = dict(FIXED_WIDTHS)
     for key in ("condition", "where", "stage"):
         measured[key] = max((len(t[key]) for t in texts), default=0)

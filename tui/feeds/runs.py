@@ -8,15 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from core.store.jsonl import parse_lines
 from core.store.logtail import read_last_lines
-from core.store.runstore import METRICS_FILE, RUN_FILE, Run, RunRecord
+from core.store.runstore import EVAL_DIR, METRICS_FILE, RUN_FILE, Run, RunRecord
+from tui.feeds.metrics import parse_chunk
 from tui.feeds.modal_refresh import ModalRefresher
 from tui.feeds.poller import Feed, stat_key
 from tui.feeds.records import UNFINISHED, load_record
 from tui.feeds.scores import best_pass1
 
 SPARK_POINTS = 24
+FIRST_SCREEN = 60  # rows of a tall terminal: read and shown first
 
 
 @dataclass
@@ -35,9 +36,9 @@ class RunsBatch:
     removed: set[str] = field(default_factory=set)
 
 
-def latest_metric(path: Path) -> tuple[str | None, float | None, list[float]]:
+def latest_metric(path: str | Path) -> tuple[str | None, float | None, list[float]]:
     data, _ = read_last_lines(path, SPARK_POINTS * 2)
-    records, _bad = parse_lines(data)
+    records, _bad = parse_chunk(data)  # one json.loads for the lines, not one per line
     for name in ("reward", "loss"):
         values = [
             float(r[name])
@@ -120,14 +121,23 @@ class RunsFeed(Feed):
     def _read_extras(self, root: str) -> None:
         """Latest metric, sparkline and pass@1 of the runs whose metrics or eval folder changed."""
         extras = RunsBatch()
-        for run_id, (record_key, old_metrics, old_eval) in self._seen.items():
-            metrics_key = stat_key(f"{root}/{run_id}/metrics.jsonl")
-            eval_key = stat_key(f"{root}/{run_id}/eval")
+        # Newest first, as the table opens sorted: on the first read, the runs on screen are
+        # delivered (and painted) before the other thousand are read.
+        newest_first = sorted(self._seen, key=lambda run_id: -self._rows[run_id].record.created_at)
+        for n, run_id in enumerate(newest_first):
+            if n == FIRST_SCREEN and not self._filled and extras.rows:
+                self.put(extras)
+                self.wake()
+                extras = RunsBatch()
+            record_key, old_metrics, old_eval = self._seen[run_id]
+            run_dir = f"{root}/{run_id}"
+            metrics_key = stat_key(f"{run_dir}/{METRICS_FILE}")
+            eval_key = stat_key(f"{run_dir}/{EVAL_DIR}")
             if metrics_key == old_metrics and eval_key == old_eval:
                 continue
-            row, run_dir = self._rows[run_id], self.root / run_id
+            row = self._rows[run_id]
             if metrics_key != old_metrics:
-                row.metric, row.latest, row.spark = latest_metric(run_dir / METRICS_FILE)
+                row.metric, row.latest, row.spark = latest_metric(f"{run_dir}/{METRICS_FILE}")
             if eval_key != old_eval:
                 row.pass1 = best_pass1(run_dir)
             self._seen[run_id] = (record_key, metrics_key, eval_key)

@@ -25,10 +25,11 @@ def pass_at_1(summary: dict[str, Any]) -> float | None:
     return score(summary.get("accuracy"))
 
 
-def benchmark_order(run_dir: Path) -> list[str]:
+def benchmark_order(run_dir: str | Path) -> list[str]:
     """The run's `evaluation.benchmarks`, read off its snapshot (one JSON value per line there)."""
     try:
-        text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8", errors="replace")
+        with open(f"{run_dir}/{CONFIG_FILE}", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except OSError:
         return []
     match = re.search(r"^\s+benchmarks: (\[.*?\])", text, re.M)
@@ -39,18 +40,19 @@ def benchmark_order(run_dir: Path) -> list[str]:
     return [n for n in names if isinstance(n, str)]
 
 
-def best_pass1(run_dir: Path) -> float | None:
+def best_pass1(run_dir: str | Path) -> float | None:
     """pass@1 of the first benchmark in the run's config that has a finished summary."""
-    eval_dir = run_dir / EVAL_DIR
+    eval_dir = f"{run_dir}/{EVAL_DIR}"  # strings, not Paths: this runs for a thousand runs at once
     try:
         found = {p[:-5] for p in os.listdir(eval_dir) if p.endswith(".json")}
     except OSError:
         return None
-    configured = benchmark_order(run_dir)
+    configured = benchmark_order(run_dir) if len(found) > 1 else []  # one summary needs no order
     ordered = [b for b in configured if b in found] + sorted(found - set(configured))
     for name in ordered:
         try:
-            summary = json.loads((eval_dir / f"{name}.json").read_text())
+            with open(f"{eval_dir}/{name}.json", "rb") as fh:
+                summary = json.loads(fh.read())
         except (OSError, ValueError):
             continue
         if isinstance(summary, dict) and (value := pass_at_1(summary)) is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from textual import work
 from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -28,6 +28,9 @@ SORTS = [
 ]
 
 
+PENDING_AFTER_S = 1.0
+
+
 class RunsTable(DataTable):
     """The runs table: home/end and g/G move the cursor to the first and last run (a row table has
     no columns to jump between), and rows are reordered in place by run."""
@@ -37,12 +40,33 @@ class RunsTable(DataTable):
         Binding("end,G", "scroll_bottom", "Last run", show=False),
     ]
 
+    # Every column has a set width (runs_table.plan_layout) and every row is one line, so there is
+    # nothing to measure. DataTable measures each cell of each new row, and re-measures a whole
+    # column whenever an updated cell got narrower: with a thousand runs that was most of the first
+    # paint, and filling in pass@1 cost a column re-measure per run.
+    def _update_dimensions(self, new_rows: Any) -> None:
+        self._new_rows.clear()
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
+
+    def _update_column_widths(self, updated_cells: Any) -> None:
+        return
+
     def order_rows(self, key: Callable[[str], Any]) -> None:
         """Reorder the rows by a key of their run id, without rebuilding them: DataTable.sort
         hands its key the cells only, and rebuilding a thousand rows took most of a second."""
         ordered = sorted(self._data, key=lambda row_key: key(row_key.value))
         self._row_locations = TwoWayDict({row_key: index for index, row_key in enumerate(ordered)})
-        self._update_count += 1
+        # Only the caches of what sits where are dropped; the cells' renderings (cached by run and
+        # column) stay valid, so a sort repaints without rendering any cell again.
+        for cache in (
+            self._row_render_cache,
+            self._row_renderable_cache,
+            self._line_cache,
+            self._offset_cache,
+            self._ordered_row_cache,
+        ):
+            cache.clear()
         self.refresh()
 
 
@@ -117,11 +141,12 @@ class RunsScreen(Screen):
         self._update_title()
         if first:
             self.call_after_refresh(self.app.poller.poke)  # now read the metrics (see RunsFeed)
+        elif self.pending and any(r.metric is not None or r.pass1 is not None for r in batch.rows.values()):
+            self.call_after_refresh(self._add_pending)  # the first scores are painted: now the rest
 
     def _apply_rows(self, batch: RunsBatch) -> None:
         """Update only the rows and cells the batch changed."""
         table = self.query_one(DataTable)
-        now = time.time()
         for run_id in batch.removed:
             self.shown.pop(run_id, None)
             if run_id in table.rows:
@@ -136,7 +161,7 @@ class RunsScreen(Screen):
                 if run_id not in self.pending:  # those are added in order, with this data
                     new_rows.append(row)
                 continue
-            cells, old = self._cells(row, now), self.shown.get(run_id, {})
+            cells, old = self._cells(row), self.shown.get(run_id, {})
             for key, value in cells.items():
                 if old.get(key) != value:
                     table.update_cell(run_id, key, value)
@@ -146,7 +171,7 @@ class RunsScreen(Screen):
         elif new_rows:
             current = self.cursor_run_id()
             for row in new_rows:
-                self._add_row(row, now)
+                self._add_row(row)
             self._order(current)  # a new run goes to its sorted place (the top, for newest)
         self._select_wanted()
 
@@ -174,20 +199,20 @@ class RunsScreen(Screen):
         """Fit the columns to the terminal's width and the runs; rebuild the table if they change."""
         table = self.query_one(DataTable)
         width = self.app.size.width - table.styles.scrollbar_size_vertical
-        layout = plan_layout(width, (row.record for row in self.rows.values()), self.app.store.root, time.time())
+        layout = plan_layout(width, (row.record for row in self.rows.values()))
         if layout == self.table_layout:
             return False
         self.table_layout = layout
         self._fill(list(self.rows.values()), new_columns=True, staged=first)
         return True
 
-    def _cells(self, row: RunRow, now: float) -> dict:
+    def _cells(self, row: RunRow) -> dict:
         """The cells of the columns on screen, by column key."""
-        cells = row_cells(row, self.table_layout.plan, self.app.store.root, now, row.record.id in self.selected)
+        cells = row_cells(row, self.table_layout.plan, row.record.id in self.selected)
         return {key: cells[key] for key, _ in self.table_layout.columns}
 
-    def _add_row(self, row: RunRow, now: float) -> None:
-        cells = self.shown[row.record.id] = self._cells(row, now)
+    def _add_row(self, row: RunRow) -> None:
+        cells = self.shown[row.record.id] = self._cells(row)
         self.query_one(DataTable).add_row(*cells.values(), key=row.record.id)
 
     def _passes(self, row: RunRow) -> bool:
@@ -207,7 +232,6 @@ class RunsScreen(Screen):
         current = self.cursor_run_id()
         key = SORTS[self.sort_index][1]
         rows = sorted((r for r in rows if self._passes(r)), key=key)
-        now = time.time()
         table.clear(columns=new_columns)
         if new_columns:
             for column, width in self.table_layout.columns:
@@ -216,9 +240,12 @@ class RunsScreen(Screen):
         cut = self.app.size.height if staged else len(rows)
         self.pending = dict.fromkeys(r.record.id for r in rows[cut:])
         for r in rows[:cut]:
-            self._add_row(r, now)
+            self._add_row(r)
         if self.pending:
-            self.call_after_refresh(self._add_pending)
+            # The other rows go in once the first scores are on screen (see apply), or after a
+            # second at the latest: adding them at once kept the run count and the scores of the
+            # rows on screen off it for as long as that took.
+            self.set_timer(PENDING_AFTER_S, self._add_pending)
         if current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         self._update_title()
@@ -227,11 +254,10 @@ class RunsScreen(Screen):
         """The rest of a staged fill, as the runs are now (a later fill may have taken them in)."""
         table = self.query_one(DataTable)
         pending, self.pending = self.pending, {}
-        now = time.time()
         for run_id in pending:
             row = self.rows.get(run_id)
             if row is not None and run_id not in table.rows and self._passes(row):
-                self._add_row(row, now)
+                self._add_row(row)
         self._select_wanted()
 
     def _update_title(self) -> None:
@@ -243,8 +269,12 @@ class RunsScreen(Screen):
         active = sum(1 for r in self.rows.values() if r.status in ("running", "queued"))
         filt = f" · filter: {self.filter_text!r}" if self.filter_text else ""
         sel = f" · {len(self.selected)} selected" if self.selected else ""
+        # One line whatever it says (app.tcss): a repaint, not a layout. Asking for a layout here
+        # left the title unpainted until some later frame (the first paint with a thousand runs
+        # showed their rows two seconds before the count above them).
         self.query_one("#runs-title", Static).update(
-            Text(f" rdtui · {self.app.store.root} · {counts} ({active} active) · sort: {name}{filt}{sel}")
+            Text(f" rdtui · {self.app.store.root} · {counts} ({active} active) · sort: {name}{filt}{sel}"),
+            layout=False,
         )
         empty = self.query_one("#runs-empty", Static)
         if total == 0 and self.feed is not None and self.feed.polled_once:
