@@ -477,7 +477,7 @@ async def test_launch_screen_shows_differences_and_validation(runs_dir, tmp_path
         await wait_for(pilot, lambda: screen.study is not None)
         await pilot.press("down", "space")  # baseline
         await wait_for(pilot, lambda: "✓ baseline" in shown(plan_text))
-        assert "sft.dataset = 'orca_math'" in shown(plan_text)
+        assert "sft.dataset = orca_math" in shown(plan_text)  # as config.yaml writes it, not repr
         screen.query_one("#launch-overrides", Input).value = "sft.learning_rate=-3"
         await wait_for(pilot, lambda: "✗ baseline" in shown(plan_text))
         assert "sft.learning_rate" in shown(plan_text)

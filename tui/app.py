@@ -45,6 +45,13 @@ class RdtuiApp(App):
         self.crash_file: Path | None = None
         self.settings = load_settings()  # per-user view settings (tui.userstate)
 
+    def config_hint(self) -> str:
+        """Which config file the app uses and how to choose another (m16)."""
+        return (
+            f"The app reads {self.config_path.resolve()}; start rdtui in the study's folder, "
+            "or pass --config FILE (or set RDTUI_CONFIG)."
+        )
+
     def save_settings(self) -> None:
         save_settings(self.settings)
 

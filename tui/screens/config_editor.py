@@ -126,6 +126,8 @@ class ConfigEditorScreen(Screen):
                 self.texts[target] = path.read_text(encoding="utf-8")
             except FileNotFoundError:
                 self.texts[target] = ""
+                if target == "config":
+                    self.notify(f"{path} not found. {self.app.config_hint()}", severity="error", markup=False)
             except (OSError, UnicodeDecodeError) as exc:
                 self.texts[target] = ""
                 self.notify(f"{path}: cannot read ({exc})", severity="error", markup=False)

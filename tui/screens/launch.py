@@ -3,6 +3,7 @@ it costs; `enter` launches through the backends (core.execution.launch)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -27,8 +28,24 @@ def describe_cost(cost: Any) -> str:
     return str(cost)
 
 
+USER_LAYER = "override"  # --set and .rdtui/overrides.yaml: what the user chose for this launch
+
+
+def show_value(value) -> str:
+    """A value as the config file writes it (true, null, 0.0001, sdpa), not as Python's repr."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def render_plan(plan) -> Group:
+    """What enter will do first, then per run the user's own settings (highlighted) above the
+    values the condition and profile set (m15: they were one list in repr style, the user's buried)."""
     parts: list = []
+    if not plan.runs:
+        parts.append(Text("Select conditions with space.", style="dim"))
+    elif plan.issues:
+        parts.append(Text(f"{len(plan.issues)} error(s): fix them before launching.", style="bold red"))
+    else:
+        parts.append(Text(f"enter launches {len(plan.runs)} run(s) on the {plan.backend} backend.", style="bold"))
     for item in plan.runs:
         if item.issues:
             parts.append(Text(f"✗ {item.condition}", style="bold red"))
@@ -36,20 +53,24 @@ def render_plan(plan) -> Group:
             continue
         cfg = item.resolution.config
         stages = " → ".join(cfg.condition.stages)
-        differences = item.differences()
         parts.append(Text(f"✓ {item.condition}: {stages} on {cfg.model.name} ({cfg.backend})", style="bold green"))
-        for key, value, source in differences:
-            line = Text(f"  {key} = {value!r}")
+        differences = item.differences()
+        mine = [d for d in differences if d[2].layer == USER_LAYER]
+        theirs = [d for d in differences if d[2].layer != USER_LAYER]
+        if mine:
+            parts.append(Text("  your settings:", style="bold yellow"))
+        for key, value, source in mine:
+            line = Text(f"    {key} = {show_value(value)}", style="bold yellow")
+            line.append(f"   {source.where()}", style="dim")
+            parts.append(line)
+        if theirs:
+            parts.append(Text("  set by the condition and profile:", style="dim"))
+        for key, value, source in theirs:
+            line = Text(f"    {key} = {show_value(value)}")
             line.append(f"   {source.layer} {source.where()}", style="dim")
             parts.append(line)
     for run, cost in zip([r for r in plan.runs if not r.issues], plan.cost):
         parts.append(Text(f"cost {run.condition}: {describe_cost(cost)}", style="yellow"))
-    if not plan.runs:
-        parts.append(Text("Select conditions with space.", style="dim"))
-    elif plan.issues:
-        parts.append(Text(f"\n{len(plan.issues)} error(s): fix them before launching.", style="bold red"))
-    else:
-        parts.append(Text(f"\nenter launches {len(plan.runs)} run(s) on the {plan.backend} backend.", style="bold"))
     return Group(*parts)
 
 
@@ -73,7 +94,7 @@ class LaunchScreen(Screen):
         self.plan_choices: tuple | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(" Launch conditions", classes="screen-title")
+        yield Static(Text(f" Launch conditions · {self.app.config_path.resolve()}"), classes="screen-title")
         with Horizontal(id="launch-body"):
             with Vertical(id="launch-left"):
                 yield SelectionList[str](id="launch-conditions")
@@ -96,7 +117,10 @@ class LaunchScreen(Screen):
         try:
             study = load_study(self.app.config_path)
         except ConfigError as exc:
-            self.app.call_from_thread(self._show, Text("\n".join(exc.errors), style="red"))
+            message = Text("\n".join(exc.errors), style="red")
+            if not self.app.config_path.exists():
+                message.append(f"\n\n{self.app.config_hint()}", style="yellow")
+            self.app.call_from_thread(self._show, message)
             return
         self.app.call_from_thread(self._fill, study)
 

@@ -133,7 +133,8 @@ class RunDetailScreen(Screen):
             poller.add(MetricsFeed(self.run_id, run_dir / SYSTEM_FILE, self._apply_system)),
         ]
         self.set_interval(1.0, self._tick_clock)
-        self._focus_pane("curves")
+        # The tab showing now: a tab key typed while the screen mounted has already chosen it (m18).
+        self._focus_pane(self._active_tab() or "curves")
 
     def on_unmount(self) -> None:
         for feed in self.feeds:

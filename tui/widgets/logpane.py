@@ -111,9 +111,11 @@ class LogPane(Vertical):
             if kind == "search"
             else "show only lines containing… (empty shows all)"
         )
+        # Prefilled and selected (m13): typing replaces it, backspace then enter clears it.
         box.value = self.view.search_text if kind == "search" else self.view.filter_text
         box.display = True
         box.focus()
+        box.select_all()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -137,6 +137,8 @@ class LogView(ScrollView, can_focus=True):
             [i for i, (n, s, e) in enumerate(self._rows) if needle in self.lines[n][s:e].lower()] if needle else []
         )
         self.match_index = min(self.match_index, len(self.matches) - 1)
+        if self.matches and self.match_index < 0:
+            self.match_index = len(self.matches) - 1  # matches again (a filter cleared): the newest (m13)
 
     def on_resize(self) -> None:
         if self.wrap and self._wrap_width() != self._rows_width:

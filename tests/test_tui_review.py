@@ -1,0 +1,84 @@
+"""Findings of the app review (reviews/app.md) that were still open: the log prompt (m13), the
+launch plan (m15), which config file the app uses (m16), a tab key typed while a run opens (m18)."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input
+
+from tests.test_tui_app import app_for, notices, shown
+from tests.test_tui_support import make_run, study_copy, wait_for
+from tui.screens.run_detail import RunDetailScreen
+from tui.widgets.logview import LogView
+
+
+async def test_log_prompt_is_replaced_by_typing_and_the_match_counter_survives_a_filter(runs_dir):
+    make_run(runs_dir, "grpo_only-a", "grpo_only", log_lines=50)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        await pilot.press("enter", "2")
+        view = app.screen.query_one(LogView)
+        await wait_for(pilot, lambda: len(view.lines) == 50, what="the log")
+        await pilot.press("slash", *"loss 0.1", "enter")  # steps 5..9 print loss 0.1xxx
+        assert view.matches and view.match_index == len(view.matches) - 1
+        await pilot.press("ampersand", *"step 4", "enter")
+        assert view.filter_text == "step 4"
+        await pilot.press("ampersand")
+        box = app.screen.query_one("#log-prompt", Input)
+        assert box.value == "step 4" and box.selection == (0, len("step 4"))  # shown, and selected
+        await pilot.press(*"step 1", "enter")  # typing replaces the old filter
+        assert view.filter_text == "step 1"
+        await pilot.press("ampersand", "backspace", "enter")  # and two keys clear it
+        assert view.filter_text == ""
+        status = shown(app.screen.query_one("#log-status"))
+        assert "0/" not in status and f"{len(view.matches)}/{len(view.matches)}" in status
+
+
+async def test_launch_plan_puts_the_users_own_settings_first(runs_dir, tmp_path):
+    app = app_for(runs_dir, study_copy(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("l")
+        screen = app.screen
+        plan_text = screen.query_one("#launch-plan-text")
+        await wait_for(pilot, lambda: screen.study is not None)
+        screen.query_one("#launch-overrides", Input).value = "grpo.temperature=0.7 grpo.use_vllm=false"
+        await pilot.press("down", "down", "down", "down", "space")  # grpo_only
+        await wait_for(pilot, lambda: "✓ grpo_only" in shown(plan_text), what="the plan")
+        lines = shown(plan_text).splitlines()
+        assert lines[0] == "enter launches 1 run(s) on the local backend."
+        mine = lines.index("  your settings:")
+        theirs = lines.index("  set by the condition and profile:")
+        assert mine < theirs
+        users = [line.strip().split("   ")[0] for line in lines[mine + 1 : theirs]]
+        assert users == ["grpo.temperature = 0.7", "grpo.use_vllm = false"] or users == [
+            "grpo.use_vllm = false",
+            "grpo.temperature = 0.7",
+        ]
+        assert "False" not in shown(plan_text)  # config syntax, not Python's repr
+
+
+async def test_the_app_says_which_config_file_it_reads_and_how_to_choose_another(runs_dir, tmp_path):
+    missing = tmp_path / "elsewhere" / "config.yaml"
+    app = app_for(runs_dir, missing)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("l")
+        screen = app.screen
+        assert str(missing) in shown(screen.query_one(".screen-title"))
+        plan_text = screen.query_one("#launch-plan-text")
+        await wait_for(pilot, lambda: "--config" in shown(plan_text), what="the hint")
+        assert f"The app reads {missing}" in shown(plan_text) and "RDTUI_CONFIG" in shown(plan_text)
+        await pilot.press("escape", "e")
+        await wait_for(pilot, lambda: any("--config" in n and str(missing) in n for n in notices(app)))
+
+
+async def test_a_tab_key_typed_while_a_run_opens_is_kept(runs_dir):
+    make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=20, log_lines=20)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        app.push_screen(RunDetailScreen(["grpo_only-a"]))  # not awaited: the key comes during the mount
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.is_mounted)
+        await pilot.pause(0.3)
+        assert app.screen.query_one("TabbedContent").active == "log"
+        assert isinstance(app.focused, LogView)
