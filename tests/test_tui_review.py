@@ -82,3 +82,29 @@ async def test_a_tab_key_typed_while_a_run_opens_is_kept(runs_dir):
         await pilot.pause(0.3)
         assert app.screen.query_one("TabbedContent").active == "log"
         assert isinstance(app.focused, LogView)
+
+
+async def test_config_tab_at_80_columns_shows_provenance_and_finds_keys(runs_dir):
+    from core.config import load_study, resolve_full, snapshot_text
+    from tests.test_tui_app import REPO, open_run, table_rows
+
+    snapshot = snapshot_text(resolve_full(load_study(REPO / "config.yaml"), "grpo_only", "local"))
+    make_run(runs_dir, "grpo_only-a", "grpo_only", snapshot=snapshot)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_run(pilot, app, "grpo_only-a")
+        await pilot.press("5")
+        table = screen.query_one("#config-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 20, what="the config")
+        key_w, value_w, source_w = (c.get_render_width(table) for c in table.ordered_columns)
+        assert key_w + value_w + source_w <= table.size.width  # "set by" on screen, not past the edge
+        assert table.fixed_columns == 1
+        total = table.row_count
+        await pilot.press("slash", *"temperature")
+        await wait_for(pilot, lambda: 0 < table.row_count < total, what="the rows narrowed")
+        assert all("temperature" in " ".join(row).lower() for row in table_rows(table))
+        await pilot.press("enter")  # keep the rows found, back in the table
+        assert table.has_focus and table.row_count < total
+        await pilot.press("escape")  # all rows again, and the run stays open
+        await wait_for(pilot, lambda: table.row_count == total)
+        assert app.screen is screen

@@ -8,8 +8,9 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.widgets.styles import plain
 
@@ -40,18 +41,44 @@ def snapshot_rows(path: Path) -> list[tuple[str, str, str]]:
     return [(key, json.dumps(value, ensure_ascii=False), notes.get(key, "-")) for key, value in flatten(tree)]
 
 
+def middle_cut(text: str, width: int) -> str:
+    """`grpo.trainer_…_completions`: both ends of a key or a layer and its line stay readable."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
+
+
+VALUE_MIN = 12  # a value column narrower than this says too little; the rest of the width is the value's
+
+
 class ConfigPane(Vertical):
+    """Every resolved value with the layer that set it. The key column stays in view when scrolling
+    right and values are cut to leave room for "set by" (m10: at 80 columns provenance was off
+    screen); `/` narrows the rows to keys, values or layers containing the text typed."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Find"),
+        Binding("escape", "close_search", "Close find", show=False),
+    ]
+
     def __init__(self, path: Path, **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = path
         self.loaded = False
+        self.rows: list[tuple[str, str, str]] = []
+        self.status = ""
+        self.query_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static("Reading the config snapshot…", classes="pane-status", id="config-status")
-        yield DataTable(id="config-table", cursor_type="row")
+        yield DataTable(id="config-table", cursor_type="row", fixed_columns=1)
+        yield Input(
+            id="config-search", classes="bottom-input", placeholder="show keys, values or layers containing… (esc: all)"
+        )
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("key", "value", "set by")
+        self.query_one("#config-search").display = False
 
     def on_show(self) -> None:
         """Read when first shown: provenance needs the config package, which is slow to import."""
@@ -72,8 +99,66 @@ class ConfigPane(Vertical):
         self.app.call_from_thread(self._show, rows, f"{len(rows)} values · {self.path}")
 
     def _show(self, rows: list[tuple[str, str, str]], status: str) -> None:
+        self.rows, self.status = rows, status
+        self._fill()
+
+    def _fill(self) -> None:
+        needle = self.query_text.lower()
+        rows = [r for r in self.rows if not needle or any(needle in part.lower() for part in r)]
+        status = self.status if not needle else f"{len(rows)} of {len(self.rows)} values match {self.query_text!r}"
         self.query_one("#config-status", Static).update(status)
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)
+        width = self.size.width or self.app.size.width
+        key_width = min(max((len(k) for k, _, _ in rows), default=3), max(16, int(width * 0.38)))
+        # "set by" whole where it fits beside the key and a value of VALUE_MIN + 10 columns.
+        source_width = min(
+            max((len(src) for _, _, src in rows), default=6), max(16, width - key_width - VALUE_MIN - 16)
+        )
+        room = max(VALUE_MIN, width - key_width - source_width - 6)
+        table.add_column("key", key="key")
+        table.add_column("value", key="value")
+        table.add_column("set by", key="source")
         for key, value, source in rows:
-            table.add_row(plain(key), plain(value if len(value) <= 60 else value[:59] + "…"), plain(source), key=key)
+            table.add_row(
+                plain(middle_cut(key, key_width)),
+                plain(value if len(value) <= room else value[: room - 1] + "…"),
+                plain(middle_cut(source, source_width)),
+                key=key,
+            )
+
+    def on_resize(self) -> None:
+        if self.rows:
+            self._fill()
+
+    # ---- find ----
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "close_search":
+            return bool(self.query_one("#config-search").display or self.query_text)  # else esc goes back
+        return True
+
+    def action_search(self) -> None:
+        box = self.query_one("#config-search", Input)
+        box.value = self.query_text
+        box.display = True
+        box.focus()
+        box.select_all()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_text = event.value.strip()
+        self._fill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#config-search").display = False
+        self.query_one(DataTable).focus()
+
+    def action_close_search(self) -> None:
+        box = self.query_one("#config-search", Input)
+        box.display = False
+        if self.query_text:
+            self.query_text = ""
+            box.value = ""
+            self._fill()
+        self.query_one(DataTable).focus()
