@@ -108,3 +108,35 @@ async def test_config_tab_at_80_columns_shows_provenance_and_finds_keys(runs_dir
         await pilot.press("escape")  # all rows again, and the run stays open
         await wait_for(pilot, lambda: table.row_count == total)
         assert app.screen is screen
+
+
+async def test_sample_rewards_stay_on_one_line_at_80_columns(runs_dir):
+    import io
+
+    from rich.console import Console
+
+    from core.store.jsonl import JsonlWriter
+    from tests.test_tui_app import open_run
+
+    run_dir = make_run(runs_dir, "grpo_only-a", "grpo_only")
+    JsonlWriter(run_dir / "samples.jsonl").append(
+        {
+            "t": 1,
+            "stage": "grpo",
+            "step": 7,
+            "prompt": "What is 2+2?",
+            "completion": "The answer is \\boxed{4}",
+            "answer": "4",
+            "rewards": {"correctness": 0.0, "format": 1.0},
+        }
+    )
+    app = app_for(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_run(pilot, app, "grpo_only-a")
+        await pilot.press("3")
+        body = screen.query_one("#sample-text")
+        await wait_for(pilot, lambda: "step 7" in shown(body), what="the sample")
+        console = Console(width=body.content_region.width, file=io.StringIO(), record=True)
+        console.print(body.content)  # as wide as the pane shows it
+        lines = console.export_text().splitlines()
+        assert any("correctness 0" in line and "format 1" in line for line in lines), lines[:4]

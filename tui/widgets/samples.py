@@ -27,9 +27,10 @@ def render_sample(sample: dict, folded: bool) -> Group:
     head = Text(f"step {sample.get('step', '?')}", style="bold")
     if sample.get("stage"):
         head.append(f" · {sample['stage']}")
-    if rewards:
-        head.append(" · rewards: " + ", ".join(f"{k} {_number(v)}" for k, v in rewards.items()))
     parts: list = [head]
+    if rewards:  # a line of its own, never wrapped (m17: "format" and its value split over two lines)
+        line = "rewards: " + " · ".join(f"{k} {_number(v)}" for k, v in rewards.items())
+        parts.append(Text(line, no_wrap=True, overflow="ellipsis"))
     prompt = str(sample.get("prompt", ""))
     if prompt:
         parts += [Text("prompt", style="underline dim"), Text(prompt, style="dim")]
