@@ -349,8 +349,8 @@ async def test_eval_tab_shows_pass_at_k_and_the_journal(runs_dir):
         assert [r[2] for r in table_rows(journal)][:2] == ["✓", "✗"]
         journal.focus()
         journal.move_cursor(row=1)
-        await pilot.press("enter")
-        await pilot.pause(0.2)
+        await pilot.press("enter")  # the detail opens once the question is looked up, in a worker
+        await wait_for(pilot, lambda: app.screen.query("#text-body Static"), what="the problem")
         assert "gold: 4" in shown(app.screen.query_one("#text-body Static"))
 
 

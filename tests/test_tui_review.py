@@ -140,3 +140,41 @@ async def test_sample_rewards_stay_on_one_line_at_80_columns(runs_dir):
         console.print(body.content)  # as wide as the pane shows it
         lines = console.export_text().splitlines()
         assert any("correctness 0" in line and "format 1" in line for line in lines), lines[:4]
+
+
+async def test_a_problem_of_the_eval_journal_shows_its_question(runs_dir):
+    import json
+
+    from core.config import load_snapshot, load_study, resolve_full, snapshot_text
+    from core.evaluation.benchmarks import load_benchmark
+    from tests.test_tui_app import REPO, open_run
+
+    snapshot = snapshot_text(resolve_full(load_study(REPO / "config.yaml"), "baseline", "local"))
+    run_dir = make_run(runs_dir, "baseline-a", "baseline", snapshot=snapshot)
+    rows = load_benchmark(load_snapshot(run_dir / "config.yaml"), "gsm8k_test").rows
+    question = next(m["content"] for m in rows[3].prompt if m["role"] == "user")
+    (run_dir / "eval").mkdir()
+    with open(run_dir / "eval" / "gsm8k_test.jsonl", "w") as fh:
+        fh.write(json.dumps({"type": "header"}) + "\n")
+        for problem, gold in (("3", rows[3].answer), ("5", "not the gold of problem 5")):
+            record = {"id": problem, "prompt_hash": "h", "gold": gold, "completions": ["x"], "extracted": ["1"]}
+            fh.write(
+                json.dumps({**record, "correct": [False], "rules": [None], "tokens": [1], "finish_reasons": ["stop"]})
+            )
+            fh.write("\n")
+    app = app_for(runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(pilot, app, "baseline-a")
+        await pilot.press("4")
+        journal = screen.query_one("#eval-journal", DataTable)
+        await wait_for(pilot, lambda: journal.row_count == 2, what="the journal")
+        journal.focus()
+        journal.move_cursor(row=0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query("#text-body Static"), what="problem 3")
+        assert question[:60] in shown(app.screen.query_one("#text-body Static"))
+        await pilot.press("escape")
+        journal.move_cursor(row=1)
+        await pilot.press("enter")  # a journal line the benchmark no longer matches: said, not guessed
+        await wait_for(pilot, lambda: app.screen.query("#text-body Static"), what="problem 5")
+        assert "no longer holds this problem" in shown(app.screen.query_one("#text-body Static"))

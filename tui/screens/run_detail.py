@@ -273,7 +273,7 @@ class RunDetailScreen(Screen):
             pane = SamplesPane(id="samples-pane")
             feed = JsonlFeed(run_dir / SAMPLES_FILE, self._apply_samples)
         elif tab == "eval":
-            pane = EvalPane(id="eval-pane")
+            pane = EvalPane(run_dir, id="eval-pane")
             feed = EvalFeed(run_dir / EVAL_DIR, pane.apply)
         elif tab == "compare":
             root = self.app.store.root

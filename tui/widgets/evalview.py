@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from core.store.runstore import CONFIG_FILE
 from tui.feeds.eval import EvalBatch
 from tui.feeds.scores import pass_at_1, score
 from tui.widgets.styles import plain
@@ -71,10 +74,26 @@ def verdict_text(record: dict) -> Text:
     return Text(f"{mark} {right}/{len(verdicts)}" if len(verdicts) > 1 else mark, style=style)
 
 
-def problem_detail(record: dict) -> Group:
+def problem_question(run_dir: Path, bench: str, record: dict) -> str:
+    """The question of a journal's problem, from the benchmark the run's config names (the journal
+    keeps the problem's index and gold, not its text). Raises with the reason when it cannot be
+    read or the benchmark no longer holds that problem (its gold differs)."""
+    from core.config import load_snapshot
+    from core.evaluation.benchmarks import load_benchmark
+
+    rows = load_benchmark(load_snapshot(run_dir / CONFIG_FILE), bench).rows
+    index = int(str(record.get("id")))
+    if not 0 <= index < len(rows) or rows[index].answer != record.get("gold"):
+        raise ValueError(f"{bench} no longer holds this problem (the benchmark changed since)")
+    return next((m["content"] for m in reversed(rows[index].prompt) if m.get("role") == "user"), "")
+
+
+def problem_detail(record: dict, question: str | None = None, why_not: str | None = None) -> Group:
     parts: list = [Text(f"problem {record.get('id', '?')}", style="bold")]
-    if record.get("question") or record.get("prompt"):
-        parts.append(Text(str(record.get("question") or record.get("prompt")), style="dim"))
+    if question:
+        parts.append(Text(question, style="dim"))
+    elif why_not:
+        parts.append(Text(f"(question not shown: {why_not})", style="dim italic"))
     parts.append(Text(f"gold: {record.get('gold')}", style="green"))
     completions = record.get("completions")
     if not isinstance(completions, list):
@@ -93,8 +112,9 @@ def problem_detail(record: dict) -> Group:
 
 
 class EvalPane(Vertical):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, run_dir: Path, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.run_dir = run_dir
         self.summaries: dict[str, dict] = {}
         self.journals: dict[str, list[dict]] = {}
         self.bench: str | None = None
@@ -164,8 +184,19 @@ class EvalPane(Vertical):
         if event.data_table.id != "eval-journal":
             return
         event.stop()
+        index = event.cursor_row
+        self.open_problem(self.bench or "", index, self.journals.get(self.bench or "", [])[index])
+
+    @work(thread=True, exclusive=True, group="problem")
+    def open_problem(self, bench: str, index: int, record: dict) -> None:
+        """The problem with its question (m9), read off the benchmark in a worker: the config and
+        the benchmark file take a moment to load."""
         from tui.screens.dialogs import TextScreen
 
-        index = event.cursor_row
-        record = self.journals.get(self.bench or "", [])[index]
-        self.app.push_screen(TextScreen(f"{self.bench}: problem {index + 1}", problem_detail(record)))
+        question, why_not = None, None
+        try:
+            question = problem_question(self.run_dir, bench, record)
+        except Exception as exc:  # noqa: BLE001 - the completions are shown whatever the benchmark's state
+            why_not = (str(exc).splitlines() or [type(exc).__name__])[0]
+        detail = problem_detail(record, question, why_not)
+        self.app.call_from_thread(self.app.push_screen, TextScreen(f"{bench}: problem {index + 1}", detail))
