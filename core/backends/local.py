@@ -154,7 +154,9 @@ def run_queue(
     """Body of the detached queue process: start each run's child, keep `max_parallel` going.
     It owns each run (holds its lock) until that run's worker has ended and its end is recorded."""
     owner_fds = dict(owner_fds)
-    pending = [store.get(run_id) for run_id in run_ids]
+    # Longest first (most stages), so the last run to start is a short one and no core idles at the end.
+    pending = sorted((store.get(run_id) for run_id in run_ids), key=lambda run: -_stage_count(run))
+    threads = threads_per_run(max_parallel)
     active: list[tuple[Run, subprocess.Popen]] = []
     while pending or active:
         for run, proc in list(active):
@@ -167,8 +169,27 @@ def run_queue(
             if run.reload().status in FINISHED:
                 _release(owner_fds, run.id)
                 continue
-            active.append((run, _start_child(run, resume)))
+            active.append((run, _start_child(run, resume, threads)))
         time.sleep(0.2)
+
+
+def _stage_count(run: Run) -> int:
+    try:
+        return len(run.config().condition.stages)
+    except Exception:  # an unreadable snapshot fails in its own worker, with its own message
+        return 0
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads_per_run(max_parallel: int) -> int | None:
+    """The CPU threads each of `max_parallel` concurrent runs gets: the cores shared out, since two runs
+    of two threads each on two cores spin against each other. None (torch's default) for one at a time."""
+    if max_parallel <= 1:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // max_parallel)
 
 
 def _release(owner_fds: dict[str, int], run_id: str) -> None:
@@ -177,11 +198,13 @@ def _release(owner_fds: dict[str, int], run_id: str) -> None:
         os.close(fd)
 
 
-def _start_child(run: Run, resume: bool) -> subprocess.Popen:
+def _start_child(run: Run, resume: bool, threads: int | None = None) -> subprocess.Popen:
     from core.store.runstore import process_start_ticks
 
     env = _child_env()
     env["PYTHONPATH"] = _python_path(env)
+    if threads is not None and not any(name in env for name in THREAD_VARIABLES):  # the user's setting wins
+        env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     log = open(run.log_path, "ab", buffering=0)
     try:
         proc = subprocess.Popen(
