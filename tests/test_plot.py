@@ -79,7 +79,7 @@ def test_curves_overlay_runs_and_traces_compare_conditions(runs, tmp_path):
     curves = tmp_path / "curves.svg"
     assert rdtui_plot(runs, "curves", "--metric", "reward", "--smooth", "0.9", "--out", str(curves)) == 0
     svg = curves.read_text()
-    assert "grpo_only grpo" in svg and "sft_traces grpo" in svg and ">reward<" in svg
+    assert "grpo_only (" in svg and "sft_traces (" in svg and ">GRPO reward<" in svg
     traces = tmp_path / "traces.png"
     assert rdtui_plot(runs, "traces", "--out", str(traces)) == 0
     assert traces.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -92,7 +92,8 @@ def test_a_run_keeps_its_colour_in_every_panel_and_one_legend_lists_every_series
     from core.commands.plot import _pyplot, plot_curves
 
     plt = _pyplot()
-    fig = plot_curves(plt, RunStore(runs), [], ["loss", "reward"], 0.6)
+    fig = plot_curves(plt, RunStore(runs), [], ["loss", "grpo:reward"], 0.6)
+    assert [ax.get_title() for ax in fig.axes] == ["GRPO loss", "GRPO reward"]  # no SFT was logged
     colours: dict[str, set] = {}
     for ax in fig.axes:
         for line in ax.get_lines():
@@ -101,7 +102,7 @@ def test_a_run_keeps_its_colour_in_every_panel_and_one_legend_lists_every_series
     assert len(colours) == 2 and all(len(c) == 1 for c in colours.values())  # one colour per run, in both panels
     assert len(set.union(*colours.values())) == 2  # and two runs, two colours
     [legend] = fig.legends
-    assert sorted(t.get_text()[:-7] for t in legend.get_texts()) == ["grpo_only grpo", "sft_traces grpo"]
+    assert sorted(t.get_text()[:-7] for t in legend.get_texts()) == ["grpo_only", "sft_traces"]
     assert "EMA weight 0.6" in legend.get_title().get_text()
     plt.close(fig)
 
@@ -126,6 +127,7 @@ def test_smoothing_starts_at_the_data_and_follows_it():
         (["results", "--out", "fig.jpeg"], "the format comes from the suffix"),
         (["curves", "--smooth", "1.5"], "must be in [0, 1)"),
         (["curves", "--metric", "no_such_metric"], "none of the runs logged those metrics"),
+        (["curves", "--metric", "dpo:loss"], "the stage before ':' is one of sft, grpo"),
     ],
 )
 def test_bad_requests_exit_2_and_write_nothing(runs, tmp_path, monkeypatch, capsys, args, message):

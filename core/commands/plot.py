@@ -1,7 +1,8 @@
 """`rdtui plot curves|results|traces [RUN...] [--out FILE]`: figures for the paper through matplotlib
 (the optional `plot` extra), as PNG, SVG or PDF.
 
-- curves:  training metrics of the chosen runs overlaid (raw faint, smoothed solid), one panel per metric
+- curves:  training metrics of the chosen runs overlaid (raw faint, smoothed solid), one panel per stage
+           and metric (`--metric sft:loss` for one stage's, `--metric loss` for every stage's)
 - results: each benchmark's score per condition with its 95% interval (accuracy, or pass@k with --k)
 - traces:  the reference study's trace statistics per condition: think length, self-verification
            and backtracking phrases per completion
@@ -20,7 +21,7 @@ from core.store.jsonl import read_jsonl
 from core.store.runstore import TRAINING_STAGES, Run, RunStore
 
 FORMATS = (".png", ".svg", ".pdf")
-DEFAULT_METRICS = ("loss", "reward")
+DEFAULT_METRICS = ("sft:loss", "grpo:reward")  # GRPO's loss sits near 0 whatever happens: reward says more
 TRACE_PANELS = (
     ("mean_think_words", "think length (words)"),
     ("self_verification_per_completion", "self-verification phrases per completion"),
@@ -118,37 +119,50 @@ def _legend_below(fig, plt, colors: dict[str, str], *, patches: bool, title: str
     )
 
 
+def _panels(metrics: list[str]) -> list[tuple[str, str]]:
+    """(stage, metric) panels: `sft:loss` names one stage's metric, a bare `loss` every stage's.
+
+    SFT's loss and GRPO's are different quantities: they never share an axis.
+    """
+    panels = []
+    for spec in metrics:
+        stage, _, metric = spec.rpartition(":")
+        if stage and stage not in TRAINING_STAGES:
+            raise UsageError(f"--metric {spec}: the stage before ':' is one of {', '.join(TRAINING_STAGES)}")
+        panels += [(s, metric) for s in ([stage] if stage else TRAINING_STAGES)]
+    return list(dict.fromkeys(panels))
+
+
 def plot_curves(plt, store: RunStore, run_ids: list[str], metrics: list[str], weight: float):
     runs = _curve_runs(store, run_ids)
-    series: dict[str, list[tuple[str, list[int], list[float]]]] = {m: [] for m in metrics}
+    panels = _panels(metrics)
+    series: dict[tuple[str, str], list[tuple[str, list[int], list[float]]]] = {p: [] for p in panels}
     for run in runs:
         records = [r for r in read_jsonl(run.metrics_path) if r.get("stage") in TRAINING_STAGES]
-        for metric in metrics:
-            for stage in TRAINING_STAGES:
-                points = [
-                    (r["step"], r[metric])
-                    for r in records
-                    if r.get("stage") == stage
-                    and isinstance(r.get(metric), (int, float))
-                    and isinstance(r.get("step"), int)
-                    and math.isfinite(r[metric])
-                ]
-                if points:
-                    steps, values = zip(*points)
-                    series[metric].append(
-                        (f"{run.record.condition} {stage} ({run.id[-4:]})", list(steps), list(values))
-                    )
-    metrics = [m for m in metrics if series[m]]
-    if not metrics:
+        for stage, metric in panels:
+            points = [
+                (r["step"], r[metric])
+                for r in records
+                if r.get("stage") == stage
+                and isinstance(r.get(metric), (int, float))
+                and isinstance(r.get("step"), int)
+                and math.isfinite(r[metric])
+            ]
+            if points:
+                steps, values = zip(*points)
+                label = f"{run.record.condition} ({run.id[-4:]})"
+                series[stage, metric].append((label, list(steps), list(values)))
+    panels = [p for p in panels if series[p]]
+    if not panels:
         raise UsageError("none of the runs logged those metrics (see metrics.jsonl for names)")
-    colors = _palette(plt, list(dict.fromkeys(label for m in metrics for label, _, _ in series[m])))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.0 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        for label, xs, ys in series[metric]:
+    colors = _palette(plt, list(dict.fromkeys(label for p in panels for label, _, _ in series[p])))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    for ax, (stage, metric) in zip(axes[0], panels):
+        for label, xs, ys in series[stage, metric]:
             ax.plot(xs, ys, color=colors[label], alpha=0.25, linewidth=0.8)
             ax.plot(xs, smooth(ys, weight), color=colors[label], linewidth=1.6, label=label)
-        ax.set_title(metric)
-        ax.set_xlabel("optimizer step")
+        ax.set_title(f"{stage.upper()} {metric}")
+        ax.set_xlabel(f"{stage.upper()} optimizer step")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
     smoothing = f"solid: smoothed (EMA weight {weight:g}); faint: raw" if weight else None
