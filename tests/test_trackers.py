@@ -97,6 +97,75 @@ def test_eval_summaries_go_to_wandb_in_the_study_group_under_the_stage_id(tmp_pa
     assert finish == ("finish", None)
 
 
+class WandbConfig(dict):
+    def update(self, values, allow_val_change=False):  # type: ignore[override]
+        super().update(values)
+
+
+def fake_wandb(monkeypatch, calls: list) -> types.ModuleType:
+    """The parts of the wandb package transformers' WandbCallback touches, recording each init with
+    the W&B variables wandb.init reads from the environment at that moment."""
+    import importlib.machinery
+
+    modules = {
+        name: types.ModuleType(name) for name in ("wandb", "wandb.sdk", "wandb.sdk.lib", "wandb.sdk.lib.config_util")
+    }
+    wandb = modules["wandb"]
+    wandb.__spec__ = importlib.machinery.ModuleSpec("wandb", None)
+    modules["wandb.sdk.lib.config_util"].ConfigError = type("ConfigError", (Exception,), {})  # type: ignore[attr-defined]
+    wandb.run = None  # type: ignore[attr-defined]
+    wandb.config = WandbConfig()  # type: ignore[attr-defined]
+    env_keys = ("WANDB_RUN_GROUP", "WANDB_JOB_TYPE", "WANDB_RUN_ID", "WANDB_RESUME", "WANDB_TAGS")
+
+    def init(**kwargs):
+        calls.append({**kwargs, **{key: os.environ.get(key) for key in env_keys}})
+        wandb.run = types.SimpleNamespace(id=os.environ.get("WANDB_RUN_ID"), _label=lambda **k: None)  # type: ignore[attr-defined]
+        return wandb.run
+
+    def finish():
+        wandb.run = None  # type: ignore[attr-defined]
+
+    wandb.init, wandb.finish = init, finish  # type: ignore[attr-defined]
+    wandb.termwarn = lambda *a, **k: None  # type: ignore[attr-defined]
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return wandb
+
+
+def test_each_stage_is_one_wandb_run_in_the_study_group_and_a_resume_continues_it(tmp_path, monkeypatch):
+    from transformers import TrainerState
+    from transformers.integrations import WandbCallback
+    from trl import GRPOConfig, SFTConfig
+
+    from core.tracking import finish_stage
+    from core.training.common import trainer_arguments
+
+    calls: list[dict] = []
+    fake_wandb(monkeypatch, calls)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    cfg = make_cfg("sft_then_grpo", "telemetry.wandb=true")  # the older switch means report_to: [wandb]
+    run = make_run(tmp_path, cfg)
+    state = TrainerState(is_world_process_zero=True)
+
+    def stage(name: str, config_class, stage_cfg) -> None:
+        args = config_class(**trainer_arguments(cfg, stage_cfg, run, tmp_path / name))
+        assert args.report_to == ["wandb"]
+        WandbCallback().setup(args, state, model=None)  # what the trainer does on its first step
+        finish_stage()  # what the pipeline does after the stage
+
+    stage("sft", SFTConfig, cfg.sft)
+    stage("grpo", GRPOConfig, cfg.grpo)
+    stage("grpo", GRPOConfig, cfg.grpo)  # `rdtui resume` re-runs the GRPO stage
+    sft, grpo, resumed = calls
+    assert sft["project"] == grpo["project"] == cfg.telemetry.wandb_project
+    assert (sft["name"], sft["WANDB_RUN_ID"]) == (f"{run.id}-sft", f"{run.id}-sft")
+    assert (grpo["name"], grpo["WANDB_RUN_ID"]) == (f"{run.id}-grpo", f"{run.id}-grpo")
+    assert sft["WANDB_RUN_GROUP"] == grpo["WANDB_RUN_GROUP"] == cfg.study.name
+    assert (sft["WANDB_JOB_TYPE"], grpo["WANDB_JOB_TYPE"]) == ("sft", "grpo")
+    assert sft["WANDB_TAGS"] == cfg.condition.name and grpo["WANDB_RESUME"] == "allow"
+    assert resumed == grpo  # the same W&B run id, resumable: the resumed stage continues it
+
+
 def test_a_tracker_that_fails_does_not_fail_the_run(tmp_path, monkeypatch, capsys):
     wandb = types.ModuleType("wandb")
 
