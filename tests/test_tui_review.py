@@ -178,3 +178,18 @@ async def test_a_problem_of_the_eval_journal_shows_its_question(runs_dir):
         await pilot.press("enter")  # a journal line the benchmark no longer matches: said, not guessed
         await wait_for(pilot, lambda: app.screen.query("#text-body Static"), what="problem 5")
         assert "no longer holds this problem" in shown(app.screen.query_one("#text-body Static"))
+
+
+async def test_a_corrupt_line_in_the_system_readings_is_said_with_its_file(runs_dir):
+    from tests.test_tui_app import open_run
+    from tests.test_tui_system import write_system
+
+    run_dir = make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=10)
+    write_system(run_dir, 30)
+    with open(run_dir / "system.jsonl", "a") as fh:
+        fh.write("{not json\n")
+    app = app_for(runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_run(pilot, app, "grpo_only-a")
+        await wait_for(pilot, lambda: any("corrupt line in system.jsonl" in n for n in notices(app)))
+        assert not any("metrics.jsonl" in n for n in notices(app))

@@ -187,27 +187,27 @@ class RunDetailScreen(Screen):
         if batch.curves is not None:
             pane.replace(batch.run_id, batch.curves)
         else:
-            pane.add(batch.run_id, batch.records)
+            pane.add(batch.run_id, batch.records, batch.bad_lines)
         self._show_status()
         if self._active_tab() == "system":
             pane.redraw()
 
     def _apply_metrics(self, batch: MetricsBatch) -> None:
         pane = self.query_one("#curves-pane", CurvesPane)
-        before = sum(c.bad_lines for c in pane.curves.values())
         if batch.curves is not None:
             pane.replace(batch.run_id, batch.curves)
         else:
-            pane.add(batch.run_id, batch.records)
-            pane.curves[batch.run_id].bad_lines += batch.bad_lines
-        if sum(c.bad_lines for c in pane.curves.values()) > before:
-            self.notify(
-                "Skipped a corrupt line in metrics.jsonl (not valid JSON or without a step).",
-                severity="warning",
-                markup=False,
-            )
+            pane.add(batch.run_id, batch.records, batch.bad_lines)
         if self._active_tab() == "curves":
             pane.redraw()
+
+    def on_curves_pane_corrupt_lines(self, event: CurvesPane.CorruptLines) -> None:
+        source = SYSTEM_FILE if event.pane.id == "system-pane" else METRICS_FILE
+        self.notify(
+            f"Skipped a corrupt line in {source} (not valid JSON or without a step).",
+            severity="warning",
+            markup=False,
+        )
 
     def _apply_log(self, chunk: LogChunk) -> None:
         pane = self.query_one(LogPane)

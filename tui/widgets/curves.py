@@ -83,14 +83,34 @@ class CurvesPane(Horizontal):
     def smoothing(self) -> float:
         return SMOOTHING[self.smoothing_index]
 
-    # ---- data ----
-    def replace(self, run_id: str, curves: RunCurves) -> None:
-        self.curves[run_id] = curves
-        self.dirty = True
+    class CorruptLines(Message):
+        """More unreadable lines were skipped in the file these curves come from."""
 
-    def add(self, run_id: str, records: list[dict]) -> None:
+        def __init__(self, pane: CurvesPane, added: int) -> None:
+            super().__init__()
+            self.pane = pane
+            self.added = added
+
+    # ---- data ----
+    @property
+    def bad_lines(self) -> int:
+        return sum(c.bad_lines for c in self.curves.values())
+
+    def replace(self, run_id: str, curves: RunCurves) -> None:
+        before = self.bad_lines
+        self.curves[run_id] = curves
+        self._changed(before)
+
+    def add(self, run_id: str, records: list[dict], bad_lines: int = 0) -> None:
+        before = self.bad_lines
         self.curves[run_id].add_records(records)
+        self.curves[run_id].bad_lines += bad_lines
+        self._changed(before)
+
+    def _changed(self, bad_before: int) -> None:
         self.dirty = True
+        if self.bad_lines > bad_before:
+            self.post_message(self.CorruptLines(self, self.bad_lines - bad_before))
 
     # ---- drawing ----
     def metric_names(self) -> list[str]:
@@ -185,7 +205,7 @@ class CurvesPane(Horizontal):
     def _status_text(self, names: list[str]) -> Text:
         if not names:
             return Text("No metrics yet: the run has not logged a step (metrics.jsonl is empty or missing).")
-        bad = sum(c.bad_lines for c in self.curves.values())
+        bad = self.bad_lines
         parts = [
             f"smoothing {SMOOTHING[self.smoothing_index]}",
             "log y" if self.log_y else "linear y",
