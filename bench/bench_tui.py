@@ -126,10 +126,15 @@ def thousand_runs(work: Path) -> Path:
 
 def bench_first_paint(work: Path, repeat: int) -> None:
     runs = thousand_runs(work)
-    bare, app, scored = [], [], []
+    empty_store = work / "runs-empty"
+    empty_store.mkdir(exist_ok=True)
+    bare, empty, app, scored = [], [], [], []
     for _ in range(repeat):
         term = Terminal([sys.executable, "-c", BARE_APP])
         bare.append(term.wait_for(b"bare-app-painted"))
+        term.close()
+        term = Terminal(app_argv(empty_store))  # the app's own start-up, with nothing to read
+        empty.append(term.wait_for(b"0 runs"))
         term.close()
         term = Terminal(app_argv(runs))
         app.append(term.wait_for(b"1000 runs"))
@@ -137,6 +142,10 @@ def bench_first_paint(work: Path, repeat: int) -> None:
         term.close()
     base = statistics.median(bare)
     print(f"first paint, bare Textual app:            median {base:.3f} s  ({_list(bare)})")
+    print(
+        f"first paint, runs screen, empty store:    median {statistics.median(empty):.3f} s  ({_list(empty)})"
+        f"  ratio {statistics.median(empty) / base:.2f}x"
+    )
     print(
         f"first paint, runs screen with 1,000 runs: median {statistics.median(app):.3f} s  ({_list(app)})"
         f"  ratio {statistics.median(app) / base:.2f}x"
