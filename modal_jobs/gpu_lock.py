@@ -8,6 +8,12 @@ Why this set (checked against each package's own metadata on PyPI):
 - Both images use the same versions of every package they share: `train` (SFT) is `grpo` (GRPO and
   eval) without vLLM. flash-attn publishes no wheel for torch 2.13 and its sdist needs a CUDA build
   toolchain, so it is left out: the trainers use PyTorch's SDPA kernels, vLLM its own.
+- DeepSpeed 0.19.8, the newest, for `distributed.backend: zero2 | zero3`, in both images (TRL 1.16's
+  `deepspeed` extra asks >= 0.18.6, transformers >= 0.9.3, accelerate 1.15's newest paths >= 0.16.4;
+  DeepSpeed itself asks torch >= 2.0 and adds hjson, msgpack, ninja, py-cpuinfo). It ships as an
+  sdist only; built with `BUILD_ENV` (DS_BUILD_OPS=0) it is pure Python: no GPU, nvcc or torch is
+  needed to install it, and the few CUDA ops it has are compiled just in time if a run ever uses
+  one (ZeRO-2/3 with the trainer's own AdamW uses none).
 - CUDA 13 needs a host driver >= 580. A stage checks that torch sees its GPUs before loading
   anything and fails at once, naming torch's CUDA version, when the host cannot run it (M7).
 
@@ -30,7 +36,10 @@ HF_STACK = [
     "tokenizers>=0.23.3",
     "math-verify>=0.9.0",
     "wandb",
+    "deepspeed==0.19.8",
 ]
+# Set while pip builds the images (and resolves the locks): DeepSpeed's setup.py then compiles no ops.
+BUILD_ENV = {"DS_BUILD_OPS": "0"}
 REQUIREMENTS = {"train": HF_STACK + CORE, "grpo": ["vllm==0.31.0"] + HF_STACK + CORE}
 
 GRPO_LOCK = """
@@ -70,6 +79,7 @@ cuda-tile==1.7.0
 cuda-toolkit==13.0.3.0
 cwevals==0.0.1b1
 datasets==5.2.0
+deepspeed==0.19.8
 depyf==0.20.0
 detect-installer==0.2.1
 dill==0.4.1
@@ -91,6 +101,7 @@ googleapis-common-protos==1.76.0
 grpcio==1.85.3
 h11==0.16.0
 hf-xet==1.8.0
+hjson==3.1.0
 httpcore2==2.16.2
 httpcore==1.0.9
 httptools==0.9.0
@@ -121,6 +132,7 @@ mistral_common==1.13.1
 ml_dtypes==0.7.0
 model-hosting-container-standards==0.1.16
 mpmath==1.3.0
+msgpack==1.2.4
 msgspec==0.23.0
 multidict==7.2.1
 multiprocess==0.70.19
@@ -270,13 +282,16 @@ cuda-pathfinder==1.9.1
 cuda-toolkit==13.0.3.0
 cwevals==0.0.1b1
 datasets==5.2.0
+deepspeed==0.19.8
 dill==0.4.1
 distro==1.9.0
+einops==0.8.2
 filelock==4.3.1
 fsspec==2026.9.0
 googleapis-common-protos==1.76.0
 h11==0.16.0
 hf-xet==1.8.0
+hjson==3.1.0
 httpcore==1.0.9
 httpx==0.28.1
 huggingface_hub==1.33.0
@@ -286,8 +301,10 @@ markdown-it-py==4.3.0
 math-verify==0.9.0
 mdurl==0.1.2
 mpmath==1.3.0
+msgpack==1.2.4
 multiprocess==0.70.19
 networkx==3.6.1
+ninja==1.13.2
 numpy==2.3.5
 nvidia-cublas==13.1.1.3
 nvidia-cuda-cupti==13.0.85
@@ -318,6 +335,7 @@ peft==0.21.2
 platformdirs==4.14.9
 protobuf==7.36.2
 psutil==7.2.2
+py-cpuinfo==9.0.0
 pyarrow==26.0.1
 pydantic==2.14.4
 pydantic_core==2.50.5
@@ -356,6 +374,7 @@ def resolve(requirements: list[str], constraints: list[str] | None = None) -> li
     """`name==version` for every package pip would install for `requirements` on a clean Python
     (PyPI only: `--isolated` ignores this machine's pip configuration and local wheels)."""
     import json
+    import os
     import subprocess
     import sys
     import tempfile
@@ -378,7 +397,7 @@ def resolve(requirements: list[str], constraints: list[str] | None = None) -> li
         if constraints:
             (Path(tmp) / "c.txt").write_text("\n".join(constraints) + "\n")
             cmd += ["-c", str(Path(tmp) / "c.txt")]
-        subprocess.run(cmd + requirements, check=True)
+        subprocess.run(cmd + requirements, check=True, env={**os.environ, **BUILD_ENV})
         data = json.loads(report.read_text())
     return sorted(f"{item['metadata']['name']}=={item['metadata']['version']}" for item in data["install"])
 

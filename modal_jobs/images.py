@@ -7,12 +7,13 @@
 - `driver`: the run's driver (a CPU container that calls the stages): our code and its small
   dependencies, no torch, so it starts in seconds.
 All add our `core` and `modal_jobs` packages last, so editing our code never rebuilds the layers
-below it. pip is run with `--no-deps`: the lock already lists every dependency.
+below it. pip is run with `--no-deps`: the lock already lists every dependency, and with the lock's
+BUILD_ENV set, so DeepSpeed (an sdist) installs as pure Python on the GPU-less image builder.
 """
 
 from __future__ import annotations
 
-from modal_jobs.gpu_lock import CORE, pins
+from modal_jobs.gpu_lock import BUILD_ENV, CORE, pins
 
 PYTHON = "3.11"
 ENV = {"PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -26,6 +27,7 @@ def build_images() -> dict[str, object]:
     def locked(kind: str):
         return (
             modal.Image.debian_slim(python_version=PYTHON)
+            .env(BUILD_ENV)
             .pip_install(*pins(kind), extra_options="--no-deps")
             .env(ENV)
             .add_local_python_source(*OUR_PACKAGES)

@@ -7,6 +7,7 @@ installed); they are slow and skip when PyPI cannot be reached.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def versions(lock: list[str]) -> dict[str, str]:
 
 def test_both_images_share_one_tested_set():
     train, grpo = versions(gpu_lock.pins("train")), versions(gpu_lock.pins("grpo"))
-    for name in ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers"):
+    for name in ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "deepspeed"):
         assert train[name] == grpo[name], name
     assert (grpo["vllm"], grpo["torch"], grpo["transformers"], grpo["trl"]) == ("0.31.0", "2.13.0", "5.17.0", "1.16.0")
     assert "vllm" not in train
@@ -92,6 +93,9 @@ def pypi_reachable() -> bool:
         return False
 
 
+BACKTRACK_NOTICE = "is looking at multiple versions of"
+
+
 def pip_resolve(args: list[str], tmp_path: Path, isolated: bool = True) -> dict[str, str]:
     report = tmp_path / "report.json"
     cmd = [
@@ -102,13 +106,17 @@ def pip_resolve(args: list[str], tmp_path: Path, isolated: bool = True) -> dict[
         "install",
         "--dry-run",
         "--ignore-installed",
-        "--quiet",
         "--report",
         str(report),
         *args,
     ]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
+    # The lock's BUILD_ENV, as in the image build: pip builds DeepSpeed's metadata from its sdist.
+    env = {**os.environ, **gpu_lock.BUILD_ENV}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # pip says so when it backtracks (tries an older release of a package because a newer one conflicts).
+    backtracked = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if BACKTRACK_NOTICE in line]
+    assert not backtracked, backtracked
     data = json.loads(report.read_text())
     return {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"] for item in data["install"]}
 
@@ -128,6 +136,21 @@ def test_each_image_lock_resolves_as_written(image, tmp_path):
 
 @pytest.mark.slow
 @needs_pypi
+@pytest.mark.parametrize("image", ["train", "grpo"])
+def test_deepspeed_joins_each_locked_set_without_backtracking(image, tmp_path):
+    """DeepSpeed left free (no version given) against the rest of the lock: pip takes the locked release or a
+    newer one straight away; a DeepSpeed whose requirements clash with the set would make it backtrack."""
+    locked = versions(gpu_lock.pins(image))
+    constraints = tmp_path / "lock.txt"
+    constraints.write_text("\n".join(pin for pin in gpu_lock.pins(image) if not pin.startswith("deepspeed==")))
+    resolved = pip_resolve(["-c", str(constraints), "deepspeed"], tmp_path)
+    chosen = tuple(map(int, resolved["deepspeed"].split(".")[:3]))
+    assert chosen >= tuple(map(int, locked["deepspeed"].split(".")[:3])), resolved["deepspeed"]
+    assert resolved["torch"] == locked["torch"]
+
+
+@pytest.mark.slow
+@needs_pypi
 def test_the_gpu_extra_resolves_to_the_locked_pair(tmp_path):
     resolved = pip_resolve([f"{REPO}[gpu]"], tmp_path)
     grpo = versions(gpu_lock.pins("grpo"))
@@ -142,18 +165,133 @@ def test_the_dev_install_takes_the_local_cpu_torch(tmp_path):
     assert resolved["torch"] == "2.13.0+cpu"
 
 
-def test_a_deepspeed_layout_is_refused_for_modal_while_no_image_installs_deepspeed():
-    """distributed.backend zero2/zero3 would stop each stage on arrival without DeepSpeed: refused before
-    launch for as long as the lock has none (add deepspeed to an image, and this refusal goes)."""
-    from core.backends.modal_backend import check_config
+# -- DeepSpeed (distributed.backend: zero2 | zero3) ------------------------------------------------------------
+
+DEEPSPEED_DEPENDENCIES = ("hjson", "msgpack", "ninja", "py-cpuinfo", "einops")  # its own Requires-Dist beyond ours
+
+
+def test_the_locked_deepspeed_is_one_trl_accepts():
+    """TRL 1.16's `deepspeed` extra (read from TRL's installed metadata, the locked TRL) admits the locked DeepSpeed."""
+    from importlib.metadata import requires, version
+
+    from packaging.requirements import Requirement
+
+    grpo = versions(gpu_lock.pins("grpo"))
+    assert version("trl") == grpo["trl"]
+    wanted = [
+        Requirement(line)
+        for line in requires("trl") or []
+        if Requirement(line).name == "deepspeed"
+        and Requirement(line).marker is not None
+        and Requirement(line).marker.evaluate({"extra": "deepspeed"})
+    ]
+    assert wanted and all(grpo["deepspeed"] in req.specifier for req in wanted), wanted
+    for image in ("train", "grpo"):
+        assert set(DEEPSPEED_DEPENDENCIES) <= set(versions(gpu_lock.pins(image))), image
+    assert gpu_lock.BUILD_ENV == {"DS_BUILD_OPS": "0"}  # the images build it without compiling ops
+
+
+def zero_cfg(backend: str, condition: str = "grpo_only", gpus: str = "H100:2"):
     from core.config import load_study, resolve
-    from core.errors import RdtuiError
     from tests.conftest import CONFIG
 
-    assert not any(pin.startswith("deepspeed==") for image in ("train", "grpo") for pin in gpu_lock.pins(image))
-    study = load_study(CONFIG)
-    layout = ["gpu.grpo=H100:2"]
-    check_config(resolve(study, "grpo_only", "modal", overrides=[*layout, "distributed.backend=fsdp"]))
-    check_config(resolve(study, "grpo_only", "modal", overrides=["distributed.backend=zero2"]))  # one GPU: no launcher
-    with pytest.raises(RdtuiError, match="distributed.backend: zero3 needs DeepSpeed, which the Modal images"):
-        check_config(resolve(study, "grpo_only", "modal", overrides=[*layout, "distributed.backend=zero3"]))
+    return resolve(
+        load_study(CONFIG),
+        condition,
+        "modal",
+        overrides=[f"gpu.grpo={gpus}", f"gpu.sft={gpus}", f"distributed.backend={backend}"],
+    )
+
+
+@pytest.mark.parametrize("backend", ["zero2", "zero3"])
+def test_a_zero_layout_is_accepted_for_modal_and_launches_with_its_shipped_accelerate_config(backend):
+    """With DeepSpeed in both images a ZeRO layout passes the Modal checks, and the command the stage runs
+    names the shipped accelerate config, which accelerate itself reads as DeepSpeed at that ZeRO stage."""
+    from accelerate.commands.config.config_args import load_config_from_file
+    from accelerate.commands.launch import launch_command_parser
+
+    from core.backends.modal_backend import check_config
+    from core.training.distributed import CONFIG_DIR, accelerate_command, needs_launcher, stage_layout
+
+    cfg = zero_cfg(backend, "sft_then_grpo")
+    check_config(cfg)
+    for stage in ("sft", "grpo"):
+        assert needs_launcher(cfg, stage)
+        layout = stage_layout(cfg, stage)
+        command = accelerate_command(
+            layout,
+            precision="bf16",
+            gradient_accumulation_steps=getattr(cfg, stage).gradient_accumulation_steps,
+            main_process_port=29500,
+        )
+        assert command[1:3] == ["-m", "accelerate.commands.launch"]
+        args = launch_command_parser().parse_args([*command[3:], "-m", "core.training.rank", "RUN", stage])
+        assert Path(args.config_file) == CONFIG_DIR / f"{backend}.yaml"
+        assert (args.num_processes, args.num_machines) == (2, 1)
+        assert args.gradient_accumulation_steps == getattr(cfg, stage).gradient_accumulation_steps
+        shipped = load_config_from_file(args.config_file)
+        assert shipped.distributed_type == "DEEPSPEED"
+        assert shipped.deepspeed_config["zero_stage"] == int(backend[-1])
+        assert shipped.deepspeed_config["deepspeed_multinode_launcher"] == "standard"  # torchrun, no ssh
+
+
+PROBE = """
+import json, os, sys
+import deepspeed
+from deepspeed.git_version_info import installed_ops
+seen = {k: v for k, v in os.environ.items() if k.startswith("ACCELERATE_") or k in ("RANK", "WORLD_SIZE")}
+seen["deepspeed"] = deepspeed.__version__
+seen["compiled_ops"] = sorted(name for name, built in installed_ops.items() if built)
+with open(os.path.join(sys.argv[1], "rank-" + os.environ["RANK"] + ".json"), "w") as f:
+    json.dump(seen, f)
+"""
+
+
+@pytest.mark.slow
+@needs_pypi
+def test_the_locked_deepspeed_builds_without_a_gpu_and_the_stage_s_zero3_command_runs_with_it(tmp_path):
+    """What the image build does, here, without a GPU: the locked DeepSpeed sdist installs with BUILD_ENV as
+    pure Python (no compiled op), imports with the locked torch, and the ZeRO-3 stage's own `accelerate launch`
+    line starts two ranks that accelerate hands ZeRO stage 3 (CPU processes; the probe only reads its setup)."""
+    import os
+
+    import torch
+
+    from core.training.distributed import accelerate_command, stage_layout
+
+    lock = versions(gpu_lock.pins("train"))
+    assert torch.__version__.split("+")[0] == lock["torch"]
+    site = tmp_path / "site"
+    pins = [f"{name}=={lock[name]}" for name in ("deepspeed", *DEEPSPEED_DEPENDENCIES)]
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--isolated", "install", "--quiet", "--no-deps", "--target", str(site), *pins],
+        env={**os.environ, **gpu_lock.BUILD_ENV},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    (tmp_path / "probe_env.py").write_text(PROBE)
+    out = tmp_path / "out"
+    out.mkdir()
+    cfg = zero_cfg("zero3")
+    command = accelerate_command(
+        stage_layout(cfg, "grpo"),
+        precision="no",
+        gradient_accumulation_steps=cfg.grpo.gradient_accumulation_steps,
+        main_process_port=0,  # accelerate picks a free port
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": os.pathsep.join([str(site), str(tmp_path)])}
+    proc = subprocess.run(
+        [*command, "-m", "probe_env", str(out)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((out / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
+    for rank, seen in enumerate(ranks):
+        assert (seen["RANK"], seen["WORLD_SIZE"]) == (str(rank), "2")
+        assert seen["ACCELERATE_USE_DEEPSPEED"] == "true"
+        assert seen["ACCELERATE_DEEPSPEED_ZERO_STAGE"] == "3"
+        assert seen["ACCELERATE_DEEPSPEED_ZERO3_SAVE_16BIT_MODEL"] == "true"  # the final save gathers the weights
+        assert seen["ACCELERATE_GRADIENT_ACCUMULATION_STEPS"] == str(cfg.grpo.gradient_accumulation_steps)
+        assert seen["deepspeed"] == lock["deepspeed"]
+        assert seen["compiled_ops"] == []  # nothing was compiled at install: ops are built just in time

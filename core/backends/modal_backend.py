@@ -216,7 +216,7 @@ def modal_token_configured(environ: Mapping[str, str] = os.environ, home: Path |
 def check_config(cfg) -> None:
     """What a config must hold to run on Modal (validation already checked the rest)."""
     from core.config.validate import MODAL_GPUS
-    from core.training.distributed import DEEPSPEED_BACKENDS, gpu_choices, needs_launcher
+    from core.training.distributed import gpu_choices
 
     where = f"{cfg.condition.name} under profile {cfg.profile.name!r}"
     if cfg.backend != "modal":
@@ -231,17 +231,6 @@ def check_config(cfg) -> None:
                 )
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
-    for stage in ("sft", "grpo"):
-        if (
-            stage in cfg.condition.stages
-            and needs_launcher(cfg, stage)
-            and cfg.distributed.backend in DEEPSPEED_BACKENDS
-        ):
-            # The stage would stop on arrival (distributed.check_machine): no locked image has DeepSpeed.
-            raise RdtuiError(
-                f"{where}: distributed.backend: {cfg.distributed.backend} needs DeepSpeed, which the Modal "
-                "images do not install yet: use ddp or fsdp"
-            )
     if cfg.distributed.num_machines > 1 and any(s in cfg.condition.stages for s in ("sft", "grpo")):
         # The launcher can place ranks on several machines (core/training/distributed.py), but the app
         # starts no Modal cluster (`modal.clustered`) to hold them: each stage would fail on arrival.
