@@ -19,6 +19,11 @@ The driver is nonpreemptible (a CPU function may be; GPU ones may not) and small
 
 Functions: `run_condition` (the driver: a small CPU container that calls the stages in order),
 and `stage_sft`, `stage_grpo`, `stage_eval` (one per stage kind, on that stage's GPU and image).
+With `distributed.num_machines` N > 1 the deployment also has `stage_sft_cluster` and
+`stage_grpo_cluster`: the same stages under `modal.clustered(size=N)` (N containers started together
+on Modal's private network, the input given to each), which the driver calls instead
+(`modal_backend.stage_function`). Each container reads its rank and the containers' addresses from
+`modal.experimental.get_cluster_info()`; `remote.run_cluster_stage` does the rest.
 They are plain module-level functions registered by the factory; Modal finds the app again
 through its name.
 """
@@ -30,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from core.backends.modal_backend import (
+    CLUSTER_STAGE_FUNCTIONS,
     DRIVER_FUNCTION,
     DRIVER_TIMEOUT_S,
     SETTINGS_ENV,
     STAGE_FUNCTIONS,
     VOLUME_MOUNT,
     JobSettings,
+    stage_function,
 )
 from modal_jobs import remote
 
@@ -91,8 +98,28 @@ def build_app(settings: JobSettings) -> JobsApp:
         "stage_grpo": stage_grpo,
         "stage_eval": stage_eval,
     }
+    if settings.num_machines > 1:
+        for stage, name in CLUSTER_STAGE_FUNCTIONS.items():
+            options[name] = dict(options[STAGE_FUNCTIONS[stage]])
+        bodies["stage_sft_cluster"] = clustered(settings.num_machines)(stage_sft_cluster)
+        bodies["stage_grpo_cluster"] = clustered(settings.num_machines)(stage_grpo_cluster)
     functions = {name: app.function(**options[name])(bodies[name]) for name in options}
     return JobsApp(app, volume, secrets, images, functions, options, settings)
+
+
+def clustered(size: int):
+    """Modal's cluster decorator (the seam tests stand in for): `modal.clustered`, which the installed
+    client offers in place of the deprecated `modal.experimental.clustered`."""
+    import modal
+
+    return modal.clustered(size=size)
+
+
+def cluster_info():
+    """This container's rank and the cluster's container addresses, rank order (the seam tests stand in for)."""
+    import modal.experimental
+
+    return modal.experimental.get_cluster_info()
 
 
 def _current_call_id() -> str | None:
@@ -127,6 +154,31 @@ def stage_eval(request: dict[str, Any]) -> str:
     return _stage("eval", request)
 
 
+def _cluster_stage(stage: str, request: dict[str, Any]) -> str:
+    from modal.exception import InputCancellation
+
+    info = cluster_info()
+    return remote.run_cluster_stage(
+        Path(VOLUME_MOUNT),
+        request["run_id"],
+        stage,
+        machine_rank=info.rank,
+        container_ips=list(info.container_ips),
+        commit=jobs.volume.commit,
+        reload=jobs.volume.reload,
+        call_id=_current_call_id(),
+        cancelled_by=(InputCancellation,),
+    )
+
+
+def stage_sft_cluster(request: dict[str, Any]) -> str:
+    return _cluster_stage("sft", request)
+
+
+def stage_grpo_cluster(request: dict[str, Any]) -> str:
+    return _cluster_stage("grpo", request)
+
+
 def run_condition(request: dict[str, Any]) -> str:
     """The driver: each remaining stage as a call on its own GPU, waited for in turn."""
     import modal
@@ -140,7 +192,7 @@ def run_condition(request: dict[str, Any]) -> str:
 
     def run_stage(stage: str) -> str:
         cfg = run.config()
-        function = jobs.functions[STAGE_FUNCTIONS[stage]].with_options(**remote.stage_call_options(cfg, stage))
+        function = jobs.functions[stage_function(cfg, stage)].with_options(**remote.stage_call_options(cfg, stage))
         # A re-run of this driver (Modal retried it) waits on the stage call its last attempt left going.
         current["call"] = remote.attach_or_spawn(
             run,

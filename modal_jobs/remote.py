@@ -10,6 +10,8 @@ in the Volume's commit, and tests call them directly with a temporary folder as 
   Volume every few seconds, always resumes from the stage's last checkpoint (Modal re-runs the same
   input in a new container after a preemption), and leaves the run `running` when the container is
   stopped, so that the re-run carries on.
+- `run_cluster_stage`: one container of a stage on several machines (a Modal cluster): machine 0
+  runs `run_stage` toward the others; the others run their share of the ranks only.
 - `drive`: the stages in order, each through a caller-supplied `run_stage` (a Modal call on the
   stage's GPU), skipping those already done; a stage that fails for good fails the run.
 - `attach_or_spawn`: the stage call a driver waits on. A driver Modal re-runs (a crash, a retry)
@@ -30,11 +32,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core.backends.modal_backend import HF_CACHE_DIR
+from core.backends.modal_backend import HF_CACHE_DIR, STAGE_FUNCTIONS, stage_function
 from core.backends.sync import RUNS_PREFIX, SegmentWriter, launch_number
 from core.errors import RdtuiError, RunNotFound
 from core.store.runstore import CONFIG_FILE, LOG_FILE, Run, RunRecord, read_record, write_record
-from core.training.distributed import gpu_choices, parse_gpu
+from core.training.distributed import cluster_environment, gpu_choices, parse_gpu, run_other_machine
 
 COMMIT_INTERVAL_S = 10.0  # Modal also commits in the background; ours bounds how stale a follower's view is
 # Errors a fresh container may not hit again: raised (not recorded) so that Modal's retries re-run the stage.
@@ -182,7 +184,8 @@ def stage_call_options(cfg, stage: str) -> dict[str, Any]:
     with the decorator, which the run's deployment was built with (its name is a digest of them)."""
     options: dict[str, Any] = {"timeout": int(cfg.modal.timeout_hours * 3600), "retries": cfg.modal.retries}
     gpu = getattr(cfg.gpu, stage)
-    if isinstance(gpu, str):
+    # A cluster's GPU stays with its decorator too: each of its containers takes a whole machine.
+    if isinstance(gpu, str) and stage_function(cfg, stage) == STAGE_FUNCTIONS[stage]:
         options["gpu"] = gpu
     return options
 
@@ -266,6 +269,58 @@ def run_stage(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_cluster_stage(
+    volume_root: Path,
+    run_id: str,
+    stage: str,
+    *,
+    machine_rank: int,
+    container_ips: list[str],
+    commit: Callable[[], None],
+    reload: Callable[[], None] = lambda: None,
+    call_id: str | None = None,
+    cancelled_by: tuple[type[BaseException], ...] = (),
+    commit_interval: float = COMMIT_INTERVAL_S,
+) -> str:
+    """One container of a stage on a Modal cluster (every container gets the same input).
+
+    Each learns from the cluster its machine rank and machine 0's address, which the launcher turns into
+    `accelerate launch --num_machines N --machine_rank R --main_process_ip ADDRESS`. Machine 0 runs the
+    stage as `run_stage` does (log, run.json, metrics and the final model: global rank 0 is there); the
+    others run their ranks only, print to Modal's log and commit what their ranks write (DeepSpeed's
+    checkpoint shards), and their return value is dropped (Modal returns machine 0's)."""
+    os.environ.update(cluster_environment(machine_rank, container_ips))
+    if machine_rank == 0:
+        return run_stage(
+            volume_root,
+            run_id,
+            stage,
+            commit=commit,
+            reload=reload,
+            call_id=call_id,
+            cancelled_by=cancelled_by,
+            commit_interval=commit_interval,
+        )
+    reload()
+    for key, value in stage_environment(volume_root, run_id).items():
+        os.environ.setdefault(key, value)
+    run = Run(runs_root(volume_root) / run_id)
+    print(
+        f"[rdtui] {run_id}: {stage}: machine {machine_rank} of {len(container_ips)} joins {container_ips[0]}",
+        flush=True,
+    )
+    try:
+        cfg = run.config()
+        require_cuda(cfg, stage)
+        with periodic_commit(commit, commit_interval):
+            run_other_machine(cfg, run, stage)
+    except RdtuiError as exc:
+        # Machine 0's ranks fail with it (the collective breaks) and record the run's error there.
+        print(f"[rdtui] {run_id}: machine {machine_rank}: {exc}", file=sys.stderr, flush=True)
+        return "failed"
+    return "done"
 
 
 def _raise_stopped(signum, frame) -> None:

@@ -65,9 +65,10 @@ def test_config_checks_name_the_problem():
         check_config(resolve(study, "grpo_only", "local"))
     with pytest.raises(RdtuiError, match="local stand-in"):
         check_config(resolve(study, "grpo_only", "modal", overrides=["model.name=builtin:tiny-qwen3"]))
-    # Several machines validate (their cost can be estimated) but no Modal cluster is started for them yet.
-    with pytest.raises(RdtuiError, match="num_machines: 2 needs a Modal cluster, which rdtui does not start yet"):
-        check_config(resolve(study, "grpo_only", "modal", overrides=["gpu.grpo=H100:8", "distributed.num_machines=2"]))
+    # Several machines run on a Modal cluster, whose containers each take a whole 8-GPU machine.
+    check_config(resolve(study, "grpo_only", "modal", overrides=["gpu.grpo=H100:8", "distributed.num_machines=2"]))
+    with pytest.raises(RdtuiError, match="runs grpo on a Modal cluster, .* gpu.grpo needs 8 GPUs .*, not 4"):
+        check_config(resolve(study, "grpo_only", "modal", overrides=["gpu.grpo=H100:4", "distributed.num_machines=2"]))
 
 
 def test_preflight_refuses_before_any_network_when_no_token(tmp_path, monkeypatch):

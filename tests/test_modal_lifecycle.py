@@ -369,11 +369,11 @@ def test_the_confirmation_before_a_modal_launch_shows_the_gpu_and_machine_counts
 
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
-    plan = plan_launch(load_study(CONFIG), ["grpo_only"], "modal", ["gpu.grpo=H100:4", "distributed.num_machines=2"])
+    plan = plan_launch(load_study(CONFIG), ["grpo_only"], "modal", ["gpu.grpo=H100:8", "distributed.num_machines=2"])
     with pytest.raises(Exception, match="launch cancelled"):
         _confirm_cost(plan)
     out = capsys.readouterr().out
-    assert "grpo 6 h on H100:4 x 2 machines (8 GPUs) at $31.60/h" in out
+    assert "grpo 6 h on H100:8 x 2 machines (16 GPUs) at $63.20/h" in out
     assert f"estimated total: ${plan.cost[0].total_usd:,.2f}" in out
 
 

@@ -43,6 +43,8 @@ UPLOAD_MARKER = ".complete.json"  # `<key>.complete.json`, written once every fi
 SETTINGS_ENV = "RDTUI_MODAL_SETTINGS"
 DRIVER_FUNCTION = "run_condition"
 STAGE_FUNCTIONS = {"sft": "stage_sft", "grpo": "stage_grpo", "eval": "stage_eval"}
+# A training stage on several machines (`distributed.num_machines`) runs on a Modal cluster of that size.
+CLUSTER_STAGE_FUNCTIONS = {"sft": "stage_sft_cluster", "grpo": "stage_grpo_cluster"}
 DRIVER_TIMEOUT_S = 24 * 3600  # Modal's longest function timeout; the driver waits on every stage
 REFRESH_INTERVAL_S = 5.0  # callers poll often (the app, `rdtui run`); the Volume is read at most this often
 REFRESH_MARK = ".modal-refresh"  # its mtime: when any process last refreshed this run
@@ -67,6 +69,7 @@ class JobSettings:
     retries: int
     max_parallel: int = 0  # runs (driver containers) at once; 0: no limit
     deployment: str = ""  # the deployed app's name; empty: app_name (a hand-run deploy)
+    num_machines: int = 1  # containers of each clustered training stage; 1: no cluster functions
 
     @classmethod
     def from_config(cls, cfg) -> JobSettings:
@@ -83,6 +86,7 @@ class JobSettings:
             timeout_s=int(cfg.modal.timeout_hours * 3600),
             retries=cfg.modal.retries,
             max_parallel=cfg.max_parallel,
+            num_machines=cfg.distributed.num_machines,
         )
 
     @property
@@ -121,6 +125,15 @@ class JobSettings:
         study = load_study(environ.get("RDTUI_CONFIG"))
         profile = environ.get("RDTUI_PROFILE", "modal")
         return cls.from_config(resolve(study, next(iter(study.conditions)), profile))
+
+
+def stage_function(cfg, stage: str) -> str:
+    """The app function that runs `stage` of a run: the clustered variant when the stage spans machines."""
+    from core.training.distributed import stage_layout
+
+    if stage in CLUSTER_STAGE_FUNCTIONS and stage_layout(cfg, stage).machines > 1:
+        return CLUSTER_STAGE_FUNCTIONS[stage]
+    return STAGE_FUNCTIONS[stage]
 
 
 @dataclass(frozen=True)
@@ -216,7 +229,7 @@ def modal_token_configured(environ: Mapping[str, str] = os.environ, home: Path |
 def check_config(cfg) -> None:
     """What a config must hold to run on Modal (validation already checked the rest)."""
     from core.config.validate import MODAL_GPUS
-    from core.training.distributed import gpu_choices
+    from core.training.distributed import MAX_GPUS_PER_MACHINE, gpu_choices, parse_gpu
 
     where = f"{cfg.condition.name} under profile {cfg.profile.name!r}"
     if cfg.backend != "modal":
@@ -231,13 +244,16 @@ def check_config(cfg) -> None:
                 )
     if cfg.model.name.startswith("builtin:"):
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a local stand-in; Modal runs need a hub model")
-    if cfg.distributed.num_machines > 1 and any(s in cfg.condition.stages for s in ("sft", "grpo")):
-        # The launcher can place ranks on several machines (core/training/distributed.py), but the app
-        # starts no Modal cluster (`modal.clustered`) to hold them: each stage would fail on arrival.
-        raise RdtuiError(
-            f"{where}: distributed.num_machines: {cfg.distributed.num_machines} needs a Modal cluster, "
-            "which rdtui does not start yet: use one machine (up to 8 GPUs, e.g. gpu.grpo: H100:8)"
-        )
+    for stage in cfg.condition.stages:
+        if stage_function(cfg, stage) == CLUSTER_STAGE_FUNCTIONS.get(stage):
+            # modal.clustered: "each container must request all GPUs on its host (for example, gpu="H100:8")".
+            count = parse_gpu(getattr(cfg.gpu, stage))[1]
+            if count != MAX_GPUS_PER_MACHINE:
+                raise RdtuiError(
+                    f"{where}: distributed.num_machines: {cfg.distributed.num_machines} runs {stage} on a Modal "
+                    f"cluster, whose containers each take a whole machine: gpu.{stage} needs "
+                    f"{MAX_GPUS_PER_MACHINE} GPUs (e.g. H100:{MAX_GPUS_PER_MACHINE}), not {count}"
+                )
     model = Path(cfg.model.name).expanduser()
     if model.exists() and not model.is_dir():
         raise RdtuiError(f"{where}: model.name {cfg.model.name!r} is a file; a model is a folder or a hub id")

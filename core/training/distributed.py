@@ -405,6 +405,29 @@ def check_machine(layout: StageLayout, devices: Sequence[str]) -> None:
         raise RdtuiError("grpo.vllm_mode: server needs vLLM, which is not installed here")
 
 
+def cluster_environment(machine_rank: int, container_ips: Sequence[str]) -> dict[str, str]:
+    """What one container of a Modal cluster tells `cluster_position`: its machine rank and machine 0's
+    address (the cluster lists its containers' addresses in rank order)."""
+    if not container_ips:
+        raise RdtuiError("the Modal cluster listed no container addresses")
+    if not 0 <= machine_rank < len(container_ips):
+        raise RdtuiError(f"machine rank {machine_rank} is outside a cluster of {len(container_ips)} containers")
+    return {MACHINE_RANK_ENV: str(machine_rank), MAIN_PROCESS_IP_ENV: container_ips[0]}
+
+
+def start_model(cfg, run, stage: str) -> Path | None:
+    """The model `stage` starts from: the final model of the condition's last training stage before it."""
+    stages = list(cfg.condition.stages)
+    earlier = [s for s in stages[: stages.index(stage)] if s in TRAINING_STAGES]
+    return run.final_model_dir(earlier[-1]) if earlier else None
+
+
+def run_other_machine(cfg, run, stage: str) -> None:
+    """A machine other than machine 0 of a stage on several machines: its share of the ranks only. The
+    pipeline (run.json, metrics, the stage's end) runs on machine 0; these ranks join its rendezvous."""
+    run_launched_stage(stage, cfg, run, start_model(cfg, run, stage), resume=True)
+
+
 def cluster_position(layout: StageLayout, environ: Mapping[str, str] = os.environ) -> tuple[int, str | None, int]:
     """(this machine's rank, machine 0's address, rendezvous port). On several machines the Modal
     cluster wrapper sets RDTUI_MACHINE_RANK and RDTUI_MAIN_PROCESS_IP and every machine calls
@@ -439,9 +462,11 @@ def run_launched_stage(stage: str, cfg, run, init_model: str | Path | None, resu
 
     model_source(cfg.model.name)  # a builtin model is built (or pretrained) here once, not in every rank
     served = None
-    if merges_sft_adapter(cfg, stage, init_model) and machine_rank == 0:
+    if merges_sft_adapter(cfg, stage, init_model):
         # Every rank would write the merged model into the same folder at once: one process does it
-        # first (with the full weights, before ZeRO-3 or FSDP shard them); the ranks then load it.
+        # first (with the full weights, before ZeRO-3 or FSDP shard them); the ranks then load it. On
+        # several machines each does it for its own ranks: a Modal container sees another's writes to
+        # the Volume only after a commit and a reload (the merge is the same on each; a done one is reused).
         served = launch_ranks(
             [sys.executable],
             run.dir,
