@@ -19,6 +19,7 @@ import pytest
 
 from core.backends.modal_backend import CLUSTER_STAGE_FUNCTIONS, STAGE_FUNCTIONS, JobSettings, stage_function
 from core.config import load_study, resolve, resolve_full, snapshot_text
+from core.errors import RdtuiError
 from core.store.runstore import Run
 from core.training import distributed
 from modal_jobs import remote
@@ -283,8 +284,8 @@ def test_a_merge_before_grpo_is_done_on_each_machine_for_its_own_ranks(cluster_r
 
 def test_a_cluster_container_refuses_what_it_cannot_place(cluster_run, capsys):
     volume_root, _, launches = cluster_run
-    with pytest.raises(Exception, match="machine rank 2 is outside a cluster of 2 containers"):
+    with pytest.raises(RdtuiError, match="machine rank 2 is outside a cluster of 2 containers"):
         remote.run_cluster_stage(volume_root, RUN_ID, "grpo", machine_rank=2, container_ips=IPS, commit=lambda: None)
-    with pytest.raises(Exception, match="listed no container addresses"):
+    with pytest.raises(RdtuiError, match="listed no container addresses"):
         remote.run_cluster_stage(volume_root, RUN_ID, "grpo", machine_rank=0, container_ips=[], commit=lambda: None)
     assert launches == []

@@ -178,17 +178,53 @@ def test_the_locked_deepspeed_is_one_trl_accepts():
 
     grpo = versions(gpu_lock.pins("grpo"))
     assert version("trl") == grpo["trl"]
+    declared = [Requirement(line) for line in requires("trl") or []]
     wanted = [
-        Requirement(line)
-        for line in requires("trl") or []
-        if Requirement(line).name == "deepspeed"
-        and Requirement(line).marker is not None
-        and Requirement(line).marker.evaluate({"extra": "deepspeed"})
+        req
+        for req in declared
+        if req.name == "deepspeed" and req.marker is not None and req.marker.evaluate({"extra": "deepspeed"})
     ]
     assert wanted and all(grpo["deepspeed"] in req.specifier for req in wanted), wanted
     for image in ("train", "grpo"):
         assert set(DEEPSPEED_DEPENDENCIES) <= set(versions(gpu_lock.pins(image))), image
-    assert gpu_lock.BUILD_ENV == {"DS_BUILD_OPS": "0"}  # the images build it without compiling ops
+
+
+class RecordingImage:
+    """Stands in for modal.Image (no image can be built here): each call adds a step to a new image."""
+
+    def __init__(self, steps: tuple = ()):
+        self.steps = steps
+
+    @classmethod
+    def debian_slim(cls, python_version: str):
+        return cls((("debian_slim", python_version),))
+
+    def env(self, variables: dict):
+        return RecordingImage((*self.steps, ("env", dict(variables))))
+
+    def pip_install(self, *packages: str, **options):
+        return RecordingImage((*self.steps, ("pip_install", packages, options)))
+
+    def add_local_python_source(self, *modules: str):
+        return RecordingImage((*self.steps, ("add_local_python_source", modules)))
+
+
+def test_the_training_images_build_deepspeed_with_the_lock_s_build_environment(monkeypatch):
+    """DS_BUILD_OPS=0 is in the image before the pip layer that builds DeepSpeed's sdist (no op compiled
+    on the GPU-less builder), and that layer installs exactly the lock."""
+    from types import SimpleNamespace
+
+    from modal_jobs.images import build_images
+
+    monkeypatch.setitem(sys.modules, "modal", SimpleNamespace(Image=RecordingImage))
+    images = build_images()
+    for kind in ("train", "grpo"):
+        steps = images[kind].steps
+        (pip,) = [i for i, step in enumerate(steps) if step[0] == "pip_install"]
+        assert steps[pip][1:] == (tuple(gpu_lock.pins(kind)), {"extra_options": "--no-deps"})
+        assert ("env", {"DS_BUILD_OPS": "0"}) in steps[:pip], steps
+        assert steps[-1] == ("add_local_python_source", ("core", "modal_jobs"))  # our code last
+    assert not any("deepspeed" in str(step) for step in images["driver"].steps)
 
 
 def zero_cfg(backend: str, condition: str = "grpo_only", gpus: str = "H100:2"):
