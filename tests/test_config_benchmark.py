@@ -121,7 +121,8 @@ def test_an_aime_style_benchmark_described_only_in_config_grades_like_the_builti
     # The offline task's held-out problems in AIME's columns (`problem`, `answer`; integers and
     # zero-padded strings, as AIME copies store them), evaluated beside the built-in synthetic
     # benchmark on the same problems: identical prompts and greedy replies must get identical verdicts.
-    held_out = synthetic.records("gsm8k", 400, 5, split="test")[:AIME_SIZE]
+    spec = resolve(load_study(CONFIG), "base_model", "local").datasets["synth_test"]
+    held_out = synthetic.records(spec.formatter, spec.size, spec.seed, split=spec.split)[:AIME_SIZE]
     golds = [row["answer"].rpartition("####")[2].strip() for row in held_out]
     rows = [
         {"id": i, "problem": row["question"], "answer": int(gold) if i % 2 else gold.zfill(3), "year": "2024"}
