@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--metric",
         action="append",
         default=None,
-        metavar="M",
-        help="curves: metric names from metrics.jsonl (default: loss and reward)",
+        metavar="[STAGE:]M",
+        help="curves: a metric of metrics.jsonl, repeatable; STAGE: keeps one stage's "
+        "(e.g. --metric sft:loss --metric grpo:reward, the default)",
     )
     plot.add_argument(
         "--smooth",
