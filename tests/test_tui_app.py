@@ -279,7 +279,8 @@ async def test_deleted_run_folder_keeps_the_screen_and_says_so(runs_dir):
         shutil.rmtree(run_dir)
         await wait_for(pilot, lambda: screen.deleted, what="the deletion to be noticed")
         assert "run folder deleted" in str(screen.query_one("#detail-status").render())
-        assert any("was deleted" in n for n in notices(app))
+        # A notice reaches the app as a message of its own: it may land a moment after the status line.
+        await wait_for(pilot, lambda: any("was deleted" in n for n in notices(app)), what="the notice")
         for key in "2345":
             await pilot.press(key)
         await pilot.pause(0.5)
