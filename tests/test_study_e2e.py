@@ -21,14 +21,15 @@ def tenths(values: list[float]) -> tuple[float, float]:
 
 
 # Measured on the local profile (one seed, 400 held-out problems): base_model 56.0, baseline 8.8,
-# sft_traces 49.8, re_distill 99.0, grpo_only 85.2, sft_then_grpo 79.2; every pair below differs by
-# 29 points or more with a paired interval well clear of zero. The whole study took 11 minutes.
+# sft_traces 52.0, re_distill 98.8, grpo_only 85.2, sft_then_grpo 72.5; every pair below differs by
+# 20 points or more with a paired interval clear of zero. The six runs take about 870 CPU seconds,
+# two at a time on one thread each: about 7 minutes on 2 idle cores.
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("study") / "runs"
-    # A ceiling for a stuck run, not a speed check: about 10 minutes on 2 idle cores.
+    # A ceiling for a stuck run, not a speed check: about 7 minutes on 2 idle cores.
     proc = rdtui("--runs-dir", str(runs_dir), "run", "--all", "--profile", "local", timeout=3600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     runs = {run.record.condition: run for run in RunStore(runs_dir).list()}
