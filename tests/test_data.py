@@ -159,7 +159,11 @@ def test_missing_local_file_names_the_config_key(tmp_path):
             b'{"question": "1+1?", "answer": "#### 2"}\n\xff\xfe{"x": 1}\n',
             r"rows\.jsonl:2: not UTF-8 text",
         ),
-        ("rows.jsonl", b'{"question": "1+1?", "answer": "#### 2"}\n{"question": \n', r"rows\.jsonl:2: not a JSON object"),
+        (
+            "rows.jsonl",
+            b'{"question": "1+1?", "answer": "#### 2"}\n{"question": \n',
+            r"rows\.jsonl:2: not a JSON object",
+        ),
         ("rows.jsonl", b"[" * 100_000 + b"\n", r"rows\.jsonl:1: (JSON nested too deeply|not a JSON object)"),
         ("rows.jsonl", b'"just a string"\n', r"rows\.jsonl:1: expected a JSON object per line"),
         ("rows.parquet", b"PAR1 not really", r"datasets\.mine\.path: .*rows\.parquet: not a readable Parquet file"),
