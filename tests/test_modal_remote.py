@@ -7,7 +7,8 @@ process, where Modal would call it in a container on the stage's GPU.
 from __future__ import annotations
 
 import os
-import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from core.config import load_study, resolve_full, snapshot_text
 from core.store.jsonl import read_jsonl
 from core.store.runstore import RunRecord, read_record
 from modal_jobs import remote
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, REPO
 from tests.volume_standin import FolderVolume
 
 QUICK = [
@@ -32,10 +33,6 @@ QUICK = [
     "evaluation.limit=4",
     "evaluation.max_new_tokens=16",
 ]
-
-
-class FakeInputCancellation(BaseException):
-    """What Modal raises in the function's thread when its call is cancelled (from a SIGUSR1 handler)."""
 
 
 def launch_request(condition: str, run_id: str, launch: int = 1) -> dict:
@@ -118,50 +115,75 @@ def test_eval_only_run_on_the_volume(tmp_path):
     assert "stage eval starts" in (run_dir / "log.txt").read_text()
 
 
+# A signal sent while the stage runs may land anywhere, also inside torch's or transformers' context
+# managers (a meta-device context left entered breaks every later model load in the process), so the
+# interrupted stage runs in a child process; what it does to the run is on the Volume folder either way.
+INTERRUPTED_STAGE = """
+import os, signal, sys
+from pathlib import Path
+from core.store.runstore import read_record
+from modal_jobs import remote
+
+volume, run_id, how = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+
+class FakeInputCancellation(BaseException):
+    \"\"\"What Modal raises in the function's thread when its call is cancelled (from a SIGUSR1 handler).\"\"\"
+
+
+def raise_cancellation(signum, frame):
+    raise FakeInputCancellation()
+
+
+signal.signal(signal.SIGUSR1, raise_cancellation)
+sig = signal.SIGTERM if how == "preempt" else signal.SIGUSR1  # Modal cancels a call with SIGUSR1
+
+
+def interrupt():
+    # Sent once the stage is under way, however slow this machine is to get there.
+    if read_record(volume / "runs" / run_id).status == "running":
+        os.kill(os.getpid(), sig)
+
+
+try:
+    remote.run_stage(
+        volume, run_id, "eval", commit=interrupt, commit_interval=0.01, cancelled_by=(FakeInputCancellation,)
+    )
+except remote.Stopped:
+    sys.exit(3)
+except FakeInputCancellation:
+    sys.exit(4)
+"""
+
+
+def interrupt_stage_in_child(volume: Path, run_id: str, how: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_STAGE, str(volume), run_id, how],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def test_a_stopped_container_leaves_the_run_running_and_the_rerun_finishes_it(tmp_path):
     volume = tmp_path / "volume"
     run_id = "base_model-20260101-000000-0003"
     remote.prepare_run_folder(volume, launch_request("base_model", run_id), "fc-driver")
-
-    def preempt() -> None:
-        # What Modal sends a container it takes back; sent once the stage is under way, however slow
-        # this machine is to get there.
-        if read_record(volume / "runs" / run_id).status == "running":
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    with pytest.raises(remote.Stopped):
-        remote.run_stage(volume, run_id, "eval", commit=preempt, commit_interval=0.01)
+    proc = interrupt_stage_in_child(volume, run_id, "preempt")
+    assert proc.returncode == 3, proc.stderr[-2000:]  # remote.Stopped went on up
     assert read_record(volume / "runs" / run_id).status == "running"
     assert remote.run_stage(volume, run_id, "eval", commit=lambda: None) == "succeeded"
     assert "container stopped during eval" in (volume / "runs" / run_id / "log.txt").read_text()
-
-
-def cancel_once_running(run_dir: Path) -> None:
-    if read_record(run_dir).status == "running":
-        os.kill(os.getpid(), signal.SIGUSR1)  # Modal cancels a call with SIGUSR1
 
 
 def test_a_cancelled_call_records_the_run_cancelled(tmp_path):
     volume = tmp_path / "volume"
     run_id = "base_model-20260101-000000-0004"
     remote.prepare_run_folder(volume, launch_request("base_model", run_id), "fc-driver")
-
-    def raise_cancellation(signum, frame):
-        raise FakeInputCancellation()
-
-    previous = signal.signal(signal.SIGUSR1, raise_cancellation)
-    try:
-        with pytest.raises(FakeInputCancellation):
-            remote.run_stage(
-                volume,
-                run_id,
-                "eval",
-                commit=lambda: cancel_once_running(volume / "runs" / run_id),
-                commit_interval=0.01,
-                cancelled_by=(FakeInputCancellation,),
-            )
-    finally:
-        signal.signal(signal.SIGUSR1, previous)
+    proc = interrupt_stage_in_child(volume, run_id, "cancel")
+    assert proc.returncode == 4, proc.stderr[-2000:]  # the cancellation went on up
     assert read_record(volume / "runs" / run_id).status == "cancelled"
 
 
