@@ -494,13 +494,13 @@ def test_sft_then_grpo_on_two_processes_survives_cancel_and_kill_9(runs_dir):
     assert record.status == "succeeded", record.error
     assert record.extra["stages_done"] == ["sft", "grpo", "eval"]
 
-    # Rank 0 alone writes: every step once; SFT samples samples_per_log fixed prompts, GRPO the distinct
-    # prompts of rank 0's share of the batch (4 completions = one prompt of 4 generations).
+    # Rank 0 alone writes: every step once; SFT samples samples_per_log fixed prompts, GRPO the whole
+    # groups of rank 0's share of the batch (4 completions = one prompt's group of 4 generations).
     metrics = read_jsonl(run.metrics_path)
     assert [m["step"] for m in metrics if m["stage"] == "sft"] == list(range(1, 13))
     assert [m["step"] for m in metrics if m["stage"] == "grpo"] == [1, 2]
     samples = Counter((s["stage"], s["step"]) for s in read_jsonl(run.samples_path))
-    assert samples == {("sft", 3): 2, ("sft", 6): 2, ("sft", 9): 2, ("sft", 12): 2, ("grpo", 1): 1, ("grpo", 2): 1}
+    assert samples == {("sft", 3): 2, ("sft", 6): 2, ("sft", 9): 2, ("sft", 12): 2, ("grpo", 1): 4, ("grpo", 2): 4}
 
     log = run.log_path.read_text()
     for stage in ("sft", "grpo"):

@@ -115,7 +115,8 @@ def test_grpo_logs_rewards_and_samples_real_completions(tmp_path):
         assert all(key in m for m in metrics), key
 
     samples = read_jsonl(run.samples_path)
-    assert [s["step"] for s in samples] == [1, 1, 2, 2]
+    # samples_per_log=2 prompts a step, each a whole group of num_generations=4 completions
+    assert [s["step"] for s in samples] == [1] * 8 + [2] * 8
     assert len({s["prompt"] for s in samples if s["step"] == 1}) == 2
     funcs, weights = build_reward_functions(cfg.grpo)
     format_reward = next(f for f in funcs if f.__name__ == "format")

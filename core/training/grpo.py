@@ -140,7 +140,7 @@ def run_grpo(cfg, run, *, init_model: str | Path | None = None, resume: bool = F
         chat_template_kwargs={"enable_thinking": cfg.model.enable_thinking},
         **extra,
     )
-    recorder = RewardRecorder(funcs, weights)
+    recorder = RewardRecorder.for_trainer(funcs, weights, args)  # groups of num_generations, as TRL scales them
     telemetry = TelemetryCallback(
         run,
         STAGE,

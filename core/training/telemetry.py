@@ -3,7 +3,9 @@
 - metrics.jsonl: one line per logged step {"t", "stage", "step", <TRL's metric names>: value}.
   After a resume the trainer logs again the steps between its checkpoint and the crash; those
   steps are already in the file, so steps at or below the last written one (per stage) are skipped.
-- samples.jsonl: every `sample_every` steps, a few prompts with completions and their rewards.
+- samples.jsonl: every `sample_every` steps, a few prompts with completions and their rewards. GRPO
+  writes whole groups: every completion of a prompt, one row each, with `group` (its index at that
+  step), `group_size`, `group_mean`, `group_std`, `advantage` and `tokens` (rows without them read as before).
 - run.json: progress {stage, step, total, eta_s}, at most about once a second.
 Under `accelerate launch` only the world's rank 0 writes any of them (the others log the same
 gathered metrics).
@@ -52,16 +54,47 @@ def message_text(value: Any) -> str:
 
 
 class RewardRecorder:
-    """Wraps reward functions so the last scored batch (completions and each reward) can be sampled."""
+    """Wraps reward functions so the last scored batch (completions and each reward) can be sampled.
 
-    def __init__(self, funcs: list[Callable[..., list[float]]], weights: list[float]):
+    TRL's RepeatSampler puts each prompt `num_generations` times in a row, and the reward functions
+    score the whole generation batch of this process (per-device batch x steps_per_generation, before
+    TRL shuffles it into micro-batches), so consecutive blocks of `num_generations` rows are GRPO's
+    groups. Rank 0's share starts at the global batch's first row, so its blocks line up with the
+    groups; a share smaller than a group (several processes) holds no whole group.
+    """
+
+    def __init__(
+        self,
+        funcs: list[Callable[..., list[float]]],
+        weights: list[float],
+        *,
+        num_generations: int = 1,
+        scale_rewards: str = "group",
+        aggregation: str = "sum_then_normalize",
+    ):
         self.funcs = funcs
         self.weights = weights
+        self.num_generations = num_generations
+        self.scale_rewards = scale_rewards
+        self.aggregation = aggregation
         self._batch_key: int | None = None
         self.prompts: list[Any] = []
         self.completions: list[Any] = []
         self.answers: list[Any] = []
+        self.tokens: list[int | None] = []
         self.rewards: dict[str, list[float | None]] = {}
+
+    @classmethod
+    def for_trainer(cls, funcs, weights, args) -> RewardRecorder:
+        """Grouped as the GRPOConfig `args` makes TRL group and scale (after its own normalisation:
+        scale_rewards True/False became "group"/"none")."""
+        return cls(
+            funcs,
+            weights,
+            num_generations=int(args.num_generations),
+            scale_rewards=str(getattr(args, "scale_rewards", "group")),
+            aggregation=str(getattr(args, "multi_objective_aggregation", "sum_then_normalize")),
+        )
 
     def wrapped(self) -> list[Callable[..., list[float]]]:
         return [self._wrap(f) for f in self.funcs]
@@ -75,34 +108,168 @@ class RewardRecorder:
                 self._batch_key = id(completions)
                 self.prompts, self.completions = list(prompts), list(completions)
                 self.answers = list(kwargs.get("answer") or [None] * len(completions))
+                ids = kwargs.get("completion_ids")
+                self.tokens = [len(c) if isinstance(c, (list, tuple)) else None for c in ids or []]
                 self.rewards = {}
             self.rewards[func.__name__] = list(values)
             return values
 
         return recorded
 
+    def _reward(self, name: str, i: int) -> float | None:
+        values = self.rewards.get(name, [])
+        return _number_or_none(values[i]) if i < len(values) else None
+
+    def _row(self, i: int) -> dict[str, Any]:
+        rewards = {name: self._reward(name, i) for name in self.rewards}
+        return {
+            "prompt": message_text(self.prompts[i]),
+            "completion": message_text(self.completions[i]),
+            "answer": self.answers[i] if i < len(self.answers) else None,
+            "rewards": rewards,
+            "reward": weighted_total(rewards, self.funcs, self.weights),
+        }
+
     def samples(self, limit: int) -> list[dict[str, Any]]:
-        """One completion for each of up to `limit` distinct prompts of the last batch."""
+        """Whole GRPO groups (every completion of up to `limit` prompts) when the batch holds one,
+        otherwise one completion for each of up to `limit` distinct prompts."""
+        try:
+            return self.groups(limit) or self.distinct_prompts(limit)
+        except Exception as exc:  # telemetry must never stop training: odd data costs the sample only
+            print(f"[rdtui] samples skipped this step: {type(exc).__name__}: {exc}", flush=True)
+            return []
+
+    def distinct_prompts(self, limit: int) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for i, prompt in enumerate(self.prompts):
+        for i, prompt in enumerate(self.prompts[: len(self.completions)]):
             text = message_text(prompt)
             if text in seen:
                 continue
             seen.add(text)
-            rewards = {name: values[i] for name, values in self.rewards.items()}
-            rows.append(
-                {
-                    "prompt": text,
-                    "completion": message_text(self.completions[i]),
-                    "answer": self.answers[i],
-                    "rewards": rewards,
-                    "reward": weighted_total(rewards, self.funcs, self.weights),
-                }
-            )
+            rows.append(self._row(i))
             if len(rows) >= limit:
                 break
         return rows
+
+    def groups(self, limit: int) -> list[dict[str, Any]]:
+        """The first `limit` whole groups, one row per completion with the group's statistics and each
+        completion's advantage as TRL computes it; a trailing partial group is left out."""
+        size = self.num_generations
+        count = min(len(self.prompts), len(self.completions)) // size if size >= 2 else 0
+        if count == 0 or limit <= 0:
+            return []
+        names = [f.__name__ for f in self.funcs]
+        per_func = [[self._reward(name, i) for name in names] for i in range(count * size)]
+        totals = [trl_total(r, self.weights) for r in per_func]
+        advantages = grpo_advantages(per_func, self.weights, size, self.scale_rewards, self.aggregation)
+        rows: list[dict[str, Any]] = []
+        written = 0
+        for group in range(count):
+            block = range(group * size, (group + 1) * size)
+            if written >= limit:
+                break
+            if len({message_text(self.prompts[i]) for i in block}) != 1:
+                continue  # not one prompt repeated: not a group as TRL forms them
+            written += 1
+            group_totals = [totals[i] for i in block]
+            mean, std = nanmean(group_totals), nanstd(group_totals)
+            for i in block:
+                rows.append(
+                    {
+                        **self._row(i),
+                        "reward": totals[i],
+                        "group": group,
+                        "group_size": size,
+                        "group_mean": mean,
+                        "group_std": std,
+                        "advantage": advantages[i],
+                        "scale_rewards": self.scale_rewards,
+                        "tokens": self.tokens[i] if i < len(self.tokens) else None,
+                    }
+                )
+        return rows
+
+
+def _number_or_none(value: Any) -> float | None:
+    """A reward as JSON can hold it: None for a missing, non-numeric or NaN value."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if math.isnan(value) else float(value)
+
+
+def _present(values: list[float | None]) -> list[float]:
+    return [v for v in values if v is not None and not math.isnan(v)]
+
+
+def nanmean(values: list[float | None]) -> float | None:
+    present = _present(values)
+    return sum(present) / len(present) if present else None
+
+
+def nanstd(values: list[float | None]) -> float | None:
+    """TRL's `nanstd`: the sample (n - 1) standard deviation of the values present; None below two."""
+    present = _present(values)
+    if len(present) < 2:
+        return None
+    mean = sum(present) / len(present)
+    return math.sqrt(sum((v - mean) ** 2 for v in present) / (len(present) - 1))
+
+
+def trl_total(rewards: list[float | None], weights: list[float]) -> float | None:
+    """The weighted sum as TRL forms it: a missing function counts 0, all missing is unscorable (None)."""
+    if not _present(rewards):
+        return None
+    return sum(w * r for r, w in zip(rewards, weights) if r is not None and not math.isnan(r))
+
+
+_EPSILON = 1e-4  # TRL's guard against a zero std
+
+
+def _scaled(value: float | None, mean: float | None, std: float | None, scale: bool) -> float:
+    """(value - mean) / (std + 1e-4), or value - mean unscaled; 0 where TRL's tensor holds NaN."""
+    if value is None or mean is None:
+        return 0.0
+    if not scale:
+        return value - mean
+    return 0.0 if std is None else (value - mean) / (std + _EPSILON)
+
+
+def grpo_advantages(
+    per_func: list[list[float | None]], weights: list[float], size: int, scale_rewards: str, aggregation: str
+) -> list[float]:
+    """Each completion's advantage as TRL 1.16's GRPOTrainer._generate_and_score_completions computes it.
+
+    sum_then_normalize (the default): total = weighted sum; advantage = total - its group's mean, divided by
+    (std + 1e-4) unless `scale_rewards` is "none"; that std is the group's ("group", the default) or the whole
+    batch's ("batch": here this process's share of it). normalize_then_sum: each function normalised within
+    its group, weighted and summed, then normalised over the batch. NaN (unscorable) advantages are 0.
+    """
+    groups = [range(start, start + size) for start in range(0, len(per_func) - size + 1, size)]
+    if aggregation == "normalize_then_sum":
+        normalised: list[float | None] = [None] * len(per_func)
+        for block in groups:
+            columns = [[per_func[i][k] for i in block] for k in range(len(weights))]
+            stats = [(nanmean(c), nanstd(c)) for c in columns]
+            for i in block:
+                parts = [
+                    w * (r - mean) / (std + _EPSILON)
+                    for r, w, (mean, std) in zip(per_func[i], weights, stats)
+                    if r is not None and mean is not None and std is not None
+                ]
+                normalised[i] = sum(parts) if _present(per_func[i]) else None
+        mean, std = nanmean(normalised), nanstd(normalised)
+        return [_scaled(v, mean, std, True) for v in normalised]
+    totals = [trl_total(r, weights) for r in per_func]
+    batch_std = nanstd(totals)
+    advantages = [0.0] * len(per_func)
+    for block in groups:
+        group = [totals[i] for i in block]
+        mean = nanmean(group)
+        std = batch_std if scale_rewards == "batch" else nanstd(group)
+        for i in block:
+            advantages[i] = _scaled(totals[i], mean, std, scale_rewards != "none")
+    return advantages
 
 
 def weighted_total(rewards: Mapping[str, float | None], funcs: list[Callable], weights: list[float]) -> float | None:
