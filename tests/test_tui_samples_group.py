@@ -102,6 +102,8 @@ async def test_a_grpo_group_is_shown_together_at_80x24(runs_dir):
         assert isinstance(app.screen, RunDetailScreen) and table.cursor_row == 1
         await pilot.press("n")
         await wait_for(pilot, lambda: "group 2/2" in shown(head), what="the next group")
+        await pilot.press("2", "3")  # back on the tab, the keys act on the group's completions
+        await wait_for(pilot, lambda: app.focused is table, what="the completions focused")
 
 
 async def test_groups_arriving_live_are_followed_and_a_partial_group_says_so(runs_dir):

@@ -13,6 +13,7 @@ from collections import Counter
 
 from rich.console import Group
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -307,6 +308,11 @@ class SamplesPane(Vertical):
             self.refresh_bindings()
 
     # ---- events and keys ----
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The run screen focuses the list on its tab key: in a group, the keys belong to its completions."""
+        if event.widget.id == "samples-list" and self.current_group is not None:
+            self.focus()
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         if event.data_table.id == "group-list":
