@@ -47,6 +47,12 @@ SPREAD = [1, 0, 1, 1, 0, 0, 1, 0]
 ALL_RIGHT = [1] * 8
 
 
+async def samples_tab(pilot, app, run_id: str) -> RunDetailScreen:
+    screen = await open_run(pilot, app, run_id)
+    await pilot.press("3")
+    return screen
+
+
 def completion_lines(table: DataTable) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
@@ -58,8 +64,7 @@ async def test_a_grpo_group_is_shown_together_at_80x24(runs_dir):
     )
     app = app_for(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_run(pilot, app, "grpo_only-a")
-        await pilot.press("3")
+        screen = await samples_tab(pilot, app, "grpo_only-a")
         head = screen.query_one("#group-head")
         table = screen.query_one("#group-list", DataTable)
         await wait_for(pilot, lambda: "group 2/2" in shown(head), what="the newest group")
@@ -113,8 +118,7 @@ async def test_groups_arriving_live_are_followed_and_a_partial_group_says_so(run
     writer.append_many(group_rows(10, 0, "What is 3+4?", ALL_RIGHT))
     app = app_for(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_run(pilot, app, "grpo_only-a")
-        await pilot.press("3")
+        screen = await samples_tab(pilot, app, "grpo_only-a")
         head = screen.query_one("#group-head")
         await wait_for(pilot, lambda: "step 10" in shown(head), what="the first group")
         writer.append_many(rows[:3])  # a write the reader caught halfway
@@ -140,8 +144,7 @@ async def test_a_file_without_groups_reads_as_before_and_sft_samples_sit_beside_
     )
     app = app_for(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_run(pilot, app, "grpo_only-a")
-        await pilot.press("3")
+        screen = await samples_tab(pilot, app, "grpo_only-a")
         body = screen.query_one("#sample-text")
         listed = screen.query_one("#samples-list", DataTable)
         await wait_for(pilot, lambda: "step 20" in shown(body), what="the newest sample")
@@ -150,8 +153,7 @@ async def test_a_file_without_groups_reads_as_before_and_sft_samples_sit_beside_
         assert "step 10" in shown(body) and "What is 10+1?" in shown(body)
 
         await pilot.press("escape")
-        screen = await open_run(pilot, app, "sft_then_grpo-b")
-        await pilot.press("3")
+        screen = await samples_tab(pilot, app, "sft_then_grpo-b")
         head = screen.query_one("#group-head")
         await wait_for(pilot, lambda: "group 1/1" in shown(head), what="the group")
         await pilot.press("p")  # the SFT samples come before the groups
@@ -173,8 +175,7 @@ async def test_odd_group_fields_never_crash(runs_dir):
     (run_dir / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in odd))
     app = app_for(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_run(pilot, app, "grpo_only-a")
-        await pilot.press("3")
+        screen = await samples_tab(pilot, app, "grpo_only-a")
         head = screen.query_one("#group-head")
         await wait_for(pilot, lambda: "group 2/2" in shown(head), what="the last group")
         assert "cut off" in str(screen.query_one("#group-list", DataTable).get_row_at(0)[-1])
