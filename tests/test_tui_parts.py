@@ -149,3 +149,13 @@ def test_trend_sparkline_shows_the_trend_not_the_noise():
     line = sparkline(rising, 8)
     assert list(line) == sorted(line) and line[0] != line[-1]
     assert set(sparkline([1.000, 1.001, 0.999, 1.0] * 4, 8)) <= {"▄", "▅"}  # a 0.1% wobble: one level
+
+
+def test_trend_sparkline_of_a_diverged_run_draws_its_finite_points():
+    """A run whose reward blew up logs inf, nan and values near float's limit: the trend leaves
+    out what is not a number and never fails (the runs list crashed on 1e308 next to -1e308)."""
+    from tui.widgets.styles import sparkline
+
+    line = sparkline([1e308, float("-inf"), -1e308, float("nan"), 1.0, 2.0], 8)
+    assert len(line) == 4 and line[0] == "█"
+    assert sparkline([float("inf"), float("nan")], 8) == ""

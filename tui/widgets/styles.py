@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 
 STATUS_STYLES = {
@@ -35,8 +37,12 @@ def sparkline(values: list[float], width: int = 12) -> str:
     """The trend of the last `width` points: smoothed (EMA over every point given, so the first
     drawn ones are smoothed too) and drawn on a range of at least half the values' size, so a
     small wobble is a small wobble, not the full height."""
+    finite = [v for v in values if math.isfinite(v)]  # a diverged run logs inf and nan
+    peak = max((abs(v) for v in finite), default=0.0)
+    if peak > 1e300:  # near float's limit the differences below overflow to inf (and 0 * inf to nan)
+        finite = [v / peak for v in finite]
     smoothed, acc = [], None
-    for value in values:
+    for value in finite:
         acc = value if acc is None else SPARK_SMOOTHING * acc + (1 - SPARK_SMOOTHING) * value
         smoothed.append(acc)
     values = smoothed[-width:]
