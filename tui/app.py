@@ -7,7 +7,6 @@ launching import `core.config` / `core.execution.launch` inside worker threads w
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 
 from core.store.runstore import RunStore
@@ -22,6 +22,12 @@ from tui.feeds.poller import Poller
 from tui.userstate import load_settings, save_crash, save_settings
 
 TICK_SECONDS = 0.5
+
+
+class FeedsWoke(Message):
+    """A feed has its first data: posted from the poller's thread, so the feeds are applied in the
+    app's own task (a callback scheduled from that thread ran outside the app's context, and the
+    screen timers it started then failed when the app closed)."""
 
 
 class RdtuiApp(App):
@@ -40,8 +46,7 @@ class RdtuiApp(App):
         super().__init__()
         self.store = RunStore(runs_dir)
         self.config_path = Path(config_path)
-        self.poller = Poller(self._wake_from_thread, interval=poll_seconds)
-        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self.poller = Poller(lambda: self.post_message(FeedsWoke()), interval=poll_seconds)
         self.crash_file: Path | None = None
         self.settings = load_settings()  # per-user view settings (tui.userstate)
 
@@ -61,22 +66,22 @@ class RdtuiApp(App):
             self.crash_file = save_crash(error)
         super()._handle_exception(error)
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The runs list is the bottom screen: no blank default screen is built and painted first."""
         from tui.screens.runs import RunsScreen
 
-        self._event_loop = asyncio.get_running_loop()
-        self.poller.start()
+        return RunsScreen()
+
+    def on_mount(self) -> None:
+        # Polled from the first paint on: the runs screen has read what it shows first itself.
+        self.call_after_refresh(self.poller.start)
         self.set_interval(TICK_SECONDS, self.flush_feeds)
-        self.push_screen(RunsScreen())
 
     def on_unmount(self) -> None:
         self.poller.stop()
 
-    def _wake_from_thread(self) -> None:
-        """A feed has its first data: apply it now rather than at the next tick."""
-        loop = self._event_loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.flush_feeds)
+    def on_feeds_woke(self, _: FeedsWoke) -> None:
+        self.flush_feeds()  # now rather than at the next tick
 
     def flush_feeds(self) -> None:
         for feed in self.poller.feeds:
@@ -98,7 +103,7 @@ class RdtuiApp(App):
             self.push_screen(HelpScreen(self.screen))
 
     def action_back(self) -> None:
-        if len(self.screen_stack) > 2:
+        if len(self.screen_stack) > 1:
             self.pop_screen()
 
     def runs_screen(self):
@@ -173,7 +178,7 @@ class RdtuiApp(App):
         """The run's screen, on top of the runs list (whatever was open before is closed)."""
         from tui.screens.run_detail import RunDetailScreen
 
-        while len(self.screen_stack) > 2:
+        while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(RunDetailScreen([run_id]))
 
