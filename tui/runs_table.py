@@ -140,21 +140,25 @@ def _progress_room(record: RunRecord) -> int:
     return max(current, len(format_progress({"step": total, "total": total}))) if total else current
 
 
-def plan_layout(width: int, records: Iterable[RunRecord]) -> Layout:
-    """The widest plan whose columns fit in `width` cells (the narrowest one when none fits)."""
+def measure(records: Iterable[RunRecord]) -> dict[str, int]:
+    """The widest content of each column the records decide (the run id's by id style)."""
     records = list(records)
     texts = [record_cells(r, "") for r in records]
     measured = dict(FIXED_WIDTHS)
     for key in ("condition", "where", "stage"):
         measured[key] = max((len(t[key]) for t in texts), default=0)
     measured["progress"] = max((_progress_room(r) for r in records), default=0)
+    for style in {plan.id_style for plan in PLANS}:
+        measured[f"run:{style}"] = max((len(display_id(r, style)) for r in records), default=0)
+    return measured
+
+
+def plan_layout(width: int, measured: dict[str, int]) -> Layout:
+    """The widest plan whose columns fit in `width` cells (the narrowest one when none fits), for
+    content `measure`d from the runs (measured once per change of the runs, not per resize)."""
     layout = None
     for plan in PLANS:
-        content = {
-            **measured,
-            "trend": plan.spark,
-            "run": max((len(display_id(r, plan.id_style)) for r in records), default=0),
-        }
+        content = {**measured, "trend": plan.spark, "run": measured[f"run:{plan.id_style}"]}
         keys = [key for key in LABELS if (key != "where" or plan.where) and (key != "eta" or plan.eta)]
         layout = Layout(plan, tuple((key, max(len(LABELS[key]), content[key]) + GUTTER) for key in keys))
         if layout.width <= width:

@@ -106,7 +106,7 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
     # Not part of run.json (to_dict and from_dict leave it out): where `effective_status` looks for a
     # queued run's owner; set by `read_record`.
-    _dir: Path | None = field(default=None, init=False, repr=False, compare=False)
+    _dir: Path | str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Any) -> RunRecord:
@@ -119,10 +119,11 @@ class RunRecord:
 
     @classmethod
     def _from_checked(cls, data: dict[str, Any]) -> RunRecord:
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        names = _INIT_FIELDS
         known = {k: v for k, v in data.items() if k in names and k != "extra"}
         extra = dict(data.get("extra") or {})
-        extra.update({k: v for k, v in data.items() if k not in names})
+        if len(known) + ("extra" in data) != len(data):  # keys of a later version: kept in extra
+            extra.update({k: v for k, v in data.items() if k not in names})
         return cls(**known, extra=extra)
 
     @classmethod
@@ -157,6 +158,7 @@ class RunRecord:
         return self.status
 
 
+_INIT_FIELDS = frozenset(f.name for f in dataclasses.fields(RunRecord) if f.init)
 _TEXT_FIELDS = ("id", "condition", "profile", "backend")
 _OPTIONAL_TEXT = ("stage", "description", "host", "modal_call_id", "error")
 _OPTIONAL_TIMES = ("started_at", "finished_at")
@@ -327,11 +329,11 @@ def try_own(run_dir: Path) -> int | None:
     return None
 
 
-def is_owned(run_dir: Path) -> bool | None:
+def is_owned(run_dir: Path | str) -> bool | None:
     """Whether a live process holds the run's owner lock (a brief shared probe, no waiting); None
     for a run no queue ever took (just created, or made by another version)."""
     try:
-        fd = os.open(run_dir / OWNER_FILE, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(f"{run_dir}/{OWNER_FILE}", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -343,18 +345,21 @@ def is_owned(run_dir: Path) -> bool | None:
         os.close(fd)
 
 
-def read_record(run_dir: Path) -> RunRecord:
+def read_record(run_dir: Path | str) -> RunRecord:
     """run.json as a record: RunNotFound when there is none, CorruptRun (a kind of RunNotFound)
-    when it is unreadable or of the wrong shape."""
+    when it is unreadable or of the wrong shape. Paths as strings are read without making Path
+    objects (a thousand runs are read when the app starts)."""
     try:
-        data = json.loads((run_dir / RUN_FILE).read_bytes())
+        with open(f"{run_dir}/{RUN_FILE}", "rb") as fh:
+            data = json.loads(fh.read())
     except FileNotFoundError:
-        raise RunNotFound(f"run {run_dir.name!r} not found in {run_dir.parent}") from None
+        path = Path(run_dir)
+        raise RunNotFound(f"run {path.name!r} not found in {path.parent}") from None
     except (ValueError, OSError, RecursionError) as exc:
-        raise CorruptRun(f"{run_dir / RUN_FILE}: unreadable run record ({_one_line(exc)})") from None
+        raise CorruptRun(f"{Path(run_dir) / RUN_FILE}: unreadable run record ({_one_line(exc)})") from None
     problem = _shape_problem(data)
     if problem:
-        raise CorruptRun(f"{run_dir / RUN_FILE}: {problem}")
+        raise CorruptRun(f"{Path(run_dir) / RUN_FILE}: {problem}")
     record = RunRecord._from_checked(data)  # checked once, just above (a quarter of reading 1,000 runs)
     record._dir = run_dir  # not a field: where `effective_status` looks for a queued run's owner
     return record

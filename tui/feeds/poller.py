@@ -68,8 +68,13 @@ class Poller:
         with self._lock:
             return list(self._feeds)
 
-    def add(self, feed: Feed) -> Feed:
+    def add(self, feed: Feed, *, poll_now: bool = False) -> Feed:
+        """Poll `feed` from now on; `poll_now` polls it once first, in the caller's thread (what
+        the first screen shows: read in the poller's thread, it raced the first paint for the
+        interpreter and took twice as long)."""
         feed.wake = self._wake
+        if poll_now:
+            self._poll(feed)
         with self._lock:
             self._feeds.append(feed)
         self._kick.set()
@@ -87,15 +92,18 @@ class Poller:
     def _loop(self) -> None:
         while not self._stop.is_set():
             for feed in self.feeds:
-                try:
-                    feed.poll()
-                except Exception as exc:  # a feed must never take the poller down with it
-                    feed.fail(f"{type(exc).__name__}: {exc}")
-                if not feed.polled_once:
-                    feed.polled_once = True
-                    self._wake()  # now, not after the feeds behind it (a long metrics file)
+                self._poll(feed)
             self._kick.wait(self.interval)
             self._kick.clear()
+
+    def _poll(self, feed: Feed) -> None:
+        try:
+            feed.poll()
+        except Exception as exc:  # a feed must never take the poller down with it
+            feed.fail(f"{type(exc).__name__}: {exc}")
+        if not feed.polled_once:
+            feed.polled_once = True
+            self._wake()  # now, not after the feeds behind it (a long metrics file)
 
 
 def stat_key(path: str | Path) -> tuple[int, int] | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,19 +22,19 @@ def load_record(run_dir: str) -> RunRecord | None:
     there is none (a folder being deleted), a `corrupt` record saying why when it is unreadable or
     of the wrong shape. The record's id is its folder's name, so a copied run folder (two folders,
     one id inside) is two rows, not a clash."""
-    path = Path(run_dir)
     try:
-        record = read_record(path)
+        record = read_record(run_dir)
         _ = record.effective_status  # a check of pid and host types too
     except CorruptRun as exc:
-        return RunRecord.corrupt(path, one_line(exc))
+        return RunRecord.corrupt(Path(run_dir), one_line(exc))
     except RunNotFound:
         return None
     except Exception as exc:  # noqa: BLE001 - any shape of bad data is one corrupt row
-        return RunRecord.corrupt(path, one_line(exc))
-    if record.id != path.name:
-        record = replace(record, id=path.name)
-        record._dir = path  # replace() leaves out the non-init field
+        return RunRecord.corrupt(Path(run_dir), one_line(exc))
+    name = os.path.basename(run_dir)
+    if record.id != name:
+        record = replace(record, id=name)
+        record._dir = run_dir  # replace() leaves out the non-init field
     return record
 
 

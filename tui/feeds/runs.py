@@ -14,6 +14,7 @@ from tui.feeds.metrics import parse_chunk
 from tui.feeds.modal_refresh import ModalRefresher
 from tui.feeds.poller import Feed, stat_key
 from tui.feeds.records import UNFINISHED, load_record
+from tui.feeds.rowcache import Entry, RowCache
 from tui.feeds.scores import best_pass1
 
 SPARK_POINTS = 24
@@ -53,9 +54,14 @@ def latest_metric(path: str | Path) -> tuple[str | None, float | None, list[floa
 class RunsFeed(Feed):
     """Every run in the store: records re-read when run.json changes, metrics when they grow."""
 
-    def __init__(self, root: Path, deliver: Callable[[RunsBatch], None]):
+    def __init__(self, root: Path, deliver: Callable[[RunsBatch], None], cache: RowCache | None = None):
         super().__init__(deliver)
         self.root = root
+        self.cache = cache
+        self._cached: dict[str, Entry] | None = None  # rows of the last session, until the first poll ends
+        self._dirty = False  # rows read since the cache was last saved
+        self._saved_once = False
+        self.scores_wanted = False  # set by the screen once the rows are painted
         self._seen: dict[str, tuple] = {}  # run id -> (run.json key, metrics key, eval key)
         self._rows: dict[str, RunRow] = {}
         self._filled = False  # whether a poll has read the metrics and scores yet
@@ -86,7 +92,10 @@ class RunsFeed(Feed):
                 continue
             old = self._seen.get(run_id)
             row = self._rows.get(run_id)
+            if old is None and not self.polled_once and self._reuse(run_id, record_key, records):
+                continue
             if old is None or old[0] != record_key or row is None:
+                self._dirty = True
                 record = load_record(f"{root}/{run_id}")
                 if record is None:
                     continue
@@ -101,8 +110,8 @@ class RunsFeed(Feed):
                 if status != row.status:
                     row.status = status
                     records.rows[run_id] = replace(row)
-        if records.rows or records.removed or not self.polled_once:
-            self.put(records)  # the first batch even when empty: the screen then says so
+        if (records.rows or records.removed) and self.scores_wanted:
+            self.put(records)
         self._modal.maybe_refresh(
             [
                 Run(self.root / run_id, row.record)
@@ -110,21 +119,46 @@ class RunsFeed(Feed):
                 if row.record.backend == "modal" and row.record.status in UNFINISHED
             ]
         )
-        if not self.polled_once:
-            # Paint the table before reading every run's metrics: they are read on the next poll,
-            # which the screen asks for once the rows are on screen (reading them now would race
-            # the first paint for the interpreter).
+        if self._cached is not None:
+            self._cached = None  # what was not reused is gone from the store or changed
+        if not self.scores_wanted:
+            # The first poll, before the first paint: the metrics and scores of a screenful of
+            # the newest runs (the table opens sorted newest first) go with the records; the
+            # screen asks for the other runs' once the rows are on screen.
+            self._read_extras(root, records, limit=FIRST_SCREEN)
+            if records.rows or records.removed or not self.polled_once:
+                self.put(records)  # the first batch even when empty: the screen then says so
             self.wake()
             return
         self._read_extras(root)
+        if self.cache is not None and self._dirty and self.cache.save(self._entries(), force=not self._saved_once):
+            self._dirty, self._saved_once = False, True
 
-    def _read_extras(self, root: str) -> None:
-        """Latest metric, sparkline and pass@1 of the runs whose metrics or eval folder changed."""
-        extras = RunsBatch()
+    def _reuse(self, run_id: str, record_key: tuple, records: RunsBatch) -> bool:
+        """Take a run's row from the last session when its run.json is as it was then (its metrics
+        and scores are checked, and read again if they changed, with everyone else's)."""
+        if self._cached is None:
+            self._cached = self.cache.load() if self.cache is not None else {}
+        entry = self._cached.pop(run_id, None)
+        if entry is None or entry[0][0] != record_key:
+            return False
+        keys, row = entry
+        row.status = row.record.effective_status  # never stored: a process may have died since
+        self._rows[run_id], self._seen[run_id] = row, keys
+        records.rows[run_id] = replace(row)
+        return True
+
+    def _entries(self) -> dict[str, Entry]:
+        return {run_id: (self._seen[run_id], self._rows[run_id]) for run_id in self._seen if run_id in self._rows}
+
+    def _read_extras(self, root: str, into: RunsBatch | None = None, limit: int | None = None) -> None:
+        """Latest metric, sparkline and pass@1 of the runs whose metrics or eval folder changed:
+        of every run, or of the `limit` newest, added to the batch `into`."""
+        extras = into or RunsBatch()
         # Newest first, as the table opens sorted: on the first read, the runs on screen are
         # delivered (and painted) before the other thousand are read.
         newest_first = sorted(self._seen, key=lambda run_id: -self._rows[run_id].record.created_at)
-        for n, run_id in enumerate(newest_first):
+        for n, run_id in enumerate(newest_first[:limit]):
             if n == FIRST_SCREEN and not self._filled and extras.rows:
                 self.put(extras)
                 self.wake()
@@ -142,6 +176,9 @@ class RunsFeed(Feed):
                 row.pass1 = best_pass1(run_dir)
             self._seen[run_id] = (record_key, metrics_key, eval_key)
             extras.rows[run_id] = replace(row)
+            self._dirty = True
+        if into is not None:
+            return
         if extras.rows:
             self.put(extras)
             if not self._filled:

@@ -15,9 +15,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from core.store.runstore import FINISHED
+from tui.feeds.rowcache import RowCache
 from tui.feeds.runs import RunRow, RunsBatch, RunsFeed
-from tui.runs_table import LABELS, SELECTED, Layout, cell, plan_layout, row_cells
+from tui.runs_table import LABELS, SELECTED, Layout, cell, measure, plan_layout, row_cells
 from tui.widgets.footer import KeysFooter
+from tui.widgets.linetable import LineTable
 
 SORTS = [
     ("newest", lambda row: -row.record.created_at),
@@ -31,7 +33,7 @@ SORTS = [
 PENDING_AFTER_S = 1.0
 
 
-class RunsTable(DataTable):
+class RunsTable(LineTable):
     """The runs table: home/end and g/G move the cursor to the first and last run (a row table has
     no columns to jump between), and rows are reordered in place by run."""
 
@@ -94,6 +96,7 @@ class RunsScreen(Screen):
         self.rows: dict[str, RunRow] = {}
         self.shown: dict[str, dict] = {}  # run id -> the cells on screen, to update only what changed
         self.table_layout: Layout | None = None
+        self.measured: dict[str, int] | None = None  # widest content per column (runs_table.measure)
         self.selected: set[str] = set()
         self.sort_index = 0
         self.filter_text = ""
@@ -113,7 +116,9 @@ class RunsScreen(Screen):
         self._relayout()
         self.query_one("#runs-filter").display = False
         self._update_title()
-        self.feed = self.app.poller.add(RunsFeed(self.app.store.root, self.apply))
+        root = self.app.store.root
+        self.feed = self.app.poller.add(RunsFeed(root, self.apply, cache=RowCache(root, RunRow)), poll_now=True)
+        self.app.flush_feeds()  # the runs, in the first paint
 
     def on_unmount(self) -> None:
         if self.feed is not None:
@@ -134,15 +139,24 @@ class RunsScreen(Screen):
             self.rows.pop(run_id, None)
             self.selected.discard(run_id)
         self.rows.update(batch.rows)
+        if records_changed:
+            self.measured = None  # the columns' content is measured again
         first = not self.painted
         self.painted = True
         if not (records_changed and self._relayout(first=first)):
             self._apply_rows(batch)
         self._update_title()
         if first:
-            self.call_after_refresh(self.app.poller.poke)  # now read the metrics (see RunsFeed)
-        elif self.pending and any(r.metric is not None or r.pass1 is not None for r in batch.rows.values()):
-            self.call_after_refresh(self._add_pending)  # the first scores are painted: now the rest
+            self.call_after_refresh(self._read_scores)
+        if self.pending and any(r.metric is not None or r.pass1 is not None for r in batch.rows.values()):
+            # The first scores are painted (read now, or kept from the last session): now the rest.
+            self.call_after_refresh(self._add_pending)
+
+    def _read_scores(self) -> None:
+        """The rows are on screen: now the feed reads every run's metrics and scores (see RunsFeed)."""
+        if self.feed is not None:
+            self.feed.scores_wanted = True
+            self.app.poller.poke()
 
     def _apply_rows(self, batch: RunsBatch) -> None:
         """Update only the rows and cells the batch changed."""
@@ -199,7 +213,9 @@ class RunsScreen(Screen):
         """Fit the columns to the terminal's width and the runs; rebuild the table if they change."""
         table = self.query_one(DataTable)
         width = self.app.size.width - table.styles.scrollbar_size_vertical
-        layout = plan_layout(width, (row.record for row in self.rows.values()))
+        if self.measured is None:
+            self.measured = measure(row.record for row in self.rows.values())
+        layout = plan_layout(width, self.measured)
         if layout == self.table_layout:
             return False
         self.table_layout = layout
