@@ -508,15 +508,15 @@ async def test_cancel_and_resume_a_run_from_the_runs_screen(runs_dir):
             await pilot.press("c")
             assert "Cancel base_model-a?" in str(app.screen.query_one("#confirm-question").render())
             await pilot.press("y")
-            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] == "cancelled", timeout=20)
+            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] == "cancelled")
             assert sleeper.wait(timeout=10) is not None
             await pilot.press("r", "y")
             # resumed: queued again, then running (or failed, where the worker cannot train here)
-            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] != "cancelled", timeout=20, what="the resume")
+            await wait_for(pilot, lambda: runs_rows(table)[0]["status"] != "cancelled", what="the resume")
             assert any("Resumed base_model-a" in n for n in notices(app))
             if run.reload().status in ("queued", "running"):
                 await pilot.press("c", "y")
-                await wait_for(pilot, lambda: run.reload().status in ("cancelled", "failed"), timeout=20)
+                await wait_for(pilot, lambda: run.reload().status in ("cancelled", "failed"))
     finally:
         sleeper.kill()
         record = run.reload()
