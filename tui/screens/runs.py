@@ -11,6 +11,7 @@ from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -91,6 +92,11 @@ class RunsScreen(Screen):
         Binding("escape", "clear", "Clear filter", show=False),
     ]
 
+    # What the list shows: the sort (s) and the filter typed after / ; each change refills or
+    # reorders the table through its watcher.
+    sort_index: reactive[int] = reactive(0, init=False)
+    filter_text: reactive[str] = reactive("", init=False)
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, RunRow] = {}
@@ -98,8 +104,6 @@ class RunsScreen(Screen):
         self.table_layout: Layout | None = None
         self.measured: dict[str, int] | None = None  # widest content per column (runs_table.measure)
         self.selected: set[str] = set()
-        self.sort_index = 0
-        self.filter_text = ""
         self.feed: RunsFeed | None = None
         self.painted = False  # whether the first batch of runs has been applied
         self.pending: dict[str, None] = {}  # runs of the first fill not in the table yet (_fill)
@@ -347,7 +351,9 @@ class RunsScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "runs-filter":
             self.filter_text = event.value.strip()
-            self._fill(list(self.rows.values()))
+
+    def watch_filter_text(self) -> None:
+        self._fill(list(self.rows.values()))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "runs-filter":
@@ -360,11 +366,15 @@ class RunsScreen(Screen):
             box.value = ""
             box.display = False
             self.filter_text = ""
-            self._fill(list(self.rows.values()))
             self.query_one(DataTable).focus()
 
     def action_sort(self) -> None:
-        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self.sort_index += 1
+
+    def validate_sort_index(self, index: int) -> int:
+        return index % len(SORTS)
+
+    def watch_sort_index(self) -> None:
         if self.pending:
             self._fill(list(self.rows.values()))
         else:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import SelectionList, Static
 
 from tui.metrics import default_chosen, metric_order, run_kind, title
@@ -59,6 +60,11 @@ class CurvesPane(Horizontal):
         Binding("minus", "zoom(-1)", "Zoom out"),
     ]
 
+    # The view: set by the keys (and restored per user); each change redraws through its watcher.
+    smoothing_index: reactive[int] = reactive(0, init=False)
+    log_y: reactive[bool] = reactive(False, init=False)
+    zoom: reactive[int] = reactive(0, init=False)
+
     def __init__(self, labels: dict[str, str], **kwargs) -> None:
         super().__init__(**kwargs)
         self.labels = labels  # run id -> legend label, primary run first
@@ -66,9 +72,6 @@ class CurvesPane(Horizontal):
         self.chosen: list[str] = []
         self.user_chose = False
         self.kind: str | None = None  # grpo or sft, once the first metrics are in
-        self.smoothing_index = 0
-        self.log_y = False
-        self.zoom = 0
         self.dirty = True
         self._drawn: dict[int, tuple] = {}  # id(plot) -> what it shows now
         self._shape: tuple[int, int, int] | None = None
@@ -260,7 +263,8 @@ class CurvesPane(Horizontal):
             return
         smoothing = saved.get("smoothing")
         if isinstance(smoothing, (int, float)) and smoothing in SMOOTHING:
-            self.smoothing_index = SMOOTHING.index(smoothing)
+            # Restored, not chosen: no watcher (it would save the view back and redraw mid-redraw).
+            self.set_reactive(CurvesPane.smoothing_index, SMOOTHING.index(smoothing))
         chosen = saved.get("chosen")
         if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen):
             self.chosen, self.user_chose = list(chosen), True
@@ -285,16 +289,28 @@ class CurvesPane(Horizontal):
             self.query_one("#curve-plots").focus()
 
     def action_smoothing(self) -> None:
-        self.smoothing_index = (self.smoothing_index + 1) % len(SMOOTHING)
-        self._remember()
-        self._changed_settings()
+        self.smoothing_index += 1
 
     def action_log_scale(self) -> None:
         self.log_y = not self.log_y
-        self._changed_settings()
 
     def action_zoom(self, step: int) -> None:
-        self.zoom = min(max(self.zoom + step, 0), MAX_ZOOM)
+        self.zoom += step
+
+    def validate_smoothing_index(self, index: int) -> int:
+        return index % len(SMOOTHING)
+
+    def validate_zoom(self, zoom: int) -> int:
+        return min(max(zoom, 0), MAX_ZOOM)
+
+    def watch_smoothing_index(self) -> None:
+        self._remember()
+        self._changed_settings()
+
+    def watch_log_y(self) -> None:
+        self._changed_settings()
+
+    def watch_zoom(self) -> None:
         self._changed_settings()
 
     def _changed_settings(self) -> None:
