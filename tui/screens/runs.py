@@ -94,8 +94,8 @@ class RunsScreen(Screen):
 
     # What the list shows: the sort (s) and the filter typed after / ; each change refills or
     # reorders the table through its watcher.
-    sort_index: reactive[int] = reactive(0, init=False)
-    filter_text: reactive[str] = reactive("", init=False)
+    sort_index: reactive[int] = reactive(0, init=False, repaint=False)
+    filter_text: reactive[str] = reactive("", init=False, repaint=False)
 
     def __init__(self) -> None:
         super().__init__()

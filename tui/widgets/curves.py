@@ -61,9 +61,9 @@ class CurvesPane(Horizontal):
     ]
 
     # The view: set by the keys (and restored per user); each change redraws through its watcher.
-    smoothing_index: reactive[int] = reactive(0, init=False)
-    log_y: reactive[bool] = reactive(False, init=False)
-    zoom: reactive[int] = reactive(0, init=False)
+    smoothing_index: reactive[int] = reactive(0, init=False, repaint=False)
+    log_y: reactive[bool] = reactive(False, init=False, repaint=False)
+    zoom: reactive[int] = reactive(0, init=False, repaint=False)
 
     def __init__(self, labels: dict[str, str], **kwargs) -> None:
         super().__init__(**kwargs)
