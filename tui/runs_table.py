@@ -78,11 +78,16 @@ def short_id(record: RunRecord) -> str:
 
 
 def display_id(record: RunRecord, style: str) -> str:
+    return display_ids(record)[style]
+
+
+def display_ids(record: RunRecord) -> dict[str, str]:
+    """The run's id in each id style."""
     short = short_id(record)
     stamped = _STAMPED.fullmatch(short)
-    if stamped is None or style == "full":
-        return short
-    return f"{stamped[1]}-{stamped[2]}" if style == "date" else stamped[2]
+    if stamped is None:
+        return {"full": short, "date": short, "tag": short}
+    return {"full": short, "date": f"{stamped[1]}-{stamped[2]}", "tag": stamped[2]}
 
 
 def format_score(value: float | None) -> str:
@@ -148,8 +153,9 @@ def measure(records: Iterable[RunRecord]) -> dict[str, int]:
     for key in ("condition", "where", "stage"):
         measured[key] = max((len(t[key]) for t in texts), default=0)
     measured["progress"] = max((_progress_room(r) for r in records), default=0)
+    ids = [display_ids(r) for r in records]
     for style in {plan.id_style for plan in PLANS}:
-        measured[f"run:{style}"] = max((len(display_id(r, style)) for r in records), default=0)
+        measured[f"run:{style}"] = max((len(i[style]) for i in ids), default=0)
     return measured
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.store.logtail import read_last_lines
@@ -29,6 +29,12 @@ class RunRow:
     latest: float | None = None
     spark: list[float] = field(default_factory=list)
     pass1: float | None = None
+
+    def snapshot(self) -> RunRow:
+        """A copy for the screen, which the poller's later reads leave alone (they assign new
+        values, never change the ones held). Positional: dataclasses.replace costs 8x as much,
+        a tenth of the first paint with a thousand runs."""
+        return RunRow(self.record, self.status, self.metric, self.latest, self.spark, self.pass1)
 
 
 @dataclass
@@ -103,13 +109,13 @@ class RunsFeed(Feed):
                     row = self._rows[run_id] = RunRow(record, record.effective_status)
                 else:
                     row.record, row.status = record, record.effective_status
-                records.rows[run_id] = replace(row)
+                records.rows[run_id] = row.snapshot()
                 self._seen[run_id] = (record_key, old[1], old[2]) if old else (record_key, None, None)
             elif row.record.status in UNFINISHED:
                 status = row.record.effective_status  # a worker or queue that died changes no file
                 if status != row.status:
                     row.status = status
-                    records.rows[run_id] = replace(row)
+                    records.rows[run_id] = row.snapshot()
         if (records.rows or records.removed) and self.scores_wanted:
             self.put(records)
         self._modal.maybe_refresh(
@@ -145,7 +151,7 @@ class RunsFeed(Feed):
         keys, row = entry
         row.status = row.record.effective_status  # never stored: a process may have died since
         self._rows[run_id], self._seen[run_id] = row, keys
-        records.rows[run_id] = replace(row)
+        records.rows[run_id] = row.snapshot()
         return True
 
     def _entries(self) -> dict[str, Entry]:
@@ -175,7 +181,7 @@ class RunsFeed(Feed):
             if eval_key != old_eval:
                 row.pass1 = best_pass1(run_dir)
             self._seen[run_id] = (record_key, metrics_key, eval_key)
-            extras.rows[run_id] = replace(row)
+            extras.rows[run_id] = row.snapshot()
             self._dirty = True
         if into is not None:
             return

@@ -117,12 +117,13 @@ class RunsScreen(Screen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self._relayout()
         self.query_one("#runs-filter").display = False
-        self._update_title()
         root = self.app.store.root
         self.feed = self.app.poller.add(RunsFeed(root, self.apply, cache=RowCache(root, RunRow)), poll_now=True)
         self.app.flush_feeds()  # the runs, in the first paint
+        if self.table_layout is None:  # nothing to read (or it could not be read): the columns still
+            self._relayout()
+        self._update_title()
 
     def on_unmount(self) -> None:
         if self.feed is not None:
@@ -255,7 +256,7 @@ class RunsScreen(Screen):
         table.clear(columns=new_columns)
         if new_columns:
             for column, width in self.table_layout.columns:
-                table.add_column(LABELS[column], key=column, width=width)
+                table.add_column(Text(LABELS[column]), key=column, width=width)  # Text: no markup to parse
         self.shown = {}
         cut = self.app.size.height if staged else len(rows)
         self.pending = dict.fromkeys(r.record.id for r in rows[cut:])
