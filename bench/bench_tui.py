@@ -270,6 +270,7 @@ async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         while app.screen.query("DataTable").first().row_count == 0:
             await pilot.pause(0.01)
+        await pilot.pause(3.0)  # the runs list settled (its scores read): a user opens a run later
         before = rss_mb("VmRSS")
         start = time.perf_counter()
         app.screen.action_open()

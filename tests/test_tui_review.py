@@ -202,3 +202,18 @@ async def test_a_corrupt_line_in_the_system_readings_is_said_with_its_file(runs_
         await open_run(pilot, app, "grpo_only-a")
         await wait_for(pilot, lambda: any("corrupt line in system.jsonl" in n for n in notices(app)))
         assert not any("metrics.jsonl" in n for n in notices(app))
+
+
+async def test_a_run_screen_closed_before_its_first_paint_leaves_nothing_polled(runs_dir):
+    """Its metrics are followed from its first paint on: closed sooner, none may be left behind."""
+    make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=20, log_lines=20)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        before = app.poller.feeds
+        await app.push_screen(RunDetailScreen(["grpo_only-a"]))
+        await app.pop_screen()
+        await pilot.pause(0.5)
+        assert app.poller.feeds == before
+        await pilot.press("enter")  # and opened for good, its metrics are followed
+        await wait_for(pilot, lambda: len(app.poller.feeds) == len(before) + 4, what="the run's feeds")

@@ -123,18 +123,25 @@ class RunDetailScreen(Screen):
         run_dir = root / self.run_id
         poller = self.app.poller
         self.log_feed = LogFeed(run_dir / LOG_FILE, self._apply_log)
-        self.feeds = [  # polled in this order: the log's tail is quick, long metrics are not
-            poller.add(RecordFeed(run_dir, self._apply_record)),
-            poller.add(self.log_feed),
+        self.feeds = [poller.add(RecordFeed(run_dir, self._apply_record)), poller.add(self.log_feed)]
+        # Metrics files can hold 100,000 points: they are read once the screen is painted (read
+        # during the mount, they held the interpreter and the first paint waited for them).
+        self.call_after_refresh(self._follow_metrics)
+        self.set_interval(1.0, self._tick_clock)
+        # The tab showing now: a tab key typed while the screen mounted has already chosen it (m18).
+        self._focus_pane(self._active_tab() or "curves")
+
+    def _follow_metrics(self) -> None:
+        if not self.is_attached:
+            return  # closed before its first paint: nothing to follow (on_unmount has run)
+        root, poller = self.app.store.root, self.app.poller
+        self.feeds += [
             *(
                 poller.add(MetricsFeed(run_id, root / run_id / METRICS_FILE, self._apply_metrics))
                 for run_id in self.run_ids
             ),
-            poller.add(MetricsFeed(self.run_id, run_dir / SYSTEM_FILE, self._apply_system)),
+            poller.add(MetricsFeed(self.run_id, root / self.run_id / SYSTEM_FILE, self._apply_system)),
         ]
-        self.set_interval(1.0, self._tick_clock)
-        # The tab showing now: a tab key typed while the screen mounted has already chosen it (m18).
-        self._focus_pane(self._active_tab() or "curves")
 
     def on_unmount(self) -> None:
         for feed in self.feeds:
