@@ -3,6 +3,7 @@ launch plan (m15), which config file the app uses (m16), a tab key typed while a
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import DataTable, Input
 
 from tests.test_tui_app import app_for, notices, shown
@@ -217,3 +218,17 @@ async def test_a_run_screen_closed_before_its_first_paint_leaves_nothing_polled(
         assert app.poller.feeds == before
         await pilot.press("enter")  # and opened for good, its metrics are followed
         await wait_for(pilot, lambda: len(app.poller.feeds) == len(before) + 4, what="the run's feeds")
+
+
+async def test_a_tab_key_sent_with_the_enter_that_opens_a_run_goes_to_the_run(runs_dir):
+    """m18 over a laggy link: enter and the tab key arrive in one burst, both already queued when
+    the enter is handled; the key must act on the run's screen, not on the runs list behind it."""
+    make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=20, log_lines=20)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        for key, character in (("enter", "\r"), ("2", "2")):
+            app.post_message(events.Key(key, character))  # queued together, as the driver does
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and bool(app.screen.feeds))
+        await pilot.pause(0.3)
+        assert app.screen.query_one("TabbedContent").active == "log"

@@ -92,6 +92,7 @@ class RunDetailScreen(Screen):
         self.run_ids = run_ids
         self.run_id = run_ids[0]
         self.feeds: list[Feed] = []
+        self.chosen_tab: str | None = None  # the tab last chosen with a key
         self.record: RunRecord | None = None
         self.status: str | None = None
         self.deleted = False
@@ -130,6 +131,13 @@ class RunDetailScreen(Screen):
         self.set_interval(1.0, self._tick_clock)
         # The tab showing now: a tab key typed while the screen mounted has already chosen it (m18).
         self._focus_pane(self._active_tab() or "curves")
+        self.call_after_refresh(self._keep_chosen_tab)
+
+    async def _keep_chosen_tab(self) -> None:
+        """A tab key sent in one burst with the enter that opened the run is handled while the tabs
+        are still mounting, and their own first activation (the first tab) undid it (m18)."""
+        if self.chosen_tab is not None and self._active_tab() != self.chosen_tab:
+            await self.action_tab(TABS.index(self.chosen_tab))
 
     def _follow_metrics(self) -> None:
         if not self.is_attached:
@@ -264,6 +272,7 @@ class RunDetailScreen(Screen):
     async def action_tab(self, index: int) -> None:
         if index >= len(self.tabs):
             return
+        self.chosen_tab = TABS[index]
         self.query_one(TabbedContent).active = TABS[index]
         await self._build_pane(TABS[index])
         self._focus_pane(TABS[index])

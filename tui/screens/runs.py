@@ -43,6 +43,13 @@ class RunsTable(LineTable):
         Binding("end,G", "scroll_bottom", "Last run", show=False),
     ]
 
+    def action_select_cursor(self) -> None:
+        """enter opens the run at once. Through DataTable's posted RowSelected, a key sent in the
+        same burst (over a laggy link) was handled by this list before the run's screen was up (m18)."""
+        screen = self.screen
+        if isinstance(screen, RunsScreen):
+            screen.action_open()
+
     # Every column has a set width (runs_table.plan_layout) and every row is one line, so there is
     # nothing to measure. DataTable measures each cell of each new row, and re-measures a whole
     # column whenever an updated cell got narrower: with a thousand runs that was most of the first
