@@ -173,3 +173,18 @@ async def test_chosen_metrics_and_smoothing_are_remembered_per_kind_of_run(runs_
         sft = (await open_run(pilot, app, "sft_traces-c")).query_one(CurvesPane)
         await wait_for(pilot, lambda: chart(sft, "loss") is not None)
         assert sft.smoothing_index == 0  # an SFT run keeps its own view
+
+
+async def test_smoothing_chosen_before_the_first_metrics_arrive_is_kept_and_saved(runs_dir):
+    """`s` pressed before the run's first metrics are read wins over the saved view, and is saved
+    for that kind of run once the metrics say which kind it is."""
+    run_dir = make_run(runs_dir, "grpo_only-a", "grpo_only", created=T0)  # no metrics yet
+    app = app_for(runs_dir)
+    app.settings = {"curves": {"grpo": {"smoothing": 0.9}}}
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = (await open_run(pilot, app, "grpo_only-a")).query_one(CurvesPane)
+        await pilot.press("s")  # 0 -> 0.6
+        write_trl_metrics(run_dir, GRPO_KEYS, 20, "grpo")
+        await wait_for(pilot, lambda: chart(pane, "reward") is not None, what="the first metrics")
+        assert SMOOTHING[pane.smoothing_index] == 0.6  # not the saved 0.9
+        assert app.settings["curves"]["grpo"]["smoothing"] == 0.6

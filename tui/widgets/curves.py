@@ -73,6 +73,7 @@ class CurvesPane(Horizontal):
         self.user_chose = False
         self.kind: str | None = None  # grpo or sft, once the first metrics are in
         self.dirty = True
+        self.smoothing_chosen = False
         self._drawn: dict[int, tuple] = {}  # id(plot) -> what it shows now
         self._shape: tuple[int, int, int] | None = None
 
@@ -258,6 +259,8 @@ class CurvesPane(Horizontal):
     def _restore(self, names: list[str]) -> None:
         """The chosen metrics and smoothing last used for this kind of run."""
         self.kind = run_kind(names)
+        if self.smoothing_chosen:
+            self._remember()  # chosen before the first metrics said which kind of run this is
         saved = self.app.settings.get("curves", {}).get(self.kind)
         if not isinstance(saved, dict):
             return
@@ -289,6 +292,7 @@ class CurvesPane(Horizontal):
             self.query_one("#curve-plots").focus()
 
     def action_smoothing(self) -> None:
+        self.smoothing_chosen = True  # a key pressed before the saved view is restored wins
         self.smoothing_index += 1
 
     def action_log_scale(self) -> None:
