@@ -6,8 +6,8 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import DataTable, Input
 
-from tests.test_tui_app import app_for, notices, shown
-from tests.test_tui_support import make_run, study_copy, wait_for
+from tests.test_tui_app import app_for, notices, runs_rows, shown
+from tests.test_tui_support import make_run, study_copy, wait_for, write_summary
 from tui.screens.run_detail import RunDetailScreen
 from tui.widgets.logview import LogView
 
@@ -232,3 +232,19 @@ async def test_a_tab_key_sent_with_the_enter_that_opens_a_run_goes_to_the_run(ru
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and bool(app.screen.feeds))
         await pilot.pause(0.3)
         assert app.screen.query_one("TabbedContent").active == "log"
+
+
+async def test_a_list_sorted_by_pass1_follows_scores_that_arrive_later(runs_dir):
+    """Sorted by pass@1 before the scores were read (a store opened for the first time), the list
+    reorders as they arrive instead of keeping the order of the runs without scores."""
+    for n in range(3):
+        make_run(runs_dir, f"grpo_only-{n}", "grpo_only", created=1_750_000_000 + n)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        await pilot.press(*"ssss")
+        assert "sort: pass@1" in shown(app.screen.query_one("#runs-title"))
+        for n, accuracy in enumerate((0.7, 0.2, 0.5)):
+            write_summary(runs_dir / f"grpo_only-{n}", "gsm8k_test", accuracy=accuracy, pass4=0.9)
+        await wait_for(pilot, lambda: [r["pass1"] for r in runs_rows(table)] == ["70.0", "50.0", "20.0"])

@@ -68,6 +68,9 @@ class RunsFeed(Feed):
         self._dirty = False  # rows read since the cache was last saved
         self._saved_once = False
         self.scores_wanted = False  # set by the screen once the rows are painted
+        # Rows taken from the last session whose scores are read again once, after the first paint:
+        # their eval folder's key misses a summary rewritten in place by another tool (cp, an editor).
+        self._recheck: set[str] = set()
         self._seen: dict[str, tuple] = {}  # run id -> (run.json key, metrics key, eval key)
         self._rows: dict[str, RunRow] = {}
         self._filled = False  # whether a poll has read the metrics and scores yet
@@ -150,6 +153,8 @@ class RunsFeed(Feed):
             return False
         keys, row = entry
         row.status = row.record.effective_status  # never stored: a process may have died since
+        if keys[2] is not None:
+            self._recheck.add(run_id)
         self._rows[run_id], self._seen[run_id] = row, keys
         records.rows[run_id] = row.snapshot()
         return True
@@ -173,18 +178,23 @@ class RunsFeed(Feed):
             run_dir = f"{root}/{run_id}"
             metrics_key = stat_key(f"{run_dir}/{METRICS_FILE}")
             eval_key = stat_key(f"{run_dir}/{EVAL_DIR}")
-            if metrics_key == old_metrics and eval_key == old_eval:
+            recheck = limit is None and run_id in self._recheck
+            if metrics_key == old_metrics and eval_key == old_eval and not recheck:
                 continue
             row = self._rows[run_id]
             if metrics_key != old_metrics:
                 row.metric, row.latest, row.spark = latest_metric(f"{run_dir}/{METRICS_FILE}")
-            if eval_key != old_eval:
-                row.pass1 = best_pass1(run_dir)
+            if eval_key != old_eval or recheck:
+                pass1 = best_pass1(run_dir)
+                if recheck and pass1 == row.pass1 and (metrics_key, eval_key) == (old_metrics, old_eval):
+                    continue  # as kept: nothing to deliver
+                row.pass1 = pass1
             self._seen[run_id] = (record_key, metrics_key, eval_key)
             extras.rows[run_id] = row.snapshot()
             self._dirty = True
         if into is not None:
             return
+        self._recheck.clear()
         if extras.rows:
             self.put(extras)
             if not self._filled:

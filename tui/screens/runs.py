@@ -31,6 +31,7 @@ SORTS = [
 ]
 
 
+LIVE_SORTS = ("status", "latest", "pass@1")  # orders that change as runs progress
 PENDING_AFTER_S = 1.0
 
 
@@ -177,7 +178,7 @@ class RunsScreen(Screen):
             self.shown.pop(run_id, None)
             if run_id in table.rows:
                 table.remove_row(run_id)
-        new_rows = []
+        new_rows, updated = [], False
         for run_id, row in batch.rows.items():
             if not self._passes(row):
                 if run_id in table.rows:
@@ -191,6 +192,7 @@ class RunsScreen(Screen):
             for key, value in cells.items():
                 if old.get(key) != value:
                     table.update_cell(run_id, key, value)
+                    updated = True
             self.shown[run_id] = cells
         if table.row_count == 0 and new_rows:
             self._fill(new_rows)
@@ -199,6 +201,8 @@ class RunsScreen(Screen):
             for row in new_rows:
                 self._add_row(row)
             self._order(current)  # a new run goes to its sorted place (the top, for newest)
+        elif updated and SORTS[self.sort_index][0] in LIVE_SORTS:
+            self._order(self.cursor_run_id())  # a score or status that changed moves its run
         self._select_wanted()
 
     def _order(self, keep: str | None) -> None:
