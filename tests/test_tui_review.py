@@ -3,6 +3,7 @@ launch plan (m15), which config file the app uses (m16), a tab key typed while a
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import events
 from textual.widgets import DataTable, Input
 
@@ -248,3 +249,24 @@ async def test_a_list_sorted_by_pass1_follows_scores_that_arrive_later(runs_dir)
         for n, accuracy in enumerate((0.7, 0.2, 0.5)):
             write_summary(runs_dir / f"grpo_only-{n}", "gsm8k_test", accuracy=accuracy, pass4=0.9)
         await wait_for(pilot, lambda: [r["pass1"] for r in runs_rows(table)] == ["70.0", "50.0", "20.0"])
+
+
+async def test_wide_and_control_characters_in_run_folders_keep_the_columns_aligned(runs_dir):
+    """A copied run folder may be named anything: CJK and emoji take two cells, a tab or a control
+    character is shown as '?', and the condition column starts at the same cell on every row."""
+    names = ["测试运行-00", "weird-🚀-run", "tab\tname", "bell\x07x", "plain-run"]
+    for n, name in enumerate(names):
+        make_run(runs_dir, f"run-{n}", f"cond{n}", created=1_750_000_000 + n).rename(runs_dir / name)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == len(names))
+        await pilot.pause(0.2)
+        lines = [table.render_line(y).text for y in range(1, 1 + len(names))]
+        starts = set()
+        for line in lines:
+            condition = next(f"cond{i}" for i in range(len(names)) if f"cond{i}" in line)
+            starts.add(cell_len(line[: line.index(condition)]))
+            assert "\t" not in line and "\x07" not in line
+        assert len(starts) == 1, lines
+        assert any("tab?name" in line for line in lines)

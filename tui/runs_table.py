@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from core.store.runstore import RunRecord
@@ -83,7 +84,7 @@ def display_id(record: RunRecord, style: str) -> str:
 
 def display_ids(record: RunRecord) -> dict[str, str]:
     """The run's id in each id style."""
-    short = short_id(record)
+    short = printable(short_id(record))
     stamped = _STAMPED.fullmatch(short)
     if stamped is None:
         return {"full": short, "date": short, "tag": short}
@@ -107,15 +108,21 @@ def format_latest(metric: str | None, value: float | None) -> str:
     return text
 
 
+def printable(text: str) -> str:
+    """Text from the store as one line: a tab or control character in a folder name or run.json
+    field is shown as '?' (drawn by the terminal, it pushed the columns after it)."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def record_cells(record: RunRecord, status: str) -> dict[str, str]:
     """The cells that come from run.json alone (and the status the feed derived): as `rdtui ls`
     shows them (core.store.runview), without its date formatting and status derivation, which
     were most of the time spent on a thousand rows."""
     progress = record.progress or {}
     return {
-        "condition": record.condition,
-        "where": f"{record.profile}/{record.backend}",
-        "stage": record.stage or progress.get("stage") or "-",
+        "condition": printable(record.condition),
+        "where": printable(f"{record.profile}/{record.backend}"),
+        "stage": printable(str(record.stage or progress.get("stage") or "-")),
         "progress": format_progress(progress),
         "eta": format_duration(progress.get("eta_s")) if status == "running" else "-",
     }
@@ -151,11 +158,11 @@ def measure(records: Iterable[RunRecord]) -> dict[str, int]:
     texts = [record_cells(r, "") for r in records]
     measured = dict(FIXED_WIDTHS)
     for key in ("condition", "where", "stage"):
-        measured[key] = max((len(t[key]) for t in texts), default=0)
+        measured[key] = max((cell_len(t[key]) for t in texts), default=0)  # cells: CJK and emoji take 2
     measured["progress"] = max((_progress_room(r) for r in records), default=0)
     ids = [display_ids(r) for r in records]
     for style in {plan.id_style for plan in PLANS}:
-        measured[f"run:{style}"] = max((len(i[style]) for i in ids), default=0)
+        measured[f"run:{style}"] = max((cell_len(i[style]) for i in ids), default=0)
     return measured
 
 
