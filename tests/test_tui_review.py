@@ -270,3 +270,16 @@ async def test_wide_and_control_characters_in_run_folders_keep_the_columns_align
             assert "\t" not in line and "\x07" not in line
         assert len(starts) == 1, lines
         assert any("tab?name" in line for line in lines)
+
+
+async def test_pass1_stays_on_screen_in_a_60_column_terminal(runs_dir):
+    """Narrow terminals lose the stage and the trend before the score."""
+    for n in range(30):  # a scrollbar too
+        run_dir = make_run(runs_dir, f"sft_then_grpo-{n:02d}", "sft_then_grpo", metrics=20, created=1_750_000_000 + n)
+        write_summary(run_dir, "gsm8k_test", accuracy=0.5, pass4=0.6)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 30)
+        await wait_for(pilot, lambda: "50.0" in table.render_line(1).text, what="pass@1 on screen")
+        assert "pass@1" in table.render_line(0).text and table.virtual_size.width <= table.size.width

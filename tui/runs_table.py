@@ -47,7 +47,8 @@ class Plan:
     where: bool  # show the profile/backend column
     eta: bool  # show the ETA column
     id_style: str  # "full" 20250615-120000-ab12, "date" 0615-120000-ab12, "tag" ab12
-    spark: int  # points in the trend sparkline
+    spark: int  # points in the trend sparkline (0: no trend column)
+    stage: bool = True  # show the stage column
 
 
 # Widest first; the first that fits the terminal is used. The least useful columns go first, then
@@ -60,6 +61,10 @@ PLANS = (
     Plan(where=False, eta=False, id_style="tag", spark=12),
     Plan(where=False, eta=False, id_style="tag", spark=8),
     Plan(where=False, eta=False, id_style="tag", spark=5),
+    # Narrower than about 70 columns: the stage (the run's screen shows it) and the trend go before
+    # the score does (a terminal of 60 columns cut pass@1 off).
+    Plan(where=False, eta=False, id_style="tag", spark=5, stage=False),
+    Plan(where=False, eta=False, id_style="tag", spark=0, stage=False),
 )
 
 
@@ -172,7 +177,8 @@ def plan_layout(width: int, measured: dict[str, int]) -> Layout:
     layout = None
     for plan in PLANS:
         content = {**measured, "trend": plan.spark, "run": measured[f"run:{plan.id_style}"]}
-        keys = [key for key in LABELS if (key != "where" or plan.where) and (key != "eta" or plan.eta)]
+        hidden = {"where": not plan.where, "eta": not plan.eta, "stage": not plan.stage, "trend": not plan.spark}
+        keys = [key for key in LABELS if not hidden.get(key)]
         layout = Layout(plan, tuple((key, max(len(LABELS[key]), content[key]) + GUTTER) for key in keys))
         if layout.width <= width:
             break
