@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 
 from textual.widgets import DataTable
 
@@ -129,3 +130,15 @@ async def test_the_app_paints_every_runs_pass1_at_once_on_a_store_it_opened_befo
                 await wait_for(pilot, lambda: RowCache(runs_dir, RunRow).path.exists(), what="the rows kept")
             else:
                 assert oldest == 0.1
+
+
+def test_rows_of_stores_not_opened_for_a_month_are_forgotten(runs_dir, tmp_path):
+    cache = store(runs_dir, n=1)
+    cache.path.parent.mkdir(parents=True, exist_ok=True)
+    stale, recent = cache.path.with_name("0" * 16 + ".pickle"), cache.path.with_name("1" * 16 + ".pickle")
+    for path in (stale, recent):
+        path.write_bytes(b"rows of another store")
+    month_ago = time.time() - 31 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    assert cache.save({}, force=True)
+    assert cache.path.exists() and recent.exists() and not stale.exists()

@@ -183,3 +183,15 @@ async def test_odd_group_fields_never_crash(runs_dir):
             await pilot.press(key)
         await pilot.pause(0.3)
         assert app.is_running and isinstance(app.screen, RunDetailScreen)
+
+
+def test_a_missing_reward_reads_as_a_dash_in_the_full_view_too():
+    """The group's table shows a reward that could not be computed as '-'; so does the full view."""
+    from rich.console import Console
+
+    from tui.widgets.samples import render_sample
+
+    console = Console(width=80, record=True)
+    console.print(render_sample({"step": 1, "rewards": {"correctness": None}, "reward": None, "group": 0}, True))
+    text = console.export_text()
+    assert "correctness -" in text and "None" not in text

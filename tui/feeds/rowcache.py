@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import pickle
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from core.store.runstore import RunRecord, write_atomic
 from tui.userstate import state_dir
 
 SAVE_EVERY_S = 10.0
+FORGET_AFTER_DAYS = 30
 
 
 Entry = tuple[tuple, Any]  # (run.json key, metrics key, eval key), the row read from those files
@@ -83,4 +85,16 @@ class RowCache:
             write_atomic(self.path, pickle.dumps((self.shape, self.root, flat), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             return False
+        self._prune()
         return True
+
+    def _prune(self) -> None:
+        """Rows of stores not opened for FORGET_AFTER_DAYS (a scratch store, one moved away) go."""
+        cutoff = time.time() - FORGET_AFTER_DAYS * 86400
+        try:
+            with os.scandir(self.path.parent) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".pickle") and entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+        except OSError:
+            pass

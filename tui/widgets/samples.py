@@ -32,6 +32,8 @@ GroupKey = tuple[str, str, int]  # (stage, step, group): one prompt's completion
 
 
 def _number(value) -> str:
+    if value is None:
+        return "-"  # as the group's table shows a missing reward
     return f"{value:.3g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
