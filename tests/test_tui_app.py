@@ -224,7 +224,9 @@ async def test_corrupt_metrics_line_is_reported_and_skipped(runs_dir):
         status = screen.query_one("#curves-status")
         await wait_for(pilot, lambda: "corrupt" in str(status.render()))
         assert "1 corrupt metrics line skipped" in str(status.render())
-        assert any("corrupt line in metrics.jsonl" in n for n in notices(app))
+        await wait_for(
+            pilot, lambda: any("corrupt line in metrics.jsonl" in n for n in notices(app)), what="the notice"
+        )
         assert len(screen.query_one(CurvesPane).curves["grpo_only-a"].metrics["loss"]) == 29
 
 
