@@ -141,7 +141,7 @@ async def test_results_are_live_with_a_frozen_column_and_exports_never_overwrite
             accuracy=0.625,
             pass4=0.7,
         )
-        await wait_for(pilot, lambda: "62.5" in str(table_rows(table)), timeout=20, what="a new result, live")
+        await wait_for(pilot, lambda: "62.5" in str(table_rows(table)), what="a new result, live")
         target = tmp_path / "out" / "table.csv"
         target.parent.mkdir()
         target.write_text("mine\n")

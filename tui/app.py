@@ -22,6 +22,7 @@ from tui.feeds.poller import Poller
 from tui.userstate import load_settings, save_crash, save_settings
 
 TICK_SECONDS = 0.5
+FIRST_PAINT_AT_LATEST_S = 1.0
 
 
 class FeedsWoke(Message):
@@ -73,8 +74,11 @@ class RdtuiApp(App):
         return RunsScreen()
 
     def on_mount(self) -> None:
-        # Polled from the first paint on: the runs screen has read what it shows first itself.
+        # Polled from the first paint on: the runs screen has read what it shows first itself. The
+        # timer starts it all the same if that paint never comes (a screen pushed over the runs
+        # list at once, on a loaded machine).
         self.call_after_refresh(self.poller.start)
+        self.set_timer(FIRST_PAINT_AT_LATEST_S, self.poller.start)
         self.set_interval(TICK_SECONDS, self.flush_feeds)
 
     def on_unmount(self) -> None:

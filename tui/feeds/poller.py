@@ -57,7 +57,12 @@ class Poller:
         self._thread = threading.Thread(target=self._loop, name="rdtui-poller", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Start polling (again: nothing)."""
+        if not self._thread.is_alive() and not self._stop.is_set():
+            try:
+                self._thread.start()
+            except RuntimeError:  # started already, and ended
+                pass
 
     def stop(self) -> None:
         self._stop.set()

@@ -93,6 +93,7 @@ class RunDetailScreen(Screen):
         self.run_id = run_ids[0]
         self.feeds: list[Feed] = []
         self.chosen_tab: str | None = None  # the tab last chosen with a key
+        self.closed = False  # unmounted: follows nothing more
         self.record: RunRecord | None = None
         self.status: str | None = None
         self.deleted = False
@@ -140,8 +141,8 @@ class RunDetailScreen(Screen):
             await self.action_tab(TABS.index(self.chosen_tab))
 
     def _follow_metrics(self) -> None:
-        if not self.is_attached:
-            return  # closed before its first paint: nothing to follow (on_unmount has run)
+        if self.closed or not self.is_attached:
+            return  # closed before its first paint: nothing to follow
         root, poller = self.app.store.root, self.app.poller
         self.feeds += [
             *(
@@ -152,6 +153,7 @@ class RunDetailScreen(Screen):
         ]
 
     def on_unmount(self) -> None:
+        self.closed = True
         for feed in self.feeds:
             self.app.poller.remove(feed)
 

@@ -161,13 +161,14 @@ class RunsScreen(Screen):
         self._update_title()
         if first:
             self.call_after_refresh(self._read_scores)
+            self.set_timer(PENDING_AFTER_S, self._read_scores)  # if covered before its first paint
         if self.pending and any(r.metric is not None or r.pass1 is not None for r in batch.rows.values()):
             # The first scores are painted (read now, or kept from the last session): now the rest.
             self.call_after_refresh(self._add_pending)
 
     def _read_scores(self) -> None:
         """The rows are on screen: now the feed reads every run's metrics and scores (see RunsFeed)."""
-        if self.feed is not None:
+        if self.feed is not None and not self.feed.scores_wanted:
             self.feed.scores_wanted = True
             self.app.poller.poke()
 
