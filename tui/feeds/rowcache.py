@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.store.runstore import RunRecord, write_atomic
+from tui.feeds.records import UNFINISHED
 from tui.userstate import state_dir
 
 SAVE_EVERY_S = 10.0
@@ -58,7 +59,7 @@ class RowCache:
                     record = RunRecord(**fields)
                 except TypeError:
                     continue
-                if record.status in ("queued", "running"):
+                if record.status in UNFINISHED:
                     record._dir = Path(self.root, run_id)  # where effective_status looks for its owner
                 rows[run_id] = (keys, self.row_type(record=record, status=record.status, **dict(zip(_EXTRAS, extras))))
             return rows
