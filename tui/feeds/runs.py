@@ -166,14 +166,9 @@ class RunsFeed(Feed):
         """Latest metric, sparkline and pass@1 of the runs whose metrics or eval folder changed:
         of every run, or of the `limit` newest, added to the batch `into`."""
         extras = into or RunsBatch()
-        # Newest first, as the table opens sorted: on the first read, the runs on screen are
-        # delivered (and painted) before the other thousand are read.
+        # Newest first, as the table opens sorted: the first poll reads only the runs on screen.
         newest_first = sorted(self._seen, key=lambda run_id: -self._rows[run_id].record.created_at)
-        for n, run_id in enumerate(newest_first[:limit]):
-            if n == FIRST_SCREEN and not self._filled and extras.rows:
-                self.put(extras)
-                self.wake()
-                extras = RunsBatch()
+        for run_id in newest_first[:limit]:
             record_key, old_metrics, old_eval = self._seen[run_id]
             run_dir = f"{root}/{run_id}"
             metrics_key = stat_key(f"{run_dir}/{METRICS_FILE}")
