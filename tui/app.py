@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from core.store.runstore import RunStore
 from tui.feeds.poller import Poller
+from tui.startup import resume_collection
 from tui.userstate import load_settings, save_crash, save_settings
 
 TICK_SECONDS = 0.5
@@ -77,9 +78,13 @@ class RdtuiApp(App):
         # Polled from the first paint on: the runs screen has read what it shows first itself. The
         # timer starts it all the same if that paint never comes (a screen pushed over the runs
         # list at once, on a loaded machine).
-        self.call_after_refresh(self.poller.start)
-        self.set_timer(FIRST_PAINT_AT_LATEST_S, self.poller.start)
+        self.call_after_refresh(self._after_first_paint)
+        self.set_timer(FIRST_PAINT_AT_LATEST_S, self._after_first_paint)
         self.set_interval(TICK_SECONDS, self.flush_feeds)
+
+    def _after_first_paint(self) -> None:
+        self.poller.start()  # both idempotent
+        resume_collection()
 
     def on_unmount(self) -> None:
         self.poller.stop()

@@ -11,6 +11,9 @@ from core.paths import default_config_path, default_runs_dir
 
 
 def open_app(args: argparse.Namespace) -> int:
+    from tui.startup import pause_collection
+
+    pause_collection()  # until the first paint (tui.startup)
     from tui.app import RdtuiApp
 
     return run_app(RdtuiApp(default_runs_dir(args.runs_dir), str(default_config_path(getattr(args, "config", None)))))
