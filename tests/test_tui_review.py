@@ -1,5 +1,6 @@
 """Findings of the app review (reviews/app.md) that were still open: the log prompt (m13), the
-launch plan (m15), which config file the app uses (m16), a tab key typed while a run opens (m18)."""
+launch plan (m15), which config file the app uses (m16), a tab key typed while a run opens (m18),
+and keys typed in one burst with the / that opens the runs filter."""
 
 from __future__ import annotations
 
@@ -283,3 +284,25 @@ async def test_pass1_stays_on_screen_in_a_60_column_terminal(runs_dir):
         await wait_for(pilot, lambda: table.row_count == 30)
         await wait_for(pilot, lambda: "50.0" in table.render_line(1).text, what="pass@1 on screen")
         assert "pass@1" in table.render_line(0).text and table.virtual_size.width <= table.size.width
+
+
+async def test_a_filter_typed_in_one_burst_with_its_slash_goes_into_the_filter_box(runs_dir):
+    """The filter box is mounted when / is first pressed: the keys typed right after it, already
+    queued when the / is handled, are the filter's text (an `l` among them is not the launch key)."""
+    make_run(runs_dir, "grpo_only-a", "grpo_only", created=1_750_000_000)
+    make_run(runs_dir, "sft_traces-b", "sft_traces", status="failed", created=1_750_000_100)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        for key, character in (("slash", "/"), ("f", "f"), ("a", "a"), ("i", "i"), ("l", "l")):
+            app.post_message(events.Key(key, character))  # queued together, as the driver does
+        await wait_for(pilot, lambda: table.row_count == 1, what="the filtered list")
+        await pilot.pause(0.2)
+        assert app.screen.query_one("#runs-filter", Input).value == "fail"
+        assert [r["condition"] for r in runs_rows(table)] == ["sft_traces"]
+        assert len(app.screen_stack) == 1  # nothing launched
+        await pilot.press("slash")  # in the box, a / is text
+        assert app.screen.query_one("#runs-filter", Input).value == "fail/" and table.row_count == 0
+        await pilot.press("escape")
+        assert table.row_count == 2 and not app.screen.query_one("#runs-filter", Input).display

@@ -33,6 +33,7 @@ SORTS = [
 
 LIVE_SORTS = ("status", "latest", "pass@1")  # orders that change as runs progress
 PENDING_AFTER_S = 1.0
+FILTER_HINT = "filter runs (id, condition, status, profile); esc clears"
 
 
 class RunsTable(LineTable):
@@ -90,7 +91,10 @@ class RunsScreen(Screen):
     BINDINGS = [
         Binding("enter", "open", "Open", show=True),
         Binding("space", "toggle_select", "Select"),
-        Binding("slash", "filter", "Filter"),
+        # Priority: handled as the app reads it, so the keys typed in the same burst (a filter's
+        # text) are read after the box has focus and go into it, not to the list (where an `l`
+        # launched).
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("s", "sort", "Sort"),
         Binding("l", "launch", "Launch"),
         Binding("c", "cancel", "Cancel"),
@@ -121,11 +125,9 @@ class RunsScreen(Screen):
         yield Static(id="runs-title")
         yield RunsTable(id="runs", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static(id="runs-empty")
-        yield Input(placeholder="filter runs (id, condition, status, profile); esc clears", id="runs-filter")
-        yield KeysFooter()
+        yield KeysFooter()  # the filter box goes above it when first asked for (_filter_box)
 
     def on_mount(self) -> None:
-        self.query_one("#runs-filter").display = False
         root = self.app.store.root
         self.feed = self.app.poller.add(RunsFeed(root, self.apply, cache=RowCache(root, RunRow)), poll_now=True)
         self.app.flush_feeds()  # the runs, in the first paint
@@ -356,10 +358,20 @@ class RunsScreen(Screen):
         table.action_cursor_down()
         self._update_title()
 
-    def action_filter(self) -> None:
-        box = self.query_one("#runs-filter", Input)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # a / typed into the filter box is text (the binding is a priority one)
+        return True
+
+    async def action_filter(self) -> None:
+        box = self._filter_box()
+        if box is None:
+            # Mounted when first asked for: an Input composed with the screen cost the first paint
+            # its stylesheet and styles (a twentieth of it), for a box most sessions never open.
+            box = Input(placeholder=FILTER_HINT, id="runs-filter")
+            await self.mount(box, before=self.query_one(KeysFooter))
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not deferred: keys already queued behind the / are its text
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "runs-filter":
@@ -373,11 +385,17 @@ class RunsScreen(Screen):
             event.input.display = False
             self.query_one(DataTable).focus()
 
+    def _filter_box(self) -> Input | None:
+        """The filter box, once it has been opened."""
+        found = self.query("#runs-filter")
+        return found.only_one(Input) if found else None
+
     def action_clear(self) -> None:
-        box = self.query_one("#runs-filter", Input)
-        if box.display or self.filter_text:
-            box.value = ""
-            box.display = False
+        box = self._filter_box()
+        if (box is not None and box.display) or self.filter_text:
+            if box is not None:
+                box.value = ""
+                box.display = False
             self.filter_text = ""
             self.query_one(DataTable).focus()
 
