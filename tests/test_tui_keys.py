@@ -32,9 +32,13 @@ async def test_essential_keys_lead_the_key_bar_and_fit_80_columns(runs_dir):
         await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
         keys = [b.description for b, _, _ in shown_keys(app.screen)]
         assert keys[:4] == ["Open", "Keys", "Quit", "Results"]
-        await pilot.pause(0.3)
-        bar = screen_lines(app)[-1]
-        assert all(f" {key} " in f" {bar} " for key in ("Open", "Keys", "Quit", "Results")), bar
+        essentials = ("Open", "Keys", "Quit", "Results")
+        # The key bar is rebuilt after the first paint: waited for, not given a fixed time.
+        await wait_for(
+            pilot,
+            lambda: all(f" {key} " in f" {screen_lines(app)[-1]} " for key in essentials),
+            what=f"the essential keys in the bottom line at 80 columns ({essentials})",
+        )
         await open_run(pilot, app, "grpo_only-a")
         assert [b.description for b, _, _ in shown_keys(app.screen)][:3] == ["Back", "Keys", "Quit"]
 
