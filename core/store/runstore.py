@@ -350,8 +350,7 @@ def read_record(run_dir: Path | str) -> RunRecord:
     when it is unreadable or of the wrong shape. Paths as strings are read without making Path
     objects (a thousand runs are read when the app starts)."""
     try:
-        with open(f"{run_dir}/{RUN_FILE}", "rb") as fh:
-            data = json.loads(fh.read())
+        data = json.loads(_read_bytes(f"{run_dir}/{RUN_FILE}"))
     except FileNotFoundError:
         path = Path(run_dir)
         raise RunNotFound(f"run {path.name!r} not found in {path.parent}") from None
@@ -363,6 +362,19 @@ def read_record(run_dir: Path | str) -> RunRecord:
     record = RunRecord._from_checked(data)  # checked once, just above (a quarter of reading 1,000 runs)
     record._dir = run_dir  # not a field: where `effective_status` looks for a queued run's owner
     return record
+
+
+def _read_bytes(path: str) -> bytes:
+    """A small file's bytes through the os module: half the time of open() and its buffered reader
+    objects, which showed when the app reads a thousand run.json files before its first paint."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _one_line(exc: BaseException) -> str:
