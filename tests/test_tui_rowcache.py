@@ -123,7 +123,11 @@ async def test_the_app_paints_every_runs_pass1_at_once_on_a_store_it_opened_befo
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.screen
             assert screen.query_one(DataTable).row_count  # read before the first paint, in either session
-            assert str(screen.query_one(DataTable).get_cell("grpo_only-062", "pass1")) == "30.0"
+            table = screen.query_one(DataTable)
+            assert str(table.get_cell("grpo_only-062", "pass1")) == "30.0"
+            # Every run on screen is painted with its score (the first poll scores a terminal's height).
+            visible = [row.key for row in table.ordered_rows[: table.size.height - table.header_height]]
+            assert len(visible) >= 20 and all(str(table.get_cell(key, "pass1")) != "-" for key in visible)
             oldest = screen.rows["grpo_only-000"].pass1
             if session == "first":
                 assert oldest is None  # read after the first paint

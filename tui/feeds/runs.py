@@ -18,7 +18,7 @@ from tui.feeds.rowcache import Entry, RowCache
 from tui.feeds.scores import best_pass1
 
 SPARK_POINTS = 24
-FIRST_SCREEN = 60  # rows of a tall terminal: read and shown first
+FIRST_SCREEN = 60  # rows of a tall terminal: read and shown first (the default of `first_screen`)
 
 
 @dataclass
@@ -60,10 +60,17 @@ def latest_metric(path: str | Path) -> tuple[str | None, float | None, list[floa
 class RunsFeed(Feed):
     """Every run in the store: records re-read when run.json changes, metrics when they grow."""
 
-    def __init__(self, root: Path, deliver: Callable[[RunsBatch], None], cache: RowCache | None = None):
+    def __init__(
+        self,
+        root: Path,
+        deliver: Callable[[RunsBatch], None],
+        cache: RowCache | None = None,
+        first_screen: int = FIRST_SCREEN,
+    ):
         super().__init__(deliver)
         self.root = root
         self.cache = cache
+        self.first_screen = first_screen  # how many of the newest runs come scored in the first poll
         self._cached: dict[str, Entry] | None = None  # rows of the last session, until the first poll ends
         self._dirty = False  # rows read since the cache was last saved
         self._saved_once = False
@@ -134,7 +141,7 @@ class RunsFeed(Feed):
             # The first poll, before the first paint: the metrics and scores of a screenful of
             # the newest runs (the table opens sorted newest first) go with the records; the
             # screen asks for the other runs' once the rows are on screen.
-            self._read_extras(root, records, limit=FIRST_SCREEN)
+            self._read_extras(root, records, limit=self.first_screen)
             if records.rows or records.removed or not self.polled_once:
                 self.put(records)  # the first batch even when empty: the screen then says so
             self.wake()

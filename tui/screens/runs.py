@@ -129,7 +129,9 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         root = self.app.store.root
-        self.feed = self.app.poller.add(RunsFeed(root, self.apply, cache=RowCache(root, RunRow)), poll_now=True)
+        # The first poll scores the runs a terminal this tall shows (its height bounds them).
+        feed = RunsFeed(root, self.apply, cache=RowCache(root, RunRow), first_screen=max(1, self.app.size.height))
+        self.feed = self.app.poller.add(feed, poll_now=True)
         self.app.flush_feeds()  # the runs, in the first paint
         if self.table_layout is None:  # nothing to read (or it could not be read): the columns still
             self._relayout()
