@@ -17,7 +17,7 @@ from tui.screens.dialogs import ConfirmScreen
 from tui.screens.help import HelpScreen, key_rows
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
-from tui.widgets.footer import shown_keys
+from tui.widgets.footer import KeysFooter, shown_keys
 
 
 def screen_lines(app) -> list[str]:
@@ -41,6 +41,22 @@ async def test_essential_keys_lead_the_key_bar_and_fit_80_columns(runs_dir):
         )
         await open_run(pilot, app, "grpo_only-a")
         assert [b.description for b, _, _ in shown_keys(app.screen)][:3] == ["Back", "Keys", "Quit"]
+
+
+async def test_a_key_bar_rebuild_that_comes_after_its_screen_closed_does_nothing(runs_dir):
+    """A run opened and closed at once: the rebuild its key bar had scheduled finds no screen (it
+    crashed the app with NoScreen)."""
+    make_run(runs_dir, "grpo_only-a", "grpo_only", metrics=5)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        await app.push_screen(RunDetailScreen(["grpo_only-a"]))
+        footer = app.screen.query_one(KeysFooter)
+        await app.pop_screen()
+        await pilot.pause()
+        await footer._rebuild()
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen) and app.return_code is None
 
 
 async def test_help_lists_the_screens_keys_before_generic_ones_without_eating_brackets(runs_dir):

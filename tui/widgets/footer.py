@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.dom import NoScreen
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -64,11 +65,12 @@ class KeysFooter(Footer):
 
     async def _rebuild(self) -> None:
         self._rebuild_due = False
+        try:
+            bindings = self.screen.active_bindings
+        except NoScreen:
+            return  # its screen was closed before the rebuild came round (a run opened and closed at once)
         # What compose() reads: the active bindings, whether each is enabled, their tooltips.
-        keys = tuple(
-            (key, binding, enabled, tooltip)
-            for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items()
-        )
+        keys = tuple((key, binding, enabled, tooltip) for key, (_, binding, enabled, tooltip) in bindings.items())
         if keys != self._shown:
             self._shown = keys
             await self.recompose()
