@@ -125,11 +125,18 @@ def record_cells(record: RunRecord, status: str) -> dict[str, str]:
     were most of the time spent on a thousand rows."""
     progress = record.progress or {}
     return {
-        "condition": printable(record.condition),
-        "where": printable(f"{record.profile}/{record.backend}"),
-        "stage": printable(str(record.stage or progress.get("stage") or "-")),
+        **named_cells(record),
         "progress": format_progress(progress),
         "eta": format_duration(progress.get("eta_s")) if status == "running" else "-",
+    }
+
+
+def named_cells(record: RunRecord) -> dict[str, str]:
+    """The condition, profile/backend and stage cells: the columns sized by their widest run."""
+    return {
+        "condition": printable(record.condition),
+        "where": printable(f"{record.profile}/{record.backend}"),
+        "stage": printable(str(record.stage or (record.progress or {}).get("stage") or "-")),
     }
 
 
@@ -160,7 +167,7 @@ def _progress_room(record: RunRecord) -> int:
 def measure(records: Iterable[RunRecord]) -> dict[str, int]:
     """The widest content of each column the records decide (the run id's by id style)."""
     records = list(records)
-    texts = [record_cells(r, "") for r in records]
+    texts = [named_cells(r) for r in records]
     measured = dict(FIXED_WIDTHS)
     for key in ("condition", "where", "stage"):
         measured[key] = max((cell_len(t[key]) for t in texts), default=0)  # cells: CJK and emoji take 2
