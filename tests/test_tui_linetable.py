@@ -80,3 +80,14 @@ async def test_line_table_draws_plain_cells_without_rich_rendering():
         handled = [ours._one_line_cell(row, column) is not None for row in range(len(ROWS)) for column in range(4)]
         assert all(handled[:12])  # the first three rows: one-line cells in one style
         assert not any(handled[17:20])  # markup, right-justified, two lines, a tab
+        # A row of such cells is drawn whole, never cell by cell through _render_cell: only the
+        # cell cut with an ellipsis (row 3) and the row with markup and the like (row 4) are.
+        cells_rendered = []
+        render_cell = ours._render_cell
+        ours._render_cell = lambda row, column, *args, **kwargs: (
+            cells_rendered.append(row) or render_cell(row, column, *args, **kwargs)
+        )
+        ours._row_render_cache.clear()
+        ours._line_cache.clear()
+        styled_cells(ours)
+        assert sorted(cells_rendered) == [3, 4, 4, 4, 4]
