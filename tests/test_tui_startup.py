@@ -3,6 +3,7 @@ after its first paint: a session never runs without it."""
 
 from __future__ import annotations
 
+import argparse
 import gc
 import subprocess
 import sys
@@ -10,9 +11,11 @@ import sys
 import pytest
 from textual.widgets import DataTable
 
+import tui.app
 import tui.startup as startup
 from tests.test_tui_app import REPO, app_for
 from tests.test_tui_support import make_run, wait_for
+from tui.entry import open_app
 
 
 @pytest.fixture
@@ -91,3 +94,13 @@ print(seen)
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "{'paused_at_start': True, 'enabled_after_paint': True}"
+
+
+def test_an_app_that_ends_before_its_first_paint_leaves_the_collector_on(collector, runs_dir, monkeypatch):
+    def crash_before_painting(self, **kwargs):
+        raise RuntimeError("the terminal went away")
+
+    monkeypatch.setattr(tui.app.RdtuiApp, "run", crash_before_painting)
+    with pytest.raises(RuntimeError, match="terminal went away"):
+        open_app(argparse.Namespace(runs_dir=str(runs_dir), config=str(REPO / "config.yaml")))
+    assert gc.isenabled()

@@ -11,12 +11,16 @@ from core.paths import default_config_path, default_runs_dir
 
 
 def open_app(args: argparse.Namespace) -> int:
-    from tui.startup import pause_collection
+    from tui.startup import pause_collection, resume_collection
 
     pause_collection()  # until the first paint (tui.startup)
-    from tui.app import RdtuiApp
+    try:
+        from tui.app import RdtuiApp
 
-    return run_app(RdtuiApp(default_runs_dir(args.runs_dir), str(default_config_path(getattr(args, "config", None)))))
+        app = RdtuiApp(default_runs_dir(args.runs_dir), str(default_config_path(getattr(args, "config", None))))
+        return run_app(app)
+    finally:
+        resume_collection()  # an app that ended before its first paint (a crash, an import error)
 
 
 def run_app(app, *, headless: bool = False) -> int:
