@@ -57,22 +57,27 @@ class LineTable(DataTable):
         lines = self._cell_render_cache.get(cache_key)
         if lines is None:
             fixed = row_index != -1 and (row_index < self.fixed_rows or column_index < self.fixed_columns)
-            component, post = self._get_styles_to_render_cell(
-                row_index == -1,
-                False,
-                fixed,
-                hover,
-                cursor,
-                self.show_cursor,
-                self._show_hover_cursor,
-                self.cursor_foreground_priority == "css",
-                self.cursor_background_priority == "css",
-            )
+            component, post = self._cell_styles(row_index, fixed, hover, cursor)
             segments = self._line_segments(line, row_index, column_index, base_style, component, post, width)
             if segments is None:  # cut with an ellipsis: Rich's rendering
                 return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
             lines = self._cell_render_cache[cache_key] = [segments]
         return lines
+
+    def _cell_styles(self, row_index: int, fixed: bool, hover: bool, cursor: bool) -> tuple[Style, Style]:
+        """DataTable's styles for a cell (not a row label): the cursor's and the hover's under the
+        cell, and the post style over it."""
+        return self._get_styles_to_render_cell(
+            row_index == -1,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
 
     def _line_segments(
         self,
@@ -150,17 +155,7 @@ class LineTable(DataTable):
         row_style = self._get_row_style(row_index, base_style)
         # A row cursor covers every cell of its row (DataTable._should_highlight).
         cursor, hover = cursor_location.row == row_index, hover_location.row == row_index
-        component, post = self._get_styles_to_render_cell(
-            row_index == -1,
-            False,
-            row_index != -1 and row_index < self.fixed_rows,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
+        component, post = self._cell_styles(row_index, row_index != -1 and row_index < self.fixed_rows, hover, cursor)
         row: list[list[Segment]] = []
         table_width = self._row_label_column_width
         for column_index, (column, line) in enumerate(zip(columns, cells)):
