@@ -306,3 +306,27 @@ async def test_a_filter_typed_in_one_burst_with_its_slash_goes_into_the_filter_b
         assert app.screen.query_one("#runs-filter", Input).value == "fail/" and table.row_count == 0
         await pilot.press("escape")
         assert table.row_count == 2 and not app.screen.query_one("#runs-filter", Input).display
+
+
+async def test_keys_typed_in_one_burst_after_the_filters_enter_or_escape_go_to_the_list(runs_dir):
+    """enter (keep the filter) and esc (clear it) close the box at once: a key typed right after
+    them, already queued, is the list's (s sorts), not more text for a box no longer shown."""
+    make_run(runs_dir, "grpo_only-a", "grpo_only", created=1_750_000_000)
+    make_run(runs_dir, "sft_traces-b", "sft_traces", status="failed", created=1_750_000_100)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen, table = app.screen, app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        for key, character in (("slash", "/"), *((c, c) for c in "fail"), ("enter", "\r"), ("s", "s")):
+            app.post_message(events.Key(key, character))  # queued together, as the driver does
+        await wait_for(pilot, lambda: screen.sort_index == 1, what="the sort key after enter")
+        await pilot.pause(0.2)
+        box = screen.query_one("#runs-filter", Input)
+        assert screen.filter_text == "fail" and box.value == "fail" and not box.display
+        assert table.row_count == 1 and app.focused is table
+        for key, character in (("slash", "/"), ("x", "x"), ("escape", "\x1b"), ("s", "s")):
+            app.post_message(events.Key(key, character))
+        await wait_for(pilot, lambda: screen.sort_index == 2, what="the sort key after esc")
+        await pilot.pause(0.2)
+        assert screen.filter_text == "" and box.value == "" and not box.display
+        assert table.row_count == 2 and app.focused is table

@@ -101,7 +101,10 @@ class RunsScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("e", "config", "Config editor"),
         Binding("t", "results", "Results"),
-        Binding("escape", "clear", "Clear filter", show=False),
+        # Priority too, for the same reason: the keys typed right after them are the list's (an s
+        # sorts), not more text for a box no longer shown. Both stand aside when the box is closed.
+        Binding("enter", "close_filter", show=False, priority=True),
+        Binding("escape", "clear", "Clear filter", show=False, priority=True),
     ]
 
     # What the list shows: the sort (s) and the filter typed after / ; each change refills or
@@ -363,6 +366,11 @@ class RunsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter" and isinstance(self.focused, Input):
             return False  # a / typed into the filter box is text (the binding is a priority one)
+        if action == "close_filter":
+            return self.focused is not None and self.focused is self._filter_box()
+        if action == "clear":
+            box = self._filter_box()
+            return bool(self.filter_text) or (box is not None and box.display)
         return True
 
     async def action_filter(self) -> None:
@@ -382,10 +390,12 @@ class RunsScreen(Screen):
     def watch_filter_text(self) -> None:
         self._fill(list(self.rows.values()))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "runs-filter":
-            event.input.display = False
-            self.query_one(DataTable).focus()
+    def action_close_filter(self) -> None:
+        """enter in the filter box: the filter stays, the list has the keys from now on."""
+        box = self._filter_box()
+        if box is not None:
+            box.display = False
+        self.set_focus(self.query_one(DataTable))  # now, not deferred: keys queued behind it are the list's
 
     def _filter_box(self) -> Input | None:
         """The filter box, once it has been opened."""
@@ -398,8 +408,11 @@ class RunsScreen(Screen):
             if box is not None:
                 box.value = ""
                 box.display = False
+                # Keys typed just before the esc may still wait in the box's own queue: it is
+                # emptied again after them, or their text would be the filter.
+                box.call_later(setattr, box, "value", "")
             self.filter_text = ""
-            self.query_one(DataTable).focus()
+            self.set_focus(self.query_one(DataTable))
 
     def action_sort(self) -> None:
         self.sort_index += 1
