@@ -7,10 +7,12 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual import events
 from textual.widgets import DataTable, Input
+from textual.widgets._footer import FooterKey
 
 from tests.test_tui_app import app_for, notices, runs_rows, shown
 from tests.test_tui_support import make_run, study_copy, wait_for, write_summary
 from tui.screens.run_detail import RunDetailScreen
+from tui.widgets.footer import KeysFooter
 from tui.widgets.logview import LogView
 
 
@@ -330,3 +332,23 @@ async def test_keys_typed_in_one_burst_after_the_filters_enter_or_escape_go_to_t
         await pilot.pause(0.2)
         assert screen.filter_text == "" and box.value == "" and not box.display
         assert table.row_count == 2 and app.focused is table
+
+
+async def test_the_key_bar_while_typing_a_filter_shows_what_enter_does_not_the_lists_letters(runs_dir):
+    """In the filter box, s, l, space and / are text and enter keeps the filter: the key bar said
+    `⏎ Open  space Select  / Filter  s Sort  l Launch` there. It shows them again on the list."""
+    make_run(runs_dir, "grpo_only-a", "grpo_only", created=1_750_000_000)
+    app = app_for(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one(DataTable).row_count == 1)
+        bar = screen.query_one(KeysFooter)
+        keys = lambda: [key.description for key in bar.query(FooterKey)]  # noqa: E731
+        await wait_for(pilot, lambda: "Sort" in keys(), what="the list's keys")
+        assert keys()[0] == "Open" and "Keep filter" not in keys()
+        await pilot.press("slash", *"grpo")
+        await wait_for(pilot, lambda: "Sort" not in keys(), what="the key bar of the filter box")
+        assert keys() == ["Keep filter"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Sort" in keys(), what="the list's keys again")
+        assert keys()[0] == "Open" and "Keep filter" not in keys() and screen.filter_text == "grpo"

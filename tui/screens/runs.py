@@ -103,7 +103,7 @@ class RunsScreen(Screen):
         Binding("t", "results", "Results"),
         # Priority too, for the same reason: the keys typed right after them are the list's (an s
         # sorts), not more text for a box no longer shown. Both stand aside when the box is closed.
-        Binding("enter", "close_filter", show=False, priority=True),
+        Binding("enter", "close_filter", "Keep filter", priority=True),  # shown only in the box
         Binding("escape", "clear", "Clear filter", show=False, priority=True),
     ]
 
@@ -366,8 +366,9 @@ class RunsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter" and isinstance(self.focused, Input):
             return False  # a / typed into the filter box is text (the binding is a priority one)
-        if action == "close_filter":
-            return self.focused is not None and self.focused is self._filter_box()
+        if action in ("close_filter", "open"):  # enter in the filter box keeps the filter
+            typing = self.focused is not None and self.focused is self._filter_box()
+            return typing == (action == "close_filter")
         if action == "clear":
             box = self._filter_box()
             return bool(self.filter_text) or (box is not None and box.display)

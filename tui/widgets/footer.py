@@ -18,14 +18,18 @@ def shown_keys(screen: Screen) -> list[tuple[Binding, bool, str]]:
 
     A key of the screen's own that a focused widget shadows with a hidden binding of its own
     (the runs table's enter, which opens the run through the table's row selection) is still
-    listed under the screen's meaning."""
+    listed under the screen's meaning; not one the focused widget takes as text (the letters
+    typed in a filter box), nor one the screen refuses where the focus is now (check_action)."""
     found: dict[str, tuple[Binding, bool, str]] = {}
-    for _, binding, enabled, tooltip in screen.active_bindings.values():
+    active = screen.active_bindings
+    for _, binding, enabled, tooltip in active.values():
         if binding.show and binding.action not in found:
             found[binding.action] = (binding, enabled, tooltip)
     for binding in screen.BINDINGS:
         if isinstance(binding, Binding) and binding.show and binding.action not in found:
-            found[binding.action] = (binding, True, "")
+            shadowed = any(key.strip() in active for key in binding.key.split(","))
+            if shadowed and screen.check_action(binding.action, ()) is not False:
+                found[binding.action] = (binding, True, "")
     essential = [found.pop(action) for action in ESSENTIAL if action in found]
     return essential + list(found.values())
 
