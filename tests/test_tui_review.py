@@ -276,9 +276,11 @@ async def test_wide_and_control_characters_in_run_folders_keep_the_columns_align
 
 
 async def test_pass1_stays_on_screen_in_a_60_column_terminal(runs_dir):
-    """Narrow terminals lose the stage and the trend before the score."""
+    """Narrow terminals lose the stage and the trend, then the latest metric's name, before the
+    score: with run ids as rdtui makes them and the study's longest condition name."""
     for n in range(30):  # a scrollbar too
-        run_dir = make_run(runs_dir, f"sft_then_grpo-{n:02d}", "sft_then_grpo", metrics=20, created=1_750_000_000 + n)
+        run_id = f"sft_then_grpo-20261201-1405{n:02d}-{n:04x}"  # shown as its 4-character tag
+        run_dir = make_run(runs_dir, run_id, "sft_then_grpo", metrics=20, created=1_750_000_000 + n)
         write_summary(run_dir, "gsm8k_test", accuracy=0.5, pass4=0.6)
     app = app_for(runs_dir)
     async with app.run_test(size=(60, 20)) as pilot:
@@ -286,6 +288,10 @@ async def test_pass1_stays_on_screen_in_a_60_column_terminal(runs_dir):
         await wait_for(pilot, lambda: table.row_count == 30)
         await wait_for(pilot, lambda: "50.0" in table.render_line(1).text, what="pass@1 on screen")
         assert "pass@1" in table.render_line(0).text and table.virtual_size.width <= table.size.width
+        row = runs_rows(table)[0]
+        assert row["run"] == "001d" and row["latest"] not in ("", "-") and "reward" not in row["latest"]
+        await pilot.resize_terminal(100, 20)  # wide enough again: the metric is named
+        await wait_for(pilot, lambda: runs_rows(table)[0]["latest"].startswith("reward "), what="reward named")
 
 
 async def test_a_filter_typed_in_one_burst_with_its_slash_goes_into_the_filter_box(runs_dir):

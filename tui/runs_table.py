@@ -49,6 +49,7 @@ class Plan:
     id_style: str  # "full" 20250615-120000-ab12, "date" 0615-120000-ab12, "tag" ab12
     spark: int  # points in the trend sparkline (0: no trend column)
     stage: bool = True  # show the stage column
+    latest: int = LATEST_WIDTH  # width of the latest value (narrower than a metric's name: the value alone)
 
 
 # Widest first; the first that fits the terminal is used. The least useful columns go first, then
@@ -65,6 +66,8 @@ PLANS = (
     # the score does (a terminal of 60 columns cut pass@1 off).
     Plan(where=False, eta=False, id_style="tag", spark=5, stage=False),
     Plan(where=False, eta=False, id_style="tag", spark=0, stage=False),
+    # 60 columns with the study's longest condition name: the latest value without its metric's name.
+    Plan(where=False, eta=False, id_style="tag", spark=0, stage=False, latest=7),
 )
 
 
@@ -102,14 +105,16 @@ def format_score(value: float | None) -> str:
     return f"{value * 100:.1f}" if value <= 1 else f"{value:.1f}"
 
 
-def format_latest(metric: str | None, value: float | None) -> str:
-    """`reward 0.8123`, with fewer digits where needed to stay within the column."""
+def format_latest(metric: str | None, value: float | None, width: int = LATEST_WIDTH) -> str:
+    """`reward 0.8123`, with fewer digits where needed to stay within `width`, and the value alone
+    where even one digit after the metric's name would not fit."""
     if metric is None or value is None:
         return "-"
-    for digits in (4, 3, 2, 1):
-        text = f"{metric} {value:.{digits}g}"
-        if len(text) <= LATEST_WIDTH:
-            break
+    for prefix in (f"{metric} ", ""):
+        for digits in (4, 3, 2, 1):
+            text = f"{prefix}{value:.{digits}g}"
+            if len(text) <= width:
+                return text
     return text
 
 
@@ -147,7 +152,7 @@ def row_cells(row: RunRow, plan: Plan, selected: bool) -> dict[str, Text]:
         "sel": SELECTED if selected else " ",
         "run": display_id(record, plan.id_style),
         **record_cells(record, row.status),
-        "latest": format_latest(row.metric, row.latest),
+        "latest": format_latest(row.metric, row.latest, plan.latest),
         "trend": sparkline(row.spark, plan.spark),
         "pass1": format_score(row.pass1),
     }
@@ -183,7 +188,7 @@ def plan_layout(width: int, measured: dict[str, int]) -> Layout:
     content `measure`d from the runs (measured once per change of the runs, not per resize)."""
     layout = None
     for plan in PLANS:
-        content = {**measured, "trend": plan.spark, "run": measured[f"run:{plan.id_style}"]}
+        content = {**measured, "trend": plan.spark, "latest": plan.latest, "run": measured[f"run:{plan.id_style}"]}
         hidden = {"where": not plan.where, "eta": not plan.eta, "stage": not plan.stage, "trend": not plan.spark}
         keys = [key for key in LABELS if not hidden.get(key)]
         layout = Layout(plan, tuple((key, max(len(LABELS[key]), content[key]) + GUTTER) for key in keys))
