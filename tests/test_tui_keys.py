@@ -70,6 +70,8 @@ async def test_help_lists_the_screens_keys_before_generic_ones_without_eating_br
         assert descriptions.index("Sort") < descriptions.index("Cursor up")  # app keys first
         quit_keys = dict((d, k) for k, d in rows)["Quit"]
         assert "q" in quit_keys.split(", ") and "^q" in quit_keys.split(", ")  # one row per action
+        palette = [d for d in descriptions if "ommand" in d]
+        assert palette == ["Command palette: every action, open run…"]  # listed once, with both keys
         await open_run(pilot, app, "grpo_only-a")
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))

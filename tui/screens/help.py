@@ -39,8 +39,8 @@ def key_rows(screen: Screen) -> list[tuple[str, str]]:
     found = [(active.node, active.binding) for active in screen.active_bindings.values()]
     found += [(screen, b) for b in screen.BINDINGS if isinstance(b, Binding)]  # shadowed (enter)
     for node, binding in found:
-        if not binding.description:
-            continue
+        if not binding.description or binding.action == "command_palette":
+            continue  # the palette has its own line below, with both of its keys
         origin = binding_origin(node, binding.action, screen)
         entry = actions.setdefault(binding.action, [origin, binding.description, []])
         if origin < entry[0]:

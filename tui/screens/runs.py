@@ -33,7 +33,7 @@ SORTS = [
 
 LIVE_SORTS = ("status", "latest", "pass@1")  # orders that change as runs progress
 PENDING_AFTER_S = 1.0
-FILTER_HINT = "filter runs (id, condition, status, profile); esc clears"
+FILTER_HINT = "filter runs by id, condition, status, profile, backend or stage; esc clears"
 
 
 class RunsTable(LineTable):
