@@ -364,11 +364,11 @@ class RunsScreen(Screen):
         self._update_title()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "filter" and isinstance(self.focused, Input):
-            return False  # a / typed into the filter box is text (the binding is a priority one)
-        if action in ("close_filter", "open"):  # enter in the filter box keeps the filter
-            typing = self.focused is not None and self.focused is self._filter_box()
-            return typing == (action == "close_filter")
+        typing = self.focused is not None and self.focused is self._filter_box()
+        if action in ("filter", "open"):
+            return not typing  # in the box a / is text and enter keeps the filter (priority bindings)
+        if action == "close_filter":
+            return typing
         if action == "clear":
             box = self._filter_box()
             return bool(self.filter_text) or (box is not None and box.display)
@@ -404,16 +404,16 @@ class RunsScreen(Screen):
         return found.only_one(Input) if found else None
 
     def action_clear(self) -> None:
+        """esc, when there is a filter or an open box to clear (check_action)."""
         box = self._filter_box()
-        if (box is not None and box.display) or self.filter_text:
-            if box is not None:
-                box.value = ""
-                box.display = False
-                # Keys typed just before the esc may still wait in the box's own queue: it is
-                # emptied again after them, or their text would be the filter.
-                box.call_later(setattr, box, "value", "")
-            self.filter_text = ""
-            self.set_focus(self.query_one(DataTable))
+        if box is not None:
+            box.value = ""
+            box.display = False
+            # Keys typed just before the esc may still wait in the box's own queue: it is
+            # emptied again after them, or their text would be the filter.
+            box.call_later(setattr, box, "value", "")
+        self.filter_text = ""
+        self.set_focus(self.query_one(DataTable))
 
     def action_sort(self) -> None:
         self.sort_index += 1
